@@ -1,1 +1,40 @@
+//! alipay-mock: a local sandbox of Alipay's OpenAPI gateway (`gateway.do`).
+//!
+//! Map of the crate, outside in:
+//! - [`server`]: hyper accept loop, bounded bodies, graceful shutdown; [`RunningGateway`].
+//! - [`gateway`]: one request from parameters to the signed answer, in the real check order.
+//! - [`protocol`]: wire format: charsets, merged parameters, sign content, response bodies.
+//! - [`methods`]: the OpenAPI methods (`zhima.auth.info.authquery`).
+//! - [`error`]: the gateway's failures and the one table of public error codes.
+//! - [`crypto`]: RSA / RSA2 signatures; [`keys`]: key parsing and generation;
+//!   [`keyring`]: apps with keys parsed once.
+//! - [`store`]: the sled store; [`model`]: its records; [`fixtures`]: seed data;
+//!   [`cases`]: the catalogue of seeded outcomes.
+//! - [`config`]: configuration and its defaults.
+//!
+//! Embedding in a test:
+//! ```no_run
+//! # async fn demo() -> Result<(), alipay_mock::server::StartError> {
+//! let gateway = alipay_mock::RunningGateway::start(alipay_mock::Config::ephemeral()).await?;
+//! let url = gateway.url(); // http://127.0.0.1:PORT/gateway.do
+//! # let _ = url;
+//! gateway.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+pub mod cases;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod fixtures;
+pub mod gateway;
+pub mod keyring;
+pub mod keys;
+pub mod methods;
+pub mod model;
+pub mod protocol;
+pub mod server;
+pub mod store;
+
+pub use config::Config;
+pub use server::RunningGateway;

@@ -1,1 +1,217 @@
-fn main() {}
+//! The `alipay-mock` command: parses arguments into a [`Config`] and hands over to the
+//! library. No gateway logic lives here.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use alipay_mock::cases::Case;
+use alipay_mock::config::{DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES};
+use alipay_mock::fixtures::{FixtureSource, Fixtures};
+use alipay_mock::keys::KeyPairText;
+use alipay_mock::store::StoreLocation;
+use alipay_mock::{Config, RunningGateway};
+use clap::{Args, Parser, Subcommand};
+
+/// A local sandbox of Alipay's OpenAPI gateway (gateway.do).
+#[derive(Debug, Parser)]
+#[command(name = "alipay-mock", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway; prints `listening on http://HOST:PORT/gateway.do` once ready.
+    Serve(ServeArgs),
+    /// Print the catalogue of seeded outcomes (the magic values).
+    Cases {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Fixtures folder to read instead of the compiled-in fixtures.
+        #[arg(long, value_name = "DIR")]
+        fixtures: Option<PathBuf>,
+    },
+    /// Write fresh RSA-2048 key pairs for an app and for a platform, in every SDK format.
+    Keygen {
+        /// Folder to write into (created if missing; existing key files are not overwritten).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_ADDR)]
+    addr: SocketAddr,
+    /// Folder of the sled store (created and seeded when empty).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR, conflicts_with = "ephemeral")]
+    data: PathBuf,
+    /// Use a temporary store that is gone at exit.
+    #[arg(long)]
+    ephemeral: bool,
+    /// Fixtures folder to seed from instead of the compiled-in fixtures.
+    #[arg(long, value_name = "DIR")]
+    fixtures: Option<PathBuf>,
+    /// Refuse timestamps more than this many minutes from now (read as GMT+8). Off by default.
+    #[arg(long, value_name = "MINUTES")]
+    timestamp_window: Option<u64>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+}
+
+fn fixture_source(dir: Option<PathBuf>) -> FixtureSource {
+    dir.map_or(FixtureSource::Embedded, FixtureSource::Dir)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Cases { json, fixtures } => print_cases(json, fixture_source(fixtures)),
+        Command::Keygen { out } => keygen(&out),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("alipay-mock: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("alipay_mock=info")),
+        )
+        .init();
+    let config = Config {
+        addr: args.addr,
+        store: if args.ephemeral {
+            StoreLocation::Ephemeral
+        } else {
+            StoreLocation::Dir(args.data)
+        },
+        fixtures: fixture_source(args.fixtures),
+        timestamp_window: args.timestamp_window.map(|m| Duration::from_secs(m * 60)),
+        max_body_bytes: args.max_body_bytes,
+        ..Config::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start tokio: {e}"))?;
+    runtime.block_on(async {
+        let gateway = RunningGateway::start(config)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("alipay-mock listening on {}", gateway.url());
+        let _ = std::io::stdout().flush();
+        wait_for_signal().await?;
+        tracing::info!("shutting down");
+        gateway.shutdown().await;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() -> Result<(), String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.map_err(|e| format!("SIGINT: {e}")),
+        _ = term.recv() => Ok(()),
+    }
+}
+
+fn print_cases(json: bool, source: FixtureSource) -> Result<(), String> {
+    let fixtures = Fixtures::load(&source).map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    let text = if json {
+        serde_json::to_string_pretty(&fixtures.cases).map_err(|e| e.to_string())? + "\n"
+    } else {
+        cases_table(&fixtures.cases)
+    };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())
+}
+
+fn cases_table(cases: &[Case]) -> String {
+    let mut text = String::from(
+        "name\tapp_id\tidentity_param\tauth_category\tcode\tsub_code\tauthorized\topen_id\n",
+    );
+    for case in cases {
+        let field = |key: &str| -> String {
+            match case.biz_content.get(key) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => "-".to_owned(),
+            }
+        };
+        let e = &case.expect;
+        text.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            case.name,
+            case.app_id,
+            field("identity_param"),
+            field("auth_category"),
+            e.code,
+            e.sub_code.as_deref().unwrap_or("-"),
+            e.authorized.map_or("-".to_owned(), |a| a.to_string()),
+            e.open_id.as_deref().unwrap_or("-"),
+        ));
+    }
+    text
+}
+
+fn keygen(out: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    for (prefix, who) in [
+        ("app", "your app (sign requests)"),
+        ("alipay", "the platform (sign responses)"),
+    ] {
+        let pair = KeyPairText::generate().map_err(|e| e.to_string())?;
+        let files = [
+            (
+                format!("{prefix}_private_key.pem"),
+                pair.private_pkcs8_pem.clone(),
+            ),
+            (
+                format!("{prefix}_private_key_pkcs1.pem"),
+                pair.private_pkcs1_pem.clone(),
+            ),
+            (format!("{prefix}_public_key.pem"), pair.public_pem.clone()),
+            (
+                format!("{prefix}_private_key_pkcs8.txt"),
+                KeyPairText::bare(&pair.private_pkcs8_pem) + "\n",
+            ),
+            (
+                format!("{prefix}_private_key_pkcs1.txt"),
+                KeyPairText::bare(&pair.private_pkcs1_pem) + "\n",
+            ),
+            (
+                format!("{prefix}_public_key.txt"),
+                KeyPairText::bare(&pair.public_pem) + "\n",
+            ),
+        ];
+        for (name, text) in files {
+            let path = out.join(&name);
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            file.write_all(text.as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        println!("{prefix}_*: key pair of {who}");
+    }
+    println!(
+        "bare one-liners (*.txt): PKCS#8 for Java, PKCS#1 for the official Python SDK, SPKI public keys for everyone"
+    );
+    Ok(())
+}

@@ -1,0 +1,312 @@
+//! Seed data: the fixtures compiled into the binary, or a folder of the same layout
+//! (`--fixtures DIR`).
+//!
+//! Layout: `apps.json` (the platform key and the apps), `identities.json`,
+//! `authorizations.json`, `cases.json` (the catalogue of seeded outcomes) and key files
+//! those name, e.g. `keys/app_public_key.pem`. Everything is validated on load, so a
+//! broken fixture stops start-up with a message instead of failing requests later.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::cases::Case;
+use crate::crypto::SignType;
+use crate::keys;
+use crate::model::{App, Authorization, Identity};
+
+/// Where fixtures come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum FixtureSource {
+    /// The fixtures compiled into the binary (the repository's `fixtures/`).
+    #[default]
+    Embedded,
+    /// A folder with the same layout.
+    Dir(PathBuf),
+}
+
+/// The repository's fixtures, compiled in so the binary runs from anywhere.
+const EMBEDDED: &[(&str, &str)] = &[
+    ("apps.json", include_str!("../fixtures/apps.json")),
+    (
+        "identities.json",
+        include_str!("../fixtures/identities.json"),
+    ),
+    (
+        "authorizations.json",
+        include_str!("../fixtures/authorizations.json"),
+    ),
+    ("cases.json", include_str!("../fixtures/cases.json")),
+    (
+        "keys/app_public_key.pem",
+        include_str!("../fixtures/keys/app_public_key.pem"),
+    ),
+    (
+        "keys/alipay_private_key.pem",
+        include_str!("../fixtures/keys/alipay_private_key.pem"),
+    ),
+];
+
+/// Why fixtures could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    #[error("cannot read fixture {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("fixture {path} is not valid: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("fixture {what}: {source}")]
+    Key {
+        what: String,
+        source: keys::KeyError,
+    },
+    #[error("fixture {0}")]
+    Invalid(String),
+}
+
+/// A key given inline or as a file of the fixtures.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum KeySource {
+    File { file: String },
+    Inline(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppsFile {
+    platform_private_key: KeySource,
+    apps: Vec<FixtureApp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixtureApp {
+    app_id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    public_keys: BTreeMap<SignType, KeySource>,
+    #[serde(default)]
+    platform_private_key: Option<KeySource>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentitiesFile {
+    identities: Vec<Identity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthorizationsFile {
+    authorizations: Vec<Authorization>,
+}
+
+/// Loaded, validated fixtures.
+#[derive(Debug, Clone)]
+pub struct Fixtures {
+    /// The default platform private key (PEM) that signs responses.
+    pub platform_private_key: String,
+    pub apps: Vec<App>,
+    pub identities: Vec<Identity>,
+    pub authorizations: Vec<Authorization>,
+    /// The catalogue of seeded outcomes (`alipay-mock cases`).
+    pub cases: Vec<Case>,
+    /// Hex SHA-256 over the fixture files, to tell which fixtures a store was seeded from.
+    pub digest: String,
+}
+
+struct Reader<'a> {
+    source: &'a FixtureSource,
+    hasher: Sha256,
+}
+
+impl Reader<'_> {
+    fn read(&mut self, path: &str) -> Result<String, FixtureError> {
+        let text =
+            match self.source {
+                FixtureSource::Embedded => EMBEDDED
+                    .iter()
+                    .find(|(name, _)| *name == path)
+                    .map(|(_, text)| (*text).to_owned())
+                    .ok_or_else(|| FixtureError::Read {
+                        path: path.to_owned(),
+                        source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                    })?,
+                FixtureSource::Dir(dir) => std::fs::read_to_string(dir.join(Path::new(path)))
+                    .map_err(|source| FixtureError::Read {
+                        path: dir.join(path).display().to_string(),
+                        source,
+                    })?,
+            };
+        self.hasher.update(path.as_bytes());
+        self.hasher.update([0]);
+        self.hasher.update(text.as_bytes());
+        Ok(text)
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&mut self, path: &str) -> Result<T, FixtureError> {
+        let text = self.read(path)?;
+        serde_json::from_str(&text).map_err(|source| FixtureError::Parse {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    fn key(&mut self, source: KeySource) -> Result<String, FixtureError> {
+        match source {
+            KeySource::Inline(text) => Ok(text),
+            KeySource::File { file } => self.read(&file),
+        }
+    }
+}
+
+impl Fixtures {
+    /// Reads and validates the fixtures.
+    pub fn load(source: &FixtureSource) -> Result<Fixtures, FixtureError> {
+        let mut reader = Reader {
+            source,
+            hasher: Sha256::new(),
+        };
+        let apps_file: AppsFile = reader.json("apps.json")?;
+        let platform_private_key = reader.key(apps_file.platform_private_key)?;
+        keys::parse_private_key(&platform_private_key).map_err(|source| FixtureError::Key {
+            what: "platform_private_key".into(),
+            source,
+        })?;
+        let mut apps = Vec::new();
+        for app in apps_file.apps {
+            let mut public_keys = BTreeMap::new();
+            for (sign_type, key) in app.public_keys {
+                let text = reader.key(key)?;
+                keys::parse_public_key(&text).map_err(|source| FixtureError::Key {
+                    what: format!("app {} {} public key", app.app_id, sign_type),
+                    source,
+                })?;
+                public_keys.insert(sign_type, text);
+            }
+            let platform_private_key = match app.platform_private_key {
+                None => None,
+                Some(key) => {
+                    let text = reader.key(key)?;
+                    keys::parse_private_key(&text).map_err(|source| FixtureError::Key {
+                        what: format!("app {} platform private key", app.app_id),
+                        source,
+                    })?;
+                    Some(text)
+                }
+            };
+            apps.push(App {
+                app_id: app.app_id,
+                name: app.name,
+                description: app.description,
+                public_keys,
+                platform_private_key,
+            });
+        }
+        let identities = reader.json::<IdentitiesFile>("identities.json")?.identities;
+        let authorizations = reader
+            .json::<AuthorizationsFile>("authorizations.json")?
+            .authorizations;
+        let cases: Vec<Case> = reader.json("cases.json")?;
+        let fixtures = Fixtures {
+            platform_private_key,
+            apps,
+            identities,
+            authorizations,
+            cases,
+            digest: hex(&reader.hasher.finalize()),
+        };
+        fixtures.validate()?;
+        Ok(fixtures)
+    }
+
+    fn validate(&self) -> Result<(), FixtureError> {
+        let invalid = |msg: String| Err(FixtureError::Invalid(msg));
+        let app_ids = unique(self.apps.iter().map(|a| a.app_id.as_str()), "app_id")?;
+        let identity_ids = unique(self.identities.iter().map(|i| i.id.as_str()), "identity id")?;
+        unique(
+            self.identities.iter().filter_map(|i| i.cert_no.as_deref()),
+            "identity cert_no",
+        )?;
+        unique(
+            self.identities.iter().filter_map(|i| i.user_id.as_deref()),
+            "identity user_id",
+        )?;
+        for identity in &self.identities {
+            if identity.cert_no.is_none() && identity.user_id.is_none() {
+                return invalid(format!(
+                    "identity {} has neither cert_no nor user_id",
+                    identity.id
+                ));
+            }
+        }
+        for auth in &self.authorizations {
+            if !app_ids.contains(auth.app_id.as_str()) {
+                return invalid(format!("authorization names unknown app {}", auth.app_id));
+            }
+            if !identity_ids.contains(auth.identity.as_str()) {
+                return invalid(format!(
+                    "authorization names unknown identity {}",
+                    auth.identity
+                ));
+            }
+        }
+        unique(self.cases.iter().map(|c| c.name.as_str()), "case name")?;
+        Ok(())
+    }
+}
+
+fn unique<'a>(
+    values: impl Iterator<Item = &'a str>,
+    what: &str,
+) -> Result<HashSet<&'a str>, FixtureError> {
+    let mut seen = HashSet::new();
+    for value in values {
+        if !seen.insert(value) {
+            return Err(FixtureError::Invalid(format!("duplicate {what} {value}")));
+        }
+    }
+    Ok(seen)
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_fixtures_load_and_validate() {
+        let f = Fixtures::load(&FixtureSource::Embedded).unwrap();
+        assert!(f.apps.iter().any(|a| a.app_id == "2014072300007148"));
+        assert!(f.cases.len() >= 20);
+        assert_eq!(f.digest.len(), 64);
+    }
+
+    #[test]
+    fn the_fixtures_folder_loads_the_same_as_the_embedded_copy() {
+        let dir = FixtureSource::Dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"));
+        let from_dir = Fixtures::load(&dir).unwrap();
+        let embedded = Fixtures::load(&FixtureSource::Embedded).unwrap();
+        assert_eq!(from_dir.digest, embedded.digest);
+    }
+
+    #[test]
+    fn a_missing_folder_is_a_readable_error() {
+        let err = Fixtures::load(&FixtureSource::Dir("/nonexistent/fixtures".into())).unwrap_err();
+        assert!(err.to_string().contains("apps.json"), "{err}");
+    }
+}

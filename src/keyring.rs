@@ -1,0 +1,96 @@
+//! The apps the gateway serves, with their keys parsed once: when loaded at start-up or
+//! when an app is stored, never per request.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use rsa::{RsaPrivateKey, RsaPublicKey};
+
+use crate::crypto::SignType;
+use crate::keys::{self, KeyError};
+use crate::model::App;
+
+/// An app with its keys ready for use.
+#[derive(Debug)]
+pub struct AppEntry {
+    pub app: App,
+    public_keys: BTreeMap<SignType, RsaPublicKey>,
+    platform_key: Arc<RsaPrivateKey>,
+}
+
+impl AppEntry {
+    /// The app's public key for a sign type, if it registered one.
+    pub fn public_key(&self, sign_type: SignType) -> Option<&RsaPublicKey> {
+        self.public_keys.get(&sign_type)
+    }
+
+    /// The private key that signs this app's responses.
+    pub fn platform_key(&self) -> &RsaPrivateKey {
+        &self.platform_key
+    }
+}
+
+/// Every app by `app_id`, shared by all requests.
+#[derive(Debug)]
+pub struct KeyRing {
+    default_platform_key: Arc<RsaPrivateKey>,
+    apps: RwLock<HashMap<String, Arc<AppEntry>>>,
+}
+
+impl KeyRing {
+    /// A key ring with the default platform key and no apps.
+    pub fn new(default_platform_key: RsaPrivateKey) -> KeyRing {
+        KeyRing {
+            default_platform_key: Arc::new(default_platform_key),
+            apps: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Parses an app's keys and makes it callable (replacing an app with the same id).
+    pub fn insert(&self, app: App) -> Result<(), KeyError> {
+        let entry = self.entry(app)?;
+        let mut apps = self
+            .apps
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        apps.insert(entry.app.app_id.clone(), Arc::new(entry));
+        Ok(())
+    }
+
+    fn entry(&self, app: App) -> Result<AppEntry, KeyError> {
+        let public_keys = app
+            .public_keys
+            .iter()
+            .map(|(sign_type, text)| Ok((*sign_type, keys::parse_public_key(text)?)))
+            .collect::<Result<_, KeyError>>()?;
+        let platform_key = match &app.platform_private_key {
+            Some(text) => Arc::new(keys::parse_private_key(text)?),
+            None => Arc::clone(&self.default_platform_key),
+        };
+        Ok(AppEntry {
+            app,
+            public_keys,
+            platform_key,
+        })
+    }
+
+    /// The app with this id.
+    pub fn get(&self, app_id: &str) -> Option<Arc<AppEntry>> {
+        // A poisoned lock only means a writer panicked between two complete inserts.
+        let apps = self
+            .apps
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        apps.get(app_id).cloned()
+    }
+
+    /// How many apps are loaded.
+    pub fn len(&self) -> usize {
+        self.apps.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether no app is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

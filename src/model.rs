@@ -1,0 +1,131 @@
+//! The records the gateway serves from: apps, identities and authorisations. They are
+//! stored as JSON in sled and read from the fixtures in the same shape.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::SignType;
+
+/// An app registered on the platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    /// Alipay's `app_id`.
+    pub app_id: String,
+    /// A short name for people.
+    #[serde(default)]
+    pub name: String,
+    /// What the app is for in tests.
+    #[serde(default)]
+    pub description: String,
+    /// The app's public key per sign type, as PEM or bare Base64 text. A request whose
+    /// `sign_type` has no key here answers `isv.missing-signature-config`.
+    pub public_keys: BTreeMap<SignType, String>,
+    /// The platform private key that signs this app's responses; `None` means the
+    /// gateway's default platform key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_private_key: Option<String>,
+}
+
+/// Certificate type of a person's identity (`certType` of `identity_param`).
+pub const IDENTITY_CARD: &str = "IDENTITY_CARD";
+
+/// A person the Sesame Credit service knows, found by certificate or by Alipay userId.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    /// Stable id used by fixtures and authorisations.
+    pub id: String,
+    /// What this identity demonstrates, in a sentence.
+    #[serde(default)]
+    pub description: String,
+    /// `certType`; the mock knows `IDENTITY_CARD`.
+    #[serde(default = "default_cert_type")]
+    pub cert_type: String,
+    /// The person's name (matched exactly with the certificate number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The certificate number (`certNo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_no: Option<String>,
+    /// The Alipay user id (`userId`, `2088…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The account state, which decides the business outcome before any authorisation.
+    #[serde(default)]
+    pub state: AccountState,
+}
+
+fn default_cert_type() -> String {
+    IDENTITY_CARD.to_owned()
+}
+
+/// The state of a person's Alipay / Sesame account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    /// A certified personal account with Sesame Credit: authorisations decide.
+    #[default]
+    Normal,
+    /// Not a personal, ID-card-certified account: `ALIPAY_ACCOUNT_NOTCERTIFIE`.
+    NotCertified,
+    /// Identity in doubt: `ALIPAY_RELATED_UNKNOWN`.
+    RelatedUnknown,
+    /// Simulated account: `ALIPAY_SIMULATE_ACCOUNT`.
+    SimulateAccount,
+    /// Sesame service paused: `ZM_ACCOUNT_PAUSE`.
+    Paused,
+    /// An Alipay user without a Sesame account: `ZM_ACCOUNT_NOT_EXISTED`.
+    ZhimaNotOpened,
+    /// The Sesame backend fails: 40004 `SYSTEM_ERROR`.
+    SystemError,
+    /// The backend is unavailable: 20000 `isp.unknow-error`.
+    ServiceUnavailable,
+}
+
+/// The kind of authorisation asked about (`auth_category`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+pub enum AuthCategory {
+    /// Person to merchant (the default).
+    #[default]
+    C2B,
+    /// Person to person through the merchant.
+    C2ConB,
+    /// Enterprise.
+    B2B,
+}
+
+impl AuthCategory {
+    /// Parses the wire value (exact case, as the API document writes them).
+    pub fn parse(value: &str) -> Option<AuthCategory> {
+        match value {
+            "C2B" => Some(AuthCategory::C2B),
+            "C2ConB" => Some(AuthCategory::C2ConB),
+            "B2B" => Some(AuthCategory::B2B),
+            _ => None,
+        }
+    }
+
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthCategory::C2B => "C2B",
+            AuthCategory::C2ConB => "C2ConB",
+            AuthCategory::B2B => "B2B",
+        }
+    }
+}
+
+/// A person's authorisation of an app, per category, with the `open_id` the query
+/// answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authorization {
+    pub app_id: String,
+    /// The [`Identity::id`] of the person who authorised.
+    pub identity: String,
+    #[serde(default)]
+    pub auth_category: AuthCategory,
+    pub open_id: String,
+}

@@ -1,0 +1,120 @@
+//! Request charsets (`charset` parameter): UTF-8, GBK and GB2312, any case.
+//!
+//! GBK and GB2312 are decoded with a GB18030 decoder (a superset of both) and encoded
+//! with the GBK encoder, as Java's `new String(bytes, "GBK")` and `getBytes("GBK")` do.
+
+use std::borrow::Cow;
+
+use encoding_rs::{Encoding, GB18030, GBK, UTF_8};
+
+/// A request charset the gateway accepts, remembering the label as the client wrote it
+/// (echoed in the response's `Content-Type`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charset {
+    label: String,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Utf8,
+    Gbk,
+}
+
+impl Charset {
+    /// UTF-8, labelled `utf-8`: the charset when a request names none.
+    pub fn utf8() -> Charset {
+        Charset {
+            label: "utf-8".to_owned(),
+            kind: Kind::Utf8,
+        }
+    }
+
+    /// Accepts `utf-8`, `gbk` and `gb2312` in any case (also `utf8`); anything else is
+    /// not a charset the gateway supports.
+    pub fn from_label(label: &str) -> Option<Charset> {
+        let kind = match label.trim().to_ascii_lowercase().as_str() {
+            "utf-8" | "utf8" => Kind::Utf8,
+            "gbk" | "gb2312" => Kind::Gbk,
+            _ => return None,
+        };
+        Some(Charset {
+            label: label.trim().to_owned(),
+            kind,
+        })
+    }
+
+    /// The label as the request wrote it.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Whether this is UTF-8.
+    pub fn is_utf8(&self) -> bool {
+        self.kind == Kind::Utf8
+    }
+
+    fn decoder(&self) -> &'static Encoding {
+        match self.kind {
+            Kind::Utf8 => UTF_8,
+            Kind::Gbk => GB18030,
+        }
+    }
+
+    /// Decodes request bytes; malformed sequences become U+FFFD, so a wrongly encoded
+    /// request fails signature verification instead of being rejected unexplained.
+    pub fn decode<'a>(&self, bytes: &'a [u8]) -> Cow<'a, str> {
+        self.decoder().decode_without_bom_handling(bytes).0
+    }
+
+    /// Encodes text for the wire in this charset.
+    pub fn encode<'a>(&self, text: &'a str) -> Cow<'a, [u8]> {
+        match self.kind {
+            Kind::Utf8 => Cow::Borrowed(text.as_bytes()),
+            Kind::Gbk => GBK.encode(text).0,
+        }
+    }
+
+    /// The other family (UTF-8 ↔ GBK), to explain a request sent in the wrong charset.
+    pub fn other(&self) -> Charset {
+        match self.kind {
+            Kind::Utf8 => Charset {
+                label: "gbk".to_owned(),
+                kind: Kind::Gbk,
+            },
+            Kind::Gbk => Charset::utf8(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_case_insensitive_and_kept_as_sent() {
+        assert_eq!(Charset::from_label("GBK").unwrap().label(), "GBK");
+        assert!(Charset::from_label("UTF-8").unwrap().is_utf8());
+        assert!(!Charset::from_label("gb2312").unwrap().is_utf8());
+        assert_eq!(Charset::from_label("latin1"), None);
+    }
+
+    #[test]
+    fn gbk_round_trips_chinese_names() {
+        let gbk = Charset::from_label("gbk").unwrap();
+        let bytes = gbk.encode("张三");
+        assert_eq!(&*bytes, &[0xd5, 0xc5, 0xc8, 0xfd]);
+        assert_eq!(gbk.decode(&bytes), "张三");
+    }
+
+    #[test]
+    fn gb2312_bytes_decode_as_gbk() {
+        let gb2312 = Charset::from_label("GB2312").unwrap();
+        assert_eq!(gb2312.decode(&[0xd5, 0xc5, 0xc8, 0xfd]), "张三");
+    }
+
+    #[test]
+    fn malformed_utf8_becomes_replacement_characters() {
+        assert_eq!(Charset::utf8().decode(&[0xd5, 0xc5]), "\u{fffd}\u{fffd}");
+    }
+}

@@ -1,0 +1,215 @@
+//! Response bodies exactly as Alipay writes them, signed over the bytes that are sent.
+//!
+//! Layout: `{"<method_with_underscores>_response":<node>,"sign":"<base64>"}`: node first,
+//! `sign` last, compact JSON, Chinese raw, `/` not escaped (PROTOCOL.md §3). The signature
+//! covers the node's value exactly as it appears in the body, encoded in the request
+//! charset, so the body is assembled from the very bytes that were signed and never
+//! re-serialised.
+
+use rsa::RsaPrivateKey;
+use serde::Serialize;
+
+use super::charset::Charset;
+use crate::crypto::{self, SignError, SignType};
+
+/// `code` and `msg` of every success.
+pub const SUCCESS: (&str, &str) = ("10000", "Success");
+
+/// Name of the node that holds answers when no method can be named.
+pub const ERROR_NODE: &str = "error_response";
+
+/// The response node name for a method: dots become underscores, plus `_response`.
+pub fn node_name(method: &str) -> String {
+    format!("{}_response", method.replace('.', "_"))
+}
+
+/// The fields every node starts with, followed by the method's own fields.
+#[derive(Debug, Serialize)]
+pub struct Node<'a, B: Serialize> {
+    pub code: &'a str,
+    pub msg: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_msg: Option<&'a str>,
+    #[serde(flatten)]
+    pub business: B,
+}
+
+impl<B: Serialize> Node<'_, B> {
+    /// The node as compact JSON text (`serde_json` never escapes `/`).
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+}
+
+/// The key and algorithm that sign a response: the app's platform key and the request's
+/// `sign_type`.
+#[derive(Debug, Clone, Copy)]
+pub struct Signer<'a> {
+    pub key: &'a RsaPrivateKey,
+    pub sign_type: SignType,
+}
+
+/// Assembles the body bytes: the node encoded in `charset`, and `sign` computed over
+/// exactly those bytes when a signer is given.
+pub fn render(
+    node_name: &str,
+    node_json: &str,
+    charset: &Charset,
+    signer: Option<Signer<'_>>,
+) -> Result<Vec<u8>, SignError> {
+    let node_bytes = charset.encode(node_json);
+    // The node name may echo an arbitrary `method` value: quote it as a JSON string.
+    let quoted_name = serde_json::Value::String(node_name.to_owned()).to_string();
+    let mut body = Vec::with_capacity(node_bytes.len() + quoted_name.len() + 400);
+    body.push(b'{');
+    body.extend_from_slice(&charset.encode(&quoted_name));
+    body.push(b':');
+    body.extend_from_slice(&node_bytes);
+    if let Some(signer) = signer {
+        let sign = crypto::sign(signer.key, signer.sign_type, &node_bytes)?;
+        body.extend_from_slice(b",\"sign\":\"");
+        body.extend_from_slice(sign.as_bytes());
+        body.push(b'"');
+    }
+    body.push(b'}');
+    Ok(body)
+}
+
+/// The signed part of a response body: the first `*_response` node's text exactly as
+/// written, and the `sign` value if present. `None` when the body is not a JSON object
+/// with such a node.
+pub fn extract_signed_node(body: &str) -> Option<(String, &str, Option<String>)> {
+    let top: raw_object::Top<'_> = serde_json::from_str(body).ok()?;
+    let (name, node) = top
+        .fields
+        .iter()
+        .find(|(name, _)| name.ends_with("_response"))?;
+    let sign = top
+        .fields
+        .iter()
+        .find(|(name, _)| name == "sign")
+        .and_then(|(_, v)| serde_json::from_str::<String>(v.get()).ok());
+    Some((name.clone(), node.get(), sign))
+}
+
+/// A top-level JSON object read as (key, raw value) pairs in body order.
+mod raw_object {
+    use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+    use serde_json::value::RawValue;
+
+    pub struct Top<'a> {
+        pub fields: Vec<(String, &'a RawValue)>,
+    }
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Top<'a> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct V<'a>(std::marker::PhantomData<&'a ()>);
+            impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+                type Value = Top<'a>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Top<'a>, M::Error> {
+                    let mut fields = Vec::new();
+                    while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
+                        fields.push((k, v));
+                    }
+                    Ok(Top { fields })
+                }
+            }
+            deserializer.deserialize_map(V(std::marker::PhantomData))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys;
+
+    #[derive(Serialize)]
+    struct Auth {
+        authorized: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        open_id: Option<&'static str>,
+    }
+
+    #[test]
+    fn node_names_replace_every_dot() {
+        assert_eq!(
+            node_name("zhima.auth.info.authquery"),
+            "zhima_auth_info_authquery_response"
+        );
+    }
+
+    #[test]
+    fn success_nodes_have_no_sub_code_and_keep_field_order() {
+        let node = Node {
+            code: "10000",
+            msg: "Success",
+            sub_code: None,
+            sub_msg: None,
+            business: Auth {
+                authorized: true,
+                open_id: Some("2088202844499224"),
+            },
+        };
+        assert_eq!(
+            node.to_json().unwrap(),
+            r#"{"code":"10000","msg":"Success","authorized":true,"open_id":"2088202844499224"}"#
+        );
+    }
+
+    #[test]
+    fn the_body_signs_exactly_the_node_bytes_it_carries() {
+        let key =
+            keys::parse_private_key(include_str!("../../fixtures/keys/alipay_private_key.pem"))
+                .unwrap();
+        let public =
+            keys::parse_public_key(include_str!("../../fixtures/keys/alipay_public_key.pem"))
+                .unwrap();
+        let gbk = Charset::from_label("GBK").unwrap();
+        let node = r#"{"code":"40004","msg":"Business Failed","sub_code":"ZM_ACCOUNT_PAUSE","sub_msg":"该账号暂停服务"}"#;
+        let body = render(
+            "x_response",
+            node,
+            &gbk,
+            Some(Signer {
+                key: &key,
+                sign_type: SignType::Rsa2,
+            }),
+        )
+        .unwrap();
+        let text = gbk.decode(&body);
+        let (name, node_text, sign) = extract_signed_node(&text).unwrap();
+        assert_eq!(name, "x_response");
+        assert_eq!(node_text, node);
+        assert!(crypto::verify(
+            &public,
+            SignType::Rsa2,
+            &gbk.encode(node_text),
+            &sign.unwrap()
+        ));
+    }
+
+    #[test]
+    fn unsigned_bodies_have_no_sign_key() {
+        let body = render(ERROR_NODE, r#"{"code":"40002"}"#, &Charset::utf8(), None).unwrap();
+        assert_eq!(body, br#"{"error_response":{"code":"40002"}}"#);
+    }
+
+    #[test]
+    fn a_hostile_method_name_stays_valid_json() {
+        let body = render("a\"b_response", "{}", &Charset::utf8(), None).unwrap();
+        let (name, _, _) = extract_signed_node(std::str::from_utf8(&body).unwrap()).unwrap();
+        assert_eq!(name, "a\"b_response");
+    }
+
+    #[test]
+    fn extraction_rejects_bodies_without_a_response_node() {
+        assert!(extract_signed_node("{\"sign\":\"x\"}").is_none());
+        assert!(extract_signed_node("not json").is_none());
+    }
+}
