@@ -1,68 +1,302 @@
 //! The gateway's failures and the one table that turns each into Alipay's wire error
 //! (`code`, `msg`, `sub_code`, `sub_msg`).
 //!
-//! Every public error code string of the gateway appears here and nowhere else. Business
-//! errors of a method come from that method's own table (see `methods::auth_query`) and
-//! travel through [`GatewayError::Business`].
+//! [`PublicError`] lists every public (gateway-level) error of the real gateway
+//! (PROTOCOL.md §4); its `wire` match is the only place their codes and texts appear.
+//! Business errors of a method come from that method's own table (see
+//! `methods::auth_query`) and travel through [`GatewayError::Business`].
 
 use std::borrow::Cow;
 
-/// A public request parameter the gateway requires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequiredParam {
-    Method,
-    AppId,
-    Sign,
-    SignType,
-    Timestamp,
-    Version,
+/// Every public error the real gateway answers, named for its condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PublicError {
+    /// The backend behind the gateway is unavailable (the API document's failure example).
+    ServiceUnavailable,
+    /// The gateway itself failed.
+    GatewayUnavailable,
+    InvalidAuthToken,
+    AuthTokenTimeOut,
+    InvalidAppAuthToken,
+    AppAuthTokenNoApi,
+    AppAuthTokenTimeOut,
+    NoProductRegByPartner,
+    MissingMethod,
+    MissingSignature,
+    MissingSignatureType,
+    MissingSignatureKey,
+    MissingAppId,
+    MissingTimestamp,
+    MissingVersion,
+    MissingEncryptType,
+    MissingEncryptKey,
+    InvalidParameter,
+    InvalidMethod,
+    InvalidFormat,
+    InvalidSignatureType,
+    InvalidSignature,
+    InvalidEncryptType,
+    InvalidEncrypt,
+    InvalidAppId,
+    InvalidTimestamp,
+    InvalidCharset,
+    InvalidDigest,
+    UnsupportedEncryptType,
+    InvalidEncryptKey,
+    NotSupportAppAuth,
+    AppCertNotExist,
+    InvalidAlipayRootCertSn,
+    MissingSignatureConfig,
+    DecryptionFailed,
+    InvalidAuthRelations,
+    AppCallLimited,
+    MethodCallLimited,
+    InsufficientIsvPermissions,
+    InsufficientUserPermissions,
+    SelfInvokeForbidden,
+}
+
+const SERVICE_UNAVAILABLE: (&str, &str) = ("20000", "Service Currently Unavailable");
+const TOKEN_PERMISSIONS: (&str, &str) = ("20001", "Insufficient Token Permissions");
+const MISSING_ARGUMENTS: (&str, &str) = ("40001", "Missing Required Arguments");
+const INVALID_ARGUMENTS: (&str, &str) = ("40002", "Invalid Arguments");
+const INSUFFICIENT_CONDITIONS: (&str, &str) = ("40003", "Insufficient Conditions");
+const BUSINESS_FAILED: (&str, &str) = ("40004", "Business Failed");
+const CALL_LIMITED: (&str, &str) = ("40005", "Call Limited");
+const INSUFFICIENT_PERMISSIONS: (&str, &str) = ("40006", "Insufficient Permissions");
+
+impl PublicError {
+    /// Every public error, for lookups by `sub_code` and for listings.
+    pub const ALL: [PublicError; 41] = {
+        use PublicError::*;
+        [
+            ServiceUnavailable,
+            GatewayUnavailable,
+            InvalidAuthToken,
+            AuthTokenTimeOut,
+            InvalidAppAuthToken,
+            AppAuthTokenNoApi,
+            AppAuthTokenTimeOut,
+            NoProductRegByPartner,
+            MissingMethod,
+            MissingSignature,
+            MissingSignatureType,
+            MissingSignatureKey,
+            MissingAppId,
+            MissingTimestamp,
+            MissingVersion,
+            MissingEncryptType,
+            MissingEncryptKey,
+            InvalidParameter,
+            InvalidMethod,
+            InvalidFormat,
+            InvalidSignatureType,
+            InvalidSignature,
+            InvalidEncryptType,
+            InvalidEncrypt,
+            InvalidAppId,
+            InvalidTimestamp,
+            InvalidCharset,
+            InvalidDigest,
+            UnsupportedEncryptType,
+            InvalidEncryptKey,
+            NotSupportAppAuth,
+            AppCertNotExist,
+            InvalidAlipayRootCertSn,
+            MissingSignatureConfig,
+            DecryptionFailed,
+            InvalidAuthRelations,
+            AppCallLimited,
+            MethodCallLimited,
+            InsufficientIsvPermissions,
+            InsufficientUserPermissions,
+            SelfInvokeForbidden,
+        ]
+    };
+
+    /// `(code, msg)`, `sub_code` and the default `sub_msg`, as the real gateway writes them.
+    pub fn wire(self) -> ((&'static str, &'static str), &'static str, &'static str) {
+        use PublicError::*;
+        match self {
+            ServiceUnavailable => (SERVICE_UNAVAILABLE, "isp.unknow-error", "系统繁忙"),
+            GatewayUnavailable => (SERVICE_UNAVAILABLE, "aop.unknow-error", "系统繁忙"),
+            InvalidAuthToken => (
+                TOKEN_PERMISSIONS,
+                "aop.invalid-auth-token",
+                "无效的访问令牌",
+            ),
+            AuthTokenTimeOut => (
+                TOKEN_PERMISSIONS,
+                "aop.auth-token-time-out",
+                "访问令牌已过期",
+            ),
+            InvalidAppAuthToken => (
+                TOKEN_PERMISSIONS,
+                "aop.invalid-app-auth-token",
+                "无效的应用授权令牌",
+            ),
+            AppAuthTokenNoApi => (
+                TOKEN_PERMISSIONS,
+                "aop.invalid-app-auth-token-no-api",
+                "商户未授权当前接口",
+            ),
+            AppAuthTokenTimeOut => (
+                TOKEN_PERMISSIONS,
+                "aop.app-auth-token-time-out",
+                "应用授权令牌已过期",
+            ),
+            NoProductRegByPartner => (
+                TOKEN_PERMISSIONS,
+                "aop.no-product-reg-by-partner",
+                "商户未签约任何产品",
+            ),
+            MissingMethod => (MISSING_ARGUMENTS, "isv.missing-method", "缺少方法名参数"),
+            MissingSignature => (MISSING_ARGUMENTS, "isv.missing-signature", "缺少签名参数"),
+            MissingSignatureType => (
+                MISSING_ARGUMENTS,
+                "isv.missing-signature-type",
+                "缺少签名类型参数",
+            ),
+            MissingSignatureKey => (
+                MISSING_ARGUMENTS,
+                "isv.missing-signature-key",
+                "缺少签名配置",
+            ),
+            MissingAppId => (MISSING_ARGUMENTS, "isv.missing-app-id", "缺少appId参数"),
+            MissingTimestamp => (MISSING_ARGUMENTS, "isv.missing-timestamp", "缺少时间戳参数"),
+            MissingVersion => (MISSING_ARGUMENTS, "isv.missing-version", "缺少版本参数"),
+            MissingEncryptType => (
+                MISSING_ARGUMENTS,
+                "isv.decryption-error-missing-encrypt-type",
+                "解密出错, 未指定加密算法",
+            ),
+            MissingEncryptKey => (MISSING_ARGUMENTS, "isv.missing-encrypt-key", "缺少加密配置"),
+            InvalidParameter => (INVALID_ARGUMENTS, "isv.invalid-parameter", "参数无效"),
+            InvalidMethod => (INVALID_ARGUMENTS, "isv.invalid-method", "不存在的方法名"),
+            InvalidFormat => (INVALID_ARGUMENTS, "isv.invalid-format", "无效的数据格式"),
+            InvalidSignatureType => (
+                INVALID_ARGUMENTS,
+                "isv.invalid-signature-type",
+                "无效的签名类型",
+            ),
+            InvalidSignature => (INVALID_ARGUMENTS, "isv.invalid-signature", "无效签名"),
+            InvalidEncryptType => (
+                INVALID_ARGUMENTS,
+                "isv.invalid-encrypt-type",
+                "无效的加密类型",
+            ),
+            InvalidEncrypt => (INVALID_ARGUMENTS, "isv.invalid-encrypt", "解密异常"),
+            InvalidAppId => (INVALID_ARGUMENTS, "isv.invalid-app-id", "无效的AppID参数"),
+            InvalidTimestamp => (
+                INVALID_ARGUMENTS,
+                "isv.invalid-timestamp",
+                "非法的时间戳参数",
+            ),
+            InvalidCharset => (INVALID_ARGUMENTS, "isv.invalid-charset", "字符集错误"),
+            InvalidDigest => (INVALID_ARGUMENTS, "isv.invalid-digest", "摘要错误"),
+            UnsupportedEncryptType => (
+                INVALID_ARGUMENTS,
+                "isv.decryption-error-not-valid-encrypt-type",
+                "解密出错，不支持的加密算法",
+            ),
+            InvalidEncryptKey => (
+                INVALID_ARGUMENTS,
+                "isv.decryption-error-not-valid-encrypt-key",
+                "解密出错, 未配置加密密钥或加密密钥格式错误",
+            ),
+            NotSupportAppAuth => (
+                INVALID_ARGUMENTS,
+                "isv.not-support-app-auth",
+                "本接口不支持第三方代理调用",
+            ),
+            AppCertNotExist => (
+                INVALID_ARGUMENTS,
+                "isv.app-cert-not-exist",
+                "应用公钥证书不存在",
+            ),
+            InvalidAlipayRootCertSn => (
+                INVALID_ARGUMENTS,
+                "isv.invalid-alipay-root-cert-sn",
+                "无效支付宝根证书序列号",
+            ),
+            MissingSignatureConfig => (
+                INSUFFICIENT_CONDITIONS,
+                "isv.missing-signature-config",
+                "验签出错, 未配置对应签名算法的公钥或者证书",
+            ),
+            DecryptionFailed => (
+                INSUFFICIENT_CONDITIONS,
+                "isv.decryption-error-unknown",
+                "解密出错, 未知错误",
+            ),
+            InvalidAuthRelations => (
+                INSUFFICIENT_CONDITIONS,
+                "invalid-auth-relations",
+                "无效的授权关系",
+            ),
+            AppCallLimited => (
+                CALL_LIMITED,
+                "isv.app-call-limited",
+                "应用调用次数超限，包含调用频率超限",
+            ),
+            MethodCallLimited => (
+                CALL_LIMITED,
+                "isv.method-call-limited",
+                "API调用次数超限，包含调用频率超限",
+            ),
+            InsufficientIsvPermissions => (
+                INSUFFICIENT_PERMISSIONS,
+                "isv.insufficient-isv-permissions",
+                "ISV权限不足",
+            ),
+            InsufficientUserPermissions => (
+                INSUFFICIENT_PERMISSIONS,
+                "isv.insufficient-user-permissions",
+                "用户权限不足",
+            ),
+            SelfInvokeForbidden => (
+                INSUFFICIENT_PERMISSIONS,
+                "isv.self-invoke-forbidden",
+                "此用户不允许自调用",
+            ),
+        }
+    }
+
+    /// The `sub_code`.
+    pub fn sub_code(self) -> &'static str {
+        self.wire().1
+    }
+
+    /// The public error with this `sub_code`.
+    pub fn from_sub_code(sub_code: &str) -> Option<PublicError> {
+        PublicError::ALL
+            .into_iter()
+            .find(|e| e.sub_code() == sub_code)
+    }
 }
 
 /// Everything that can make the gateway answer something other than a method's success.
-///
-/// Variants name the condition, never the number; [`GatewayError::wire`] is the only
-/// place that knows the numbers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GatewayError {
-    #[error("missing required parameter {0:?}")]
-    MissingParam(RequiredParam),
-    #[error("unknown app_id")]
-    InvalidAppId,
-    #[error("the app has no public key for the request's sign_type")]
-    MissingSignatureConfig,
-    #[error("unsupported charset")]
-    InvalidCharset,
-    #[error("format is not JSON")]
-    InvalidFormat,
-    #[error("sign_type is neither RSA2 nor RSA")]
-    InvalidSignatureType,
-    #[error("timestamp is not `yyyy-MM-dd HH:mm:ss` or outside the allowed window")]
-    InvalidTimestamp,
-    #[error("version is not 1.0")]
-    InvalidVersion,
-    /// The signature does not verify; `sub_msg` is the real gateway's explanation.
-    #[error("signature does not verify")]
-    InvalidSignature { sub_msg: String },
-    #[error("unknown method")]
-    InvalidMethod,
-    #[error("encrypt_type is not AES")]
-    InvalidEncryptType,
-    #[error("encrypted request but the app has no AES key")]
-    MissingEncryptKey,
-    #[error("request body too large")]
-    BodyTooLarge { limit: usize },
-    /// The backend behind the gateway is unavailable (the API document's failure example).
-    #[error("service currently unavailable")]
-    ServiceUnavailable,
-    /// The gateway itself failed (store I/O, a bug); details go to the log, not the wire.
-    #[error("internal gateway failure")]
-    Internal,
+    /// A public error with the table's `sub_msg`.
+    #[error("{}", .0.sub_code())]
+    Public(PublicError),
+    /// A public error with a `sub_msg` that explains this request (the string an invalid
+    /// signature was verified over, the body limit).
+    #[error("{}: {}", .0.sub_code(), .1)]
+    Explained(PublicError, String),
     /// A method's business failure: `sub_code` and `sub_msg` come from the method's table.
     #[error("business failure {sub_code}")]
     Business {
         sub_code: &'static str,
         sub_msg: &'static str,
     },
+}
+
+impl From<PublicError> for GatewayError {
+    fn from(e: PublicError) -> GatewayError {
+        GatewayError::Public(e)
+    }
 }
 
 /// The four fields of an Alipay error node, in the order the real gateway writes them.
@@ -74,85 +308,34 @@ pub struct WireError {
     pub sub_msg: Cow<'static, str>,
 }
 
-const MISSING_ARGUMENTS: (&str, &str) = ("40001", "Missing Required Arguments");
-const INVALID_ARGUMENTS: (&str, &str) = ("40002", "Invalid Arguments");
-const INSUFFICIENT_CONDITIONS: (&str, &str) = ("40003", "Insufficient Conditions");
-const BUSINESS_FAILED: (&str, &str) = ("40004", "Business Failed");
-const SERVICE_UNAVAILABLE: (&str, &str) = ("20000", "Service Currently Unavailable");
-
-fn wire(
-    (code, msg): (&'static str, &'static str),
-    sub_code: impl Into<Cow<'static, str>>,
-    sub_msg: impl Into<Cow<'static, str>>,
-) -> WireError {
-    WireError {
-        code,
-        msg,
-        sub_code: sub_code.into(),
-        sub_msg: sub_msg.into(),
-    }
-}
-
 impl GatewayError {
-    /// The error as the real gateway writes it (PROTOCOL.md §4).
+    /// The error as the real gateway writes it.
     pub fn wire(&self) -> WireError {
-        use GatewayError::*;
-        match self {
-            MissingParam(p) => {
-                let (sub_code, sub_msg) = match p {
-                    RequiredParam::Method => ("isv.missing-method", "缺少方法名参数"),
-                    RequiredParam::AppId => ("isv.missing-app-id", "缺少appId参数"),
-                    RequiredParam::Sign => ("isv.missing-signature", "缺少签名参数"),
-                    RequiredParam::SignType => ("isv.missing-signature-type", "缺少签名类型参数"),
-                    RequiredParam::Timestamp => ("isv.missing-timestamp", "缺少时间戳参数"),
-                    RequiredParam::Version => ("isv.missing-version", "缺少版本参数"),
-                };
-                wire(MISSING_ARGUMENTS, sub_code, sub_msg)
+        let ((code, msg), sub_code, sub_msg) = match self {
+            GatewayError::Public(e) => {
+                let (code_msg, sub_code, sub_msg) = e.wire();
+                (code_msg, sub_code, Cow::Borrowed(sub_msg))
             }
-            InvalidAppId => wire(INVALID_ARGUMENTS, "isv.invalid-app-id", "无效的AppID参数"),
-            MissingSignatureConfig => wire(
-                INSUFFICIENT_CONDITIONS,
-                "isv.missing-signature-config",
-                "验签出错, 未配置对应签名算法的公钥或者证书",
-            ),
-            InvalidCharset => wire(INVALID_ARGUMENTS, "isv.invalid-charset", "字符集错误"),
-            InvalidFormat => wire(INVALID_ARGUMENTS, "isv.invalid-format", "无效的数据格式"),
-            InvalidSignatureType => wire(
-                INVALID_ARGUMENTS,
-                "isv.invalid-signature-type",
-                "无效的签名类型",
-            ),
-            InvalidTimestamp => wire(
-                INVALID_ARGUMENTS,
-                "isv.invalid-timestamp",
-                "非法的时间戳参数",
-            ),
-            InvalidVersion => wire(INVALID_ARGUMENTS, "isv.invalid-parameter", "参数无效"),
-            InvalidSignature { sub_msg } => {
-                wire(INVALID_ARGUMENTS, "isv.invalid-signature", sub_msg.clone())
+            GatewayError::Explained(e, explanation) => {
+                let (code_msg, sub_code, _) = e.wire();
+                (code_msg, sub_code, Cow::Owned(explanation.clone()))
             }
-            InvalidMethod => wire(INVALID_ARGUMENTS, "isv.invalid-method", "不存在的方法名"),
-            InvalidEncryptType => wire(
-                INVALID_ARGUMENTS,
-                "isv.invalid-encrypt-type",
-                "无效的加密类型",
-            ),
-            MissingEncryptKey => wire(MISSING_ARGUMENTS, "isv.missing-encrypt-key", "缺少加密配置"),
-            BodyTooLarge { limit } => wire(
-                INVALID_ARGUMENTS,
-                "isv.invalid-parameter",
-                format!("参数无效：请求体超过 {limit} 字节"),
-            ),
-            ServiceUnavailable => wire(SERVICE_UNAVAILABLE, "isp.unknow-error", "系统繁忙"),
-            Internal => wire(SERVICE_UNAVAILABLE, "aop.unknow-error", "系统繁忙"),
-            Business { sub_code, sub_msg } => wire(BUSINESS_FAILED, *sub_code, *sub_msg),
+            GatewayError::Business { sub_code, sub_msg } => {
+                (BUSINESS_FAILED, *sub_code, Cow::Borrowed(*sub_msg))
+            }
+        };
+        WireError {
+            code,
+            msg,
+            sub_code: Cow::Borrowed(sub_code),
+            sub_msg,
         }
     }
 
     /// A store failure: logged here, answered as the gateway's own unknown error.
     pub fn store(e: crate::store::StoreError) -> GatewayError {
         tracing::error!(error = %e, "store failure while answering a request");
-        GatewayError::Internal
+        PublicError::GatewayUnavailable.into()
     }
 
     /// Whether the real gateway leaves this answer unsigned: it cannot pick a key for an
@@ -161,7 +344,7 @@ impl GatewayError {
     pub fn is_unsigned(&self) -> bool {
         matches!(
             self,
-            GatewayError::InvalidAppId | GatewayError::MissingSignatureConfig
+            GatewayError::Public(PublicError::InvalidAppId | PublicError::MissingSignatureConfig)
         )
     }
 }
@@ -172,7 +355,7 @@ mod tests {
 
     #[test]
     fn missing_app_id_is_40001_isv_missing_app_id() {
-        let w = GatewayError::MissingParam(RequiredParam::AppId).wire();
+        let w = GatewayError::from(PublicError::MissingAppId).wire();
         assert_eq!((w.code, w.msg), ("40001", "Missing Required Arguments"));
         assert_eq!(w.sub_code, "isv.missing-app-id");
     }
@@ -189,13 +372,26 @@ mod tests {
     }
 
     #[test]
-    fn only_unknown_app_and_missing_key_config_are_unsigned() {
-        assert!(GatewayError::InvalidAppId.is_unsigned());
-        assert!(GatewayError::MissingSignatureConfig.is_unsigned());
-        assert!(!GatewayError::InvalidTimestamp.is_unsigned());
-        assert!(!GatewayError::InvalidSignature {
-            sub_msg: String::new()
+    fn explained_errors_keep_the_code_and_replace_the_sub_msg() {
+        let w = GatewayError::Explained(PublicError::InvalidSignature, "why".into()).wire();
+        assert_eq!(
+            (w.code, &*w.sub_code, &*w.sub_msg),
+            ("40002", "isv.invalid-signature", "why")
+        );
+    }
+
+    #[test]
+    fn every_public_error_is_found_by_its_sub_code_and_sub_codes_are_unique() {
+        for e in PublicError::ALL {
+            assert_eq!(PublicError::from_sub_code(e.sub_code()), Some(e));
         }
-        .is_unsigned());
+        assert_eq!(PublicError::from_sub_code("isv.nonexistent"), None);
+    }
+
+    #[test]
+    fn only_unknown_app_and_missing_key_config_are_unsigned() {
+        assert!(GatewayError::from(PublicError::InvalidAppId).is_unsigned());
+        assert!(GatewayError::from(PublicError::MissingSignatureConfig).is_unsigned());
+        assert!(!GatewayError::from(PublicError::InvalidTimestamp).is_unsigned());
     }
 }

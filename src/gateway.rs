@@ -16,7 +16,7 @@ use time::macros::{format_description, offset};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::crypto::{self, SignType};
-use crate::error::{GatewayError, RequiredParam};
+use crate::error::{GatewayError, PublicError};
 use crate::keyring::{AppEntry, KeyRing};
 use crate::methods::{self, Call, Method};
 use crate::protocol::charset::Charset;
@@ -88,30 +88,31 @@ impl Gateway {
     }
 
     fn process(&self, params: &Params, caller: Option<&Caller>) -> Result<String, GatewayError> {
-        use GatewayError::*;
-        let required =
-            |name: &str, which: RequiredParam| params.non_empty(name).ok_or(MissingParam(which));
+        use PublicError::*;
+        let required = |name: &str, missing: PublicError| {
+            params.non_empty(name).ok_or(GatewayError::from(missing))
+        };
         if params.unsupported_charset().is_some() {
-            return Err(InvalidCharset);
+            return Err(InvalidCharset.into());
         }
-        let method_name = required("method", RequiredParam::Method)?;
-        let app_id = required("app_id", RequiredParam::AppId)?;
+        let method_name = required("method", MissingMethod)?;
+        let app_id = required("app_id", MissingAppId)?;
         let app = self.keyring.get(app_id).ok_or(InvalidAppId)?;
-        let sign_type_text = required("sign_type", RequiredParam::SignType)?;
+        let sign_type_text = required("sign_type", MissingSignatureType)?;
         let sign_type = SignType::parse(sign_type_text).ok_or(InvalidSignatureType)?;
         let public_key = app.public_key(sign_type).ok_or(MissingSignatureConfig)?;
         debug_assert!(caller.is_some(), "caller() agrees with the checks above");
-        let sign = required("sign", RequiredParam::Sign)?;
-        let timestamp = required("timestamp", RequiredParam::Timestamp)?;
-        let version = required("version", RequiredParam::Version)?;
+        let sign = required("sign", MissingSignature)?;
+        let timestamp = required("timestamp", MissingTimestamp)?;
+        let version = required("version", MissingVersion)?;
         if let Some(format) = params.non_empty("format") {
             if !format.eq_ignore_ascii_case("json") {
-                return Err(InvalidFormat);
+                return Err(InvalidFormat.into());
             }
         }
         self.check_timestamp(timestamp)?;
         if version != "1.0" {
-            return Err(InvalidVersion);
+            return Err(InvalidParameter.into());
         }
         verify_signature(params, &app, public_key, sign_type, sign)?;
         let method = Method::from_name(method_name).ok_or(InvalidMethod)?;
@@ -122,7 +123,8 @@ impl Gateway {
                 MissingEncryptKey
             } else {
                 InvalidEncryptType
-            });
+            }
+            .into());
         }
         let call = Call {
             app_id,
@@ -135,13 +137,13 @@ impl Gateway {
         let parsed = (timestamp.len() == 19)
             .then(|| PrimitiveDateTime::parse(timestamp, TIMESTAMP_FORMAT).ok())
             .flatten()
-            .ok_or(GatewayError::InvalidTimestamp)?;
+            .ok_or(PublicError::InvalidTimestamp)?;
         if let Some(window) = self.timestamp_window {
             // The real gateway reads timestamps as Beijing time (GMT+8).
             let sent = parsed.assume_offset(offset!(+8));
             let skew = (OffsetDateTime::now_utc() - sent).unsigned_abs();
             if skew > window {
-                return Err(GatewayError::InvalidTimestamp);
+                return Err(PublicError::InvalidTimestamp.into());
             }
         }
         Ok(())
@@ -179,7 +181,10 @@ fn verify_signature(
             quoted_for_sub_msg(&content)
         )
     };
-    Err(GatewayError::InvalidSignature { sub_msg })
+    Err(GatewayError::Explained(
+        PublicError::InvalidSignature,
+        sub_msg,
+    ))
 }
 
 /// Whether the request verifies once its bytes are read in the other charset family.

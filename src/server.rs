@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::error::GatewayError;
+use crate::error::{GatewayError, PublicError};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::gateway::{Gateway, GatewayResponse};
 use crate::keyring::KeyRing;
@@ -249,9 +249,10 @@ async fn serve(
     {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            let error = GatewayError::BodyTooLarge {
-                limit: max_body_bytes,
-            };
+            let error = GatewayError::Explained(
+                PublicError::InvalidParameter,
+                format!("参数无效：请求体超过 {max_body_bytes} 字节"),
+            );
             return Ok(from_gateway(gateway.reject(error, 413)));
         }
         Err(_) => {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Call;
-use crate::error::GatewayError;
+use crate::error::{GatewayError, PublicError};
 use crate::model::{AccountState, AuthCategory, Identity, IDENTITY_CARD};
 use crate::store::Store;
 
@@ -178,7 +178,7 @@ fn check_state(state: AccountState) -> Result<(), GatewayError> {
         AccountState::Paused => ZmAccountPause.into(),
         AccountState::ZhimaNotOpened => ZmAccountNotExisted.into(),
         AccountState::SystemError => SystemError.into(),
-        AccountState::ServiceUnavailable => GatewayError::ServiceUnavailable,
+        AccountState::ServiceUnavailable => PublicError::ServiceUnavailable.into(),
     };
     Err(error)
 }

@@ -5,7 +5,7 @@
 
 pub mod auth_query;
 
-use crate::error::GatewayError;
+use crate::error::{GatewayError, PublicError};
 use crate::protocol::response::{Node, SUCCESS};
 use crate::store::Store;
 
@@ -54,5 +54,5 @@ pub fn dispatch(method: Method, store: &Store, call: Call<'_>) -> Result<String,
         business,
     }
     .to_json()
-    .map_err(|_| GatewayError::Internal)
+    .map_err(|_| PublicError::GatewayUnavailable.into())
 }
