@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admin;
 pub mod cases;
 pub mod config;
 pub mod crypto;

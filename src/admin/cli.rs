@@ -1,0 +1,1 @@
+//! `alipay-mock admin …`: the command-line client of the admin API.

@@ -1,0 +1,3 @@
+//! Test control: the admin API under `/__admin/` and its command-line client.
+
+pub mod cli;
