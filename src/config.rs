@@ -33,6 +33,12 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// When set, every admin call needs `Authorization: Bearer <token>`.
+    pub admin_token: Option<String>,
+    /// How many requests the journal keeps.
+    pub journal_max: usize,
+    /// Keep identity names and certificate numbers unmasked in the journal.
+    pub journal_unmasked: bool,
 }
 
 impl Config {
@@ -67,6 +73,9 @@ impl Default for Config {
             timestamp_window: None,
             max_body_bytes: MAX_BODY_BYTES,
             shutdown_grace: SHUTDOWN_GRACE,
+            admin_token: None,
+            journal_max: crate::control::journal::DEFAULT_JOURNAL_MAX,
+            journal_unmasked: false,
         }
     }
 }

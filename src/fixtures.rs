@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::cases::Case;
 use crate::crypto::SignType;
 use crate::keys;
-use crate::model::{App, Authorization, Identity};
+use crate::model::{App, AppAuthToken, Authorization, Identity};
 
 /// Where fixtures come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -97,6 +97,10 @@ struct FixtureApp {
     public_keys: BTreeMap<SignType, KeySource>,
     #[serde(default)]
     platform_private_key: Option<KeySource>,
+    #[serde(default)]
+    allowed_methods: Option<Vec<String>>,
+    #[serde(default)]
+    app_auth_tokens: Vec<AppAuthToken>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -211,6 +215,8 @@ impl Fixtures {
                 description: app.description,
                 public_keys,
                 platform_private_key,
+                allowed_methods: app.allowed_methods,
+                app_auth_tokens: app.app_auth_tokens,
             });
         }
         let identities = reader.json::<IdentitiesFile>("identities.json")?.identities;

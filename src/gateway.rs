@@ -4,25 +4,33 @@
 //! Check order (PROTOCOL.md §4): charset; method and app_id present; app known (else
 //! unsigned `isv.invalid-app-id`); sign_type present and valid; app has a key for it
 //! (else unsigned `isv.missing-signature-config`); sign, timestamp, version present;
-//! format, timestamp and version valid; signature; method known; encryption; business.
-//! Once the app and sign type are known every answer is signed with the app's platform
-//! key, errors included, because SDKs that verify reject unsigned answers.
+//! format, timestamp and version valid; signature; method known; method allowed for the
+//! app; app_auth_token; encryption; then forced outcomes (scenarios), injected
+//! `isp.unknow-error`, and the method itself. Once the app and sign type are known every
+//! answer is signed with the app's platform key, errors included, because SDKs that
+//! verify reject unsigned answers.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use rsa::RsaPrivateKey;
 use time::format_description::FormatItem;
 use time::macros::{format_description, offset};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::crypto::{self, SignType};
+use crate::control::faults::{Draw, HostileMode};
+use crate::control::journal::{self, JournalEntry, OutcomeCodes, SignatureVerdict};
+use crate::control::scenarios::{self, Change, Forced};
+use crate::control::{Faults, Journal, Scenarios};
+use crate::crypto::SignType;
 use crate::error::{GatewayError, PublicError};
+use crate::fixtures::Fixtures;
 use crate::keyring::{AppEntry, KeyRing};
 use crate::methods::{self, Call, Method};
 use crate::protocol::charset::Charset;
 use crate::protocol::params::{Params, RawRequest};
-use crate::protocol::response::{self, Node, Signer, ERROR_NODE};
-use crate::protocol::sign_content::{build_sign_content, quoted_for_sub_msg};
+use crate::protocol::response::{self, Node, Signer, ERROR_NODE, SUCCESS};
+use crate::signature::verify_request;
 use crate::store::Store;
 
 /// `timestamp` format: `yyyy-MM-dd HH:mm:ss`.
@@ -34,6 +42,13 @@ const TIMESTAMP_FORMAT: &[FormatItem<'static>] =
 pub struct Gateway {
     pub store: Store,
     pub keyring: KeyRing,
+    /// The fixtures the store was (or would be) seeded from; reset goes back to them.
+    pub fixtures: Fixtures,
+    pub scenarios: Scenarios,
+    pub faults: Faults,
+    pub journal: Journal,
+    /// Signs answers of the `wrong_key` hostile fault: a key no client trusts.
+    pub hostile_key: RsaPrivateKey,
     /// See [`crate::config::Config::timestamp_window`].
     pub timestamp_window: Option<Duration>,
 }
@@ -46,31 +61,72 @@ pub struct GatewayResponse {
     pub body: Vec<u8>,
 }
 
+/// One handled request: the answer and what the transport must do with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    pub response: GatewayResponse,
+    /// Injected latency to wait before answering.
+    pub delay: Option<Duration>,
+    /// Close the connection instead of answering.
+    pub drop_connection: bool,
+}
+
 /// The request's app and sign type, once both are known and the app has a key for it.
 struct Caller {
     app: Arc<AppEntry>,
     sign_type: SignType,
 }
 
+/// What the journal learns while a request is processed.
+#[derive(Default)]
+struct Observed {
+    signature: SignatureVerdict,
+}
+
 impl Gateway {
-    /// Answers one `gateway.do` request.
-    pub fn handle(&self, request: RawRequest<'_>) -> GatewayResponse {
+    /// Answers one `gateway.do` request and records it in the journal.
+    pub fn handle(&self, request: RawRequest<'_>, http_method: &str) -> Exchange {
+        let started = Instant::now();
         let params = Params::parse(request);
         let node_name = params
             .non_empty("method")
             .map(response::node_name)
             .unwrap_or_else(|| ERROR_NODE.to_owned());
+        let draw = self.faults.draw(params.non_empty("app_id"));
         let caller = self.caller(&params);
-        let outcome = self.process(&params, caller.as_ref());
+        let mut observed = Observed::default();
+        let outcome = self.process(&params, &draw, &mut observed);
+        let codes = outcome_codes(&outcome);
         let signer = match (&outcome, &caller) {
             (Err(e), _) if e.is_unsigned() => None,
             (_, Some(caller)) => Some(Signer {
-                key: caller.app.platform_key(),
+                key: match draw.hostile {
+                    Some(HostileMode::WrongKey) => &self.hostile_key,
+                    _ => caller.app.platform_key(),
+                },
                 sign_type: caller.sign_type,
             }),
             (_, None) => None,
         };
-        render(&node_name, outcome, params.charset(), signer)
+        let signer = signer.filter(|_| draw.hostile != Some(HostileMode::MissingSign));
+        let mut answer = render(&node_name, outcome, params.charset(), signer);
+        if draw.hostile == Some(HostileMode::AlteredBody) {
+            answer.body = response::alter_after_signing(answer.body);
+        }
+        let elapsed = started.elapsed() + draw.delay.unwrap_or_default();
+        self.journal.record(self.journal_entry(
+            &params,
+            http_method,
+            observed,
+            codes,
+            &draw,
+            elapsed,
+        ));
+        Exchange {
+            response: answer,
+            delay: draw.delay,
+            drop_connection: draw.drop_connection,
+        }
     }
 
     /// An error answer for a request that could not be read at all (e.g. too large).
@@ -87,7 +143,12 @@ impl Gateway {
         Some(Caller { app, sign_type })
     }
 
-    fn process(&self, params: &Params, caller: Option<&Caller>) -> Result<String, GatewayError> {
+    fn process(
+        &self,
+        params: &Params,
+        draw: &Draw,
+        observed: &mut Observed,
+    ) -> Result<String, GatewayError> {
         use PublicError::*;
         let required = |name: &str, missing: PublicError| {
             params.non_empty(name).ok_or(GatewayError::from(missing))
@@ -101,7 +162,6 @@ impl Gateway {
         let sign_type_text = required("sign_type", MissingSignatureType)?;
         let sign_type = SignType::parse(sign_type_text).ok_or(InvalidSignatureType)?;
         let public_key = app.public_key(sign_type).ok_or(MissingSignatureConfig)?;
-        debug_assert!(caller.is_some(), "caller() agrees with the checks above");
         let sign = required("sign", MissingSignature)?;
         let timestamp = required("timestamp", MissingTimestamp)?;
         let version = required("version", MissingVersion)?;
@@ -114,8 +174,31 @@ impl Gateway {
         if version != "1.0" {
             return Err(InvalidParameter.into());
         }
-        verify_signature(params, &app, public_key, sign_type, sign)?;
+        let checked = verify_request(params, &app, public_key, sign_type, sign);
+        observed.signature = SignatureVerdict {
+            verified: Some(checked.result.is_ok()),
+            sign_content: Some(checked.sign_content),
+        };
+        checked.result?;
         let method = Method::from_name(method_name).ok_or(InvalidMethod)?;
+        if let Some(allowed) = &app.app.allowed_methods {
+            if !allowed.iter().any(|m| m == method_name) {
+                return Err(InsufficientIsvPermissions.into());
+            }
+        }
+        if let Some(token) = params.non_empty("app_auth_token") {
+            let known = app.app.app_auth_tokens.iter().find(|t| t.token == token);
+            match known {
+                None => return Err(InvalidAppAuthToken.into()),
+                Some(t)
+                    if t.expires_at
+                        .is_some_and(|at| at <= OffsetDateTime::now_utc()) =>
+                {
+                    return Err(AppAuthTokenTimeOut.into())
+                }
+                Some(_) => {}
+            }
+        }
         if let Some(encrypt_type) = params.non_empty("encrypt_type") {
             // No app has an AES key in this mock yet: an encrypted request is refused the
             // way the real gateway refuses it for an app without one.
@@ -130,7 +213,43 @@ impl Gateway {
             app_id,
             biz_content: params.get("biz_content"),
         };
+        if let Some(forced) = self.forced_outcome(method, call) {
+            return match forced {
+                Forced::Error(error) => Err(error),
+                Forced::Answer {
+                    authorized,
+                    open_id,
+                } => methods::forced_answer(method, &self.store, call, authorized, open_id),
+            };
+        }
+        if draw.unknown_error {
+            return Err(ServiceUnavailable.into());
+        }
         methods::dispatch(method, &self.store, call)
+    }
+
+    /// Counts the call against the scenarios and persists their counters (no flush:
+    /// sled writes them out in the background and at shutdown).
+    fn forced_outcome(&self, method: Method, call: Call<'_>) -> Option<Forced> {
+        let identity = || methods::identity_of(method, &self.store, call);
+        let scenario_call = scenarios::Call {
+            method: method.name(),
+            app_id: call.app_id,
+            identity: &identity,
+        };
+        let (forced, changes) = self
+            .scenarios
+            .take(&scenario_call, OffsetDateTime::now_utc());
+        for change in changes {
+            let written = match change {
+                Change::Update(s) => self.store.update_scenario(&s.id, &s),
+                Change::Remove(id) => self.store.delete_scenario(&id),
+            };
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "could not persist a scenario counter");
+            }
+        }
+        forced
     }
 
     fn check_timestamp(&self, timestamp: &str) -> Result<(), GatewayError> {
@@ -148,56 +267,57 @@ impl Gateway {
         }
         Ok(())
     }
-}
 
-/// Verifies the request signature; on failure explains it as the real gateway does: the
-/// wrong hash for `sign_type`, a charset that does not match the bytes, or else the
-/// string the gateway verified.
-fn verify_signature(
-    params: &Params,
-    app: &AppEntry,
-    public_key: &rsa::RsaPublicKey,
-    sign_type: SignType,
-    sign: &str,
-) -> Result<(), GatewayError> {
-    let charset = params.charset();
-    let content = build_sign_content(params);
-    if crypto::verify(public_key, sign_type, &charset.encode(&content), sign) {
-        return Ok(());
+    fn journal_entry(
+        &self,
+        params: &Params,
+        http_method: &str,
+        observed: Observed,
+        outcome: OutcomeCodes,
+        draw: &Draw,
+        elapsed: Duration,
+    ) -> JournalEntry {
+        let sensitive = match (self.journal.unmasked(), params.get("biz_content")) {
+            (false, Some(biz)) => journal::sensitive_values(biz),
+            _ => Vec::new(),
+        };
+        let mut signature = observed.signature;
+        signature.sign_content = signature
+            .sign_content
+            .map(|content| journal::mask_text(&content, &sensitive));
+        JournalEntry {
+            id: 0,
+            time: OffsetDateTime::now_utc(),
+            http_method: http_method.to_owned(),
+            app_id: params.get("app_id").map(str::to_owned),
+            method: params.get("method").map(str::to_owned),
+            charset: params.charset().label().to_owned(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_owned(), journal::mask_text(v, &sensitive)))
+                .collect(),
+            signature,
+            outcome,
+            faults: draw.labels(),
+            latency_ms: elapsed.as_secs_f64() * 1000.0,
+        }
     }
-    let other = sign_type.other();
-    let other_key = app.public_key(other).unwrap_or(public_key);
-    let sub_msg = if crypto::verify(other_key, other, &charset.encode(&content), sign) {
-        format!(
-            "验签出错，sign值与sign_type参数指定的签名类型不一致：sign_type参数值为{sign_type}，您实际用的签名类型可能是{other}"
-        )
-    } else if params.has_non_ascii() && signed_in_other_charset(params, public_key, sign_type, sign)
-    {
-        "验签出错，请确认charset参数放在了URL查询字符串中且各参数值使用charset参数指示的字符集编码"
-            .to_owned()
-    } else {
-        format!(
-            "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为：{}",
-            quoted_for_sub_msg(&content)
-        )
-    };
-    Err(GatewayError::Explained(
-        PublicError::InvalidSignature,
-        sub_msg,
-    ))
 }
 
-/// Whether the request verifies once its bytes are read in the other charset family.
-fn signed_in_other_charset(
-    params: &Params,
-    public_key: &rsa::RsaPublicKey,
-    sign_type: SignType,
-    sign: &str,
-) -> bool {
-    let other = params.charset().other();
-    let redecoded = params.redecoded(&other);
-    let content = build_sign_content(&redecoded);
-    crypto::verify(public_key, sign_type, &other.encode(&content), sign)
+fn outcome_codes(outcome: &Result<String, GatewayError>) -> OutcomeCodes {
+    match outcome {
+        Ok(_) => OutcomeCodes {
+            code: SUCCESS.0.to_owned(),
+            sub_code: None,
+        },
+        Err(e) => {
+            let wire = e.wire();
+            OutcomeCodes {
+                code: wire.code.to_owned(),
+                sub_code: Some(wire.sub_code.into_owned()),
+            }
+        }
+    }
 }
 
 /// Renders an outcome into a response; if even that fails, an unsigned unknown error.

@@ -28,6 +28,12 @@ impl AppEntry {
     pub fn platform_key(&self) -> &RsaPrivateKey {
         &self.platform_key
     }
+
+    /// The SPKI PEM of the key that signs this app's responses: the "Alipay public key"
+    /// an SDK must be given.
+    pub fn platform_public_key_pem(&self) -> Result<String, KeyError> {
+        crate::keys::public_pem(&self.platform_key.to_public_key())
+    }
 }
 
 /// Every app by `app_id`, shared by all requests.
@@ -48,16 +54,40 @@ impl KeyRing {
 
     /// Parses an app's keys and makes it callable (replacing an app with the same id).
     pub fn insert(&self, app: App) -> Result<(), KeyError> {
-        let entry = self.entry(app)?;
-        let mut apps = self
-            .apps
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        apps.insert(entry.app.app_id.clone(), Arc::new(entry));
+        let entry = self.prepare(app)?;
+        self.install(entry);
         Ok(())
     }
 
-    fn entry(&self, app: App) -> Result<AppEntry, KeyError> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<AppEntry>>> {
+        // A poisoned lock only means a writer panicked between two complete inserts.
+        self.apps
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Makes a prepared app callable.
+    pub fn install(&self, entry: AppEntry) {
+        self.write()
+            .insert(entry.app.app_id.clone(), Arc::new(entry));
+    }
+
+    /// Makes an app uncallable.
+    pub fn remove(&self, app_id: &str) {
+        self.write().remove(app_id);
+    }
+
+    /// Replaces every app at once (reset).
+    pub fn replace_all(&self, entries: Vec<AppEntry>) {
+        let map = entries
+            .into_iter()
+            .map(|e| (e.app.app_id.clone(), Arc::new(e)))
+            .collect();
+        *self.write() = map;
+    }
+
+    /// Parses an app's keys without installing it, so a bad key changes nothing.
+    pub fn prepare(&self, app: App) -> Result<AppEntry, KeyError> {
         let public_keys = app
             .public_keys
             .iter()

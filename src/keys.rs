@@ -74,6 +74,12 @@ pub fn parse_public_key(text: &str) -> Result<RsaPublicKey, KeyError> {
         })
 }
 
+/// The SPKI PEM of a public key.
+pub fn public_pem(key: &RsaPublicKey) -> Result<String, KeyError> {
+    key.to_public_key_pem(LineEnding::LF)
+        .map_err(|e| KeyError::Encode(e.to_string()))
+}
+
 /// One RSA key pair in every text form an Alipay integration needs.
 #[derive(Debug, Clone)]
 pub struct KeyPairText {

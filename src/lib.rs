@@ -2,7 +2,10 @@
 //!
 //! Map of the crate, outside in:
 //! - [`server`]: hyper accept loop, bounded bodies, graceful shutdown; [`RunningGateway`].
-//! - [`gateway`]: one request from parameters to the signed answer, in the real check order.
+//! - [`gateway`]: one request from parameters to the signed answer, in the real check order;
+//!   [`signature`]: request signature checks and their explanations.
+//! - [`admin`]: the test-control API under `/__admin/` and its CLI client; [`control`]: the
+//!   scenarios, faults and journal it drives.
 //! - [`protocol`]: wire format: charsets, merged parameters, sign content, response bodies.
 //! - [`methods`]: the OpenAPI methods (`zhima.auth.info.authquery`).
 //! - [`error`]: the gateway's failures and the one table of public error codes.
@@ -25,6 +28,7 @@
 pub mod admin;
 pub mod cases;
 pub mod config;
+pub mod control;
 pub mod crypto;
 pub mod error;
 pub mod fixtures;
@@ -35,6 +39,7 @@ pub mod methods;
 pub mod model;
 pub mod protocol;
 pub mod server;
+pub mod signature;
 pub mod store;
 
 pub use config::Config;

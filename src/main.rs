@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use alipay_mock::cases::Case;
 use alipay_mock::config::{DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES};
+use alipay_mock::control::journal::DEFAULT_JOURNAL_MAX;
 use alipay_mock::fixtures::{FixtureSource, Fixtures};
 use alipay_mock::keys::KeyPairText;
 use alipay_mock::store::StoreLocation;
@@ -64,6 +65,15 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Require `Authorization: Bearer TOKEN` on every /__admin/ call.
+    #[arg(long, value_name = "TOKEN", env = "ALIPAY_MOCK_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+    /// How many requests the journal (/__admin/requests) keeps.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOURNAL_MAX)]
+    journal_max: usize,
+    /// Keep identity names and certificate numbers unmasked in the journal.
+    #[arg(long)]
+    journal_unmasked: bool,
 }
 
 fn fixture_source(dir: Option<PathBuf>) -> FixtureSource {
@@ -104,6 +114,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         fixtures: fixture_source(args.fixtures),
         timestamp_window: args.timestamp_window.map(|m| Duration::from_secs(m * 60)),
         max_body_bytes: args.max_body_bytes,
+        admin_token: args.admin_token,
+        journal_max: args.journal_max,
+        journal_unmasked: args.journal_unmasked,
         ..Config::default()
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start tokio: {e}"))?;

@@ -26,6 +26,29 @@ pub struct App {
     /// gateway's default platform key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_private_key: Option<String>,
+    /// The methods the app may call; `None` means all. A call outside them answers
+    /// 40006 `isv.insufficient-isv-permissions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_methods: Option<Vec<String>>,
+    /// `app_auth_token`s issued to act for this app. A request carrying any other token
+    /// answers 20001 `aop.invalid-app-auth-token`; an expired one
+    /// `aop.app-auth-token-time-out`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app_auth_tokens: Vec<AppAuthToken>,
+}
+
+/// An `app_auth_token` and when it stops working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppAuthToken {
+    pub token: String,
+    /// RFC 3339; `None` never expires.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expires_at: Option<time::OffsetDateTime>,
 }
 
 /// Certificate type of a person's identity (`certType` of `identity_param`).
@@ -128,4 +151,28 @@ pub struct Authorization {
     #[serde(default)]
     pub auth_category: AuthCategory,
     pub open_id: String,
+}
+
+/// A stable `open_id` for an authorisation granted without one: `2088` and 12 digits
+/// derived from (app, identity, category), so the same grant always gets the same id.
+pub fn deterministic_open_id(app_id: &str, identity: &str, category: AuthCategory) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{app_id}\0{identity}\0{}", category.as_str()));
+    let mut number = [0u8; 8];
+    number.copy_from_slice(&digest[..8]);
+    format!("2088{:012}", u64::from_be_bytes(number) % 1_000_000_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_open_ids_are_stable_and_distinct() {
+        let a = deterministic_open_id("app", "lisi", AuthCategory::C2B);
+        assert_eq!(a, deterministic_open_id("app", "lisi", AuthCategory::C2B));
+        assert_ne!(a, deterministic_open_id("app", "lisi", AuthCategory::B2B));
+        assert_eq!(a.len(), 16);
+        assert!(a.starts_with("2088") && a.bytes().all(|b| b.is_ascii_digit()));
+    }
 }

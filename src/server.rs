@@ -2,7 +2,6 @@
 //! shutdown. The only module that knows hyper; everything it serves comes from
 //! [`Gateway::handle`].
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +19,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::admin::{self, Admin};
 use crate::config::Config;
+use crate::control::{Faults, Journal, Scenarios};
 use crate::error::{GatewayError, PublicError};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::gateway::{Gateway, GatewayResponse};
@@ -82,10 +83,14 @@ impl RunningGateway {
             source,
         })?;
         let (shutdown, shutdown_rx) = oneshot::channel();
+        let shared = Arc::new(Shared {
+            gateway: Arc::clone(&gateway),
+            admin: Admin::new(config.admin_token.clone()),
+            max_body_bytes: config.max_body_bytes,
+        });
         let task = tokio::spawn(accept_loop(
             listener,
-            Arc::clone(&gateway),
-            config.max_body_bytes,
+            shared,
             config.shutdown_grace,
             shutdown_rx,
         ));
@@ -138,17 +143,36 @@ fn build_gateway(config: &Config) -> Result<Gateway, StartError> {
             .insert(app)
             .map_err(|source| StartError::AppKey { app_id, source })?;
     }
+    let hostile_key = keys::parse_private_key(HOSTILE_KEY).map_err(StartError::PlatformKey)?;
+    let scenarios = Scenarios::default();
+    scenarios.load(store.scenarios()?);
+    let faults = Faults::default();
+    faults.load(store.faults()?);
     Ok(Gateway {
         store,
         keyring,
+        fixtures,
+        scenarios,
+        faults,
+        journal: Journal::new(config.journal_max, config.journal_unmasked),
+        hostile_key,
         timestamp_window: config.timestamp_window,
     })
 }
 
+/// The key of the `wrong_key` hostile fault: no client is configured to trust it.
+const HOSTILE_KEY: &str = include_str!("../fixtures/keys/hostile_private_key.pem");
+
+/// What every connection shares.
+struct Shared {
+    gateway: Arc<Gateway>,
+    admin: Admin,
+    max_body_bytes: usize,
+}
+
 async fn accept_loop(
     listener: TcpListener,
-    gateway: Arc<Gateway>,
-    max_body_bytes: usize,
+    shared: Arc<Shared>,
     grace: Duration,
     mut shutdown: oneshot::Receiver<()>,
 ) {
@@ -161,10 +185,8 @@ async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    let gateway = Arc::clone(&gateway);
-                    let service = service_fn(move |request| {
-                        serve(request, Arc::clone(&gateway), max_body_bytes)
-                    });
+                    let shared = Arc::clone(&shared);
+                    let service = service_fn(move |request| serve(request, Arc::clone(&shared)));
                     let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                     tokio::spawn(async move {
                         if let Err(e) = connection.await {
@@ -188,7 +210,7 @@ async fn accept_loop(
             tracing::warn!("shutdown grace period over; closing remaining connections");
         }
     }
-    if let Err(e) = gateway.store.flush().await {
+    if let Err(e) = shared.gateway.store.flush().await {
         tracing::error!(error = %e, "flushing the store at shutdown failed");
     }
 }
@@ -214,20 +236,36 @@ fn from_gateway(answer: GatewayResponse) -> Response<Body> {
     response
 }
 
+/// The `drop_connection` fault: hyper closes the connection when the service fails.
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped by an injected fault")]
+struct DroppedByFault;
+
 async fn serve(
     request: Request<Incoming>,
-    gateway: Arc<Gateway>,
-    max_body_bytes: usize,
-) -> Result<Response<Body>, Infallible> {
+    shared: Arc<Shared>,
+) -> Result<Response<Body>, DroppedByFault> {
+    let path = request.uri().path();
+    if path.starts_with(admin::PREFIX) {
+        let (parts, body) = request.into_parts();
+        let body = match Limited::new(body, shared.max_body_bytes).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return Ok(json(admin::too_large(shared.max_body_bytes))),
+        };
+        return Ok(json(
+            shared.admin.handle(&shared.gateway, &parts, &body).await,
+        ));
+    }
     // `uri().path()` is the path also for absolute-form targets
     // (`POST http://host/gateway.do?… HTTP/1.1`, as the official Python SDK sends).
-    if request.uri().path() != GATEWAY_PATH {
+    if path != GATEWAY_PATH {
         return Ok(plain(
             StatusCode::NOT_FOUND,
             "Not Found: the gateway is at /gateway.do\n",
         ));
     }
-    if request.method() != HttpMethod::GET && request.method() != HttpMethod::POST {
+    let http_method = request.method().clone();
+    if http_method != HttpMethod::GET && http_method != HttpMethod::POST {
         let mut response = plain(
             StatusCode::METHOD_NOT_ALLOWED,
             "gateway.do takes GET or POST\n",
@@ -243,6 +281,7 @@ async fn serve(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let max_body_bytes = shared.max_body_bytes;
     let body = match Limited::new(request.into_body(), max_body_bytes)
         .collect()
         .await
@@ -253,7 +292,7 @@ async fn serve(
                 PublicError::InvalidParameter,
                 format!("参数无效：请求体超过 {max_body_bytes} 字节"),
             );
-            return Ok(from_gateway(gateway.reject(error, 413)));
+            return Ok(from_gateway(shared.gateway.reject(error, 413)));
         }
         Err(_) => {
             return Ok(plain(
@@ -264,19 +303,40 @@ async fn serve(
     };
     // Signature checks and RSA signing are CPU work of about a millisecond: run them on
     // the blocking pool so slow requests never stall the accept loop.
-    let answer = tokio::task::spawn_blocking(move || {
-        gateway.handle(RawRequest {
-            query: query.as_deref(),
-            body: &body,
-            content_type: content_type.as_deref(),
-        })
+    let gateway = Arc::clone(&shared.gateway);
+    let exchange = tokio::task::spawn_blocking(move || {
+        gateway.handle(
+            RawRequest {
+                query: query.as_deref(),
+                body: &body,
+                content_type: content_type.as_deref(),
+            },
+            http_method.as_str(),
+        )
     })
     .await;
-    Ok(match answer {
-        Ok(answer) => from_gateway(answer),
+    let exchange = match exchange {
+        Ok(exchange) => exchange,
         Err(e) => {
             tracing::error!(error = %e, "request handler panicked");
-            plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
+            return Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"));
         }
-    })
+    };
+    if let Some(delay) = exchange.delay {
+        tokio::time::sleep(delay).await;
+    }
+    if exchange.drop_connection {
+        return Err(DroppedByFault);
+    }
+    Ok(from_gateway(exchange.response))
+}
+
+fn json(answer: admin::AdminResponse) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(answer.body)));
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(answer.content_type),
+    );
+    response
 }

@@ -1,8 +1,13 @@
 //! The embedded sled store: apps, identities (with lookup indexes by certificate and by
-//! userId) and authorisations, as JSON records. No sled type leaks out of this module.
+//! userId), authorisations, scenarios and faults, as JSON records. No sled type leaks out
+//! of this module.
 //!
-//! Gateway requests only do point reads (sled serves them from its page cache); the
-//! store is flushed on writes that must be durable and at shutdown, never per request.
+//! Gateway requests only do point reads (sled serves them from its page cache) and the
+//! odd scenario counter write; nothing flushes per request. Every change an admin call
+//! makes is one [`Plan`] applied in a single transaction across trees and then flushed,
+//! so a change is all-or-nothing and durable before it is acknowledged. Callers
+//! serialise admin writes (the admin layer holds one lock), so a plan computed from
+//! reads is still valid when it commits.
 
 use std::path::PathBuf;
 
@@ -21,7 +26,7 @@ pub enum StoreLocation {
     Ephemeral,
 }
 
-/// Store failures: I/O or a record that no longer parses.
+/// Store failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("store: {0}")]
@@ -33,6 +38,9 @@ pub enum StoreError {
     },
     #[error("store: cannot encode record: {0}")]
     Encode(serde_json::Error),
+    /// The change would break a uniqueness rule (an index already points elsewhere).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl From<TransactionError<StoreError>> for StoreError {
@@ -46,6 +54,30 @@ impl From<TransactionError<StoreError>> for StoreError {
 
 const SEEDED_KEY: &[u8] = b"seeded_from";
 
+/// The trees, in the order [`Store::trees`] holds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum T {
+    Apps = 0,
+    Identities,
+    ByCert,
+    ByUser,
+    Authorizations,
+    Scenarios,
+    Faults,
+    Meta,
+}
+
+const TREE_NAMES: [&str; 8] = [
+    "apps",
+    "identities",
+    "identity_by_cert",
+    "identity_by_user_id",
+    "authorizations",
+    "scenarios",
+    "faults",
+    "meta",
+];
+
 /// Counts of stored records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -54,16 +86,35 @@ pub struct Counts {
     pub authorizations: usize,
 }
 
+/// A set of writes to apply atomically.
+#[derive(Default)]
+pub struct Plan {
+    batches: [sled::Batch; 8],
+    error: Option<StoreError>,
+}
+
+impl Plan {
+    fn insert(&mut self, tree: T, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        self.batches[tree as usize].insert(key.as_ref(), value.as_ref());
+    }
+
+    fn insert_json<V: Serialize>(&mut self, tree: T, key: impl AsRef<[u8]>, value: &V) {
+        match serde_json::to_vec(value) {
+            Ok(bytes) => self.insert(tree, key, bytes),
+            Err(e) => self.error = Some(StoreError::Encode(e)),
+        }
+    }
+
+    fn remove(&mut self, tree: T, key: impl AsRef<[u8]>) {
+        self.batches[tree as usize].remove(key.as_ref());
+    }
+}
+
 /// The typed store.
 #[derive(Debug, Clone)]
 pub struct Store {
     db: sled::Db,
-    apps: sled::Tree,
-    identities: sled::Tree,
-    by_cert: sled::Tree,
-    by_user: sled::Tree,
-    authorizations: sled::Tree,
-    meta: sled::Tree,
+    trees: [sled::Tree; 8],
 }
 
 fn cert_key(cert_type: &str, cert_no: &str) -> Vec<u8> {
@@ -75,19 +126,11 @@ fn authorization_key(app_id: &str, identity: &str, category: AuthCategory) -> Ve
     format!("{app_id}\0{identity}\0{}", category.as_str()).into_bytes()
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(StoreError::Encode)
-}
-
-fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+fn decode<V: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<V, StoreError> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         source,
     })
-}
-
-fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
-    ConflictableTransactionError::Abort(e)
 }
 
 impl Store {
@@ -98,75 +141,34 @@ impl Store {
             StoreLocation::Ephemeral => sled::Config::new().temporary(true),
         };
         let db = config.open()?;
-        Ok(Store {
-            apps: db.open_tree("apps")?,
-            identities: db.open_tree("identities")?,
-            by_cert: db.open_tree("identity_by_cert")?,
-            by_user: db.open_tree("identity_by_user_id")?,
-            authorizations: db.open_tree("authorizations")?,
-            meta: db.open_tree("meta")?,
-            db,
-        })
+        let open = |name: &str| db.open_tree(name);
+        let trees = [
+            open(TREE_NAMES[0])?,
+            open(TREE_NAMES[1])?,
+            open(TREE_NAMES[2])?,
+            open(TREE_NAMES[3])?,
+            open(TREE_NAMES[4])?,
+            open(TREE_NAMES[5])?,
+            open(TREE_NAMES[6])?,
+            open(TREE_NAMES[7])?,
+        ];
+        Ok(Store { db, trees })
     }
 
-    /// Seeds an empty store from fixtures in one transaction and flushes it. A store
-    /// that was seeded before is left alone, so a restart never overwrites what it holds.
-    /// Returns whether it seeded.
-    pub fn seed_if_empty(&self, fixtures: &Fixtures) -> Result<bool, StoreError> {
-        if self.meta.contains_key(SEEDED_KEY)? {
-            return Ok(false);
+    fn tree(&self, tree: T) -> &sled::Tree {
+        &self.trees[tree as usize]
+    }
+
+    fn get_json<V: DeserializeOwned>(&self, tree: T, key: &[u8]) -> Result<Option<V>, StoreError> {
+        match self.tree(tree).get(key)? {
+            Some(bytes) => decode(key, &bytes).map(Some),
+            None => Ok(None),
         }
-        let trees = (
-            &self.apps,
-            &self.identities,
-            &self.by_cert,
-            &self.by_user,
-            &self.authorizations,
-            &self.meta,
-        );
-        trees.transaction(
-            |(apps, identities, by_cert, by_user, authorizations, meta)| {
-                for app in &fixtures.apps {
-                    apps.insert(app.app_id.as_bytes(), encode(app).map_err(abort)?)?;
-                }
-                for identity in &fixtures.identities {
-                    identities.insert(identity.id.as_bytes(), encode(identity).map_err(abort)?)?;
-                    if let Some(cert_no) = &identity.cert_no {
-                        by_cert.insert(
-                            cert_key(&identity.cert_type, cert_no),
-                            identity.id.as_bytes(),
-                        )?;
-                    }
-                    if let Some(user_id) = &identity.user_id {
-                        by_user.insert(user_id.as_bytes(), identity.id.as_bytes())?;
-                    }
-                }
-                for auth in &fixtures.authorizations {
-                    authorizations.insert(
-                        authorization_key(&auth.app_id, &auth.identity, auth.auth_category),
-                        encode(auth).map_err(abort)?,
-                    )?;
-                }
-                meta.insert(SEEDED_KEY, fixtures.digest.as_bytes())?;
-                Ok(())
-            },
-        )?;
-        self.db.flush()?;
-        Ok(true)
     }
 
-    /// The digest of the fixtures this store was seeded from.
-    pub fn seeded_from(&self) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .meta
-            .get(SEEDED_KEY)?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
-    }
-
-    /// Every app (a scan: call it off the async runtime or at start-up).
-    pub fn apps(&self) -> Result<Vec<App>, StoreError> {
-        self.apps
-            .iter()
+    fn scan_json<V: DeserializeOwned>(&self, tree: T, prefix: &[u8]) -> Result<Vec<V>, StoreError> {
+        self.tree(tree)
+            .scan_prefix(prefix)
             .map(|entry| {
                 let (key, value) = entry?;
                 decode(&key, &value)
@@ -174,9 +176,192 @@ impl Store {
             .collect()
     }
 
-    fn identity(&self, id: &[u8]) -> Result<Option<Identity>, StoreError> {
-        match self.identities.get(id)? {
-            Some(bytes) => decode(id, &bytes).map(Some),
+    fn keys(&self, tree: T, prefix: &[u8]) -> Result<Vec<sled::IVec>, StoreError> {
+        self.tree(tree)
+            .scan_prefix(prefix)
+            .keys()
+            .map(|k| k.map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Applies a plan in one transaction and flushes it to disk.
+    pub async fn commit(&self, plan: Plan) -> Result<(), StoreError> {
+        self.apply(plan)?;
+        self.flush().await
+    }
+
+    pub(crate) fn apply(&self, plan: Plan) -> Result<(), StoreError> {
+        if let Some(e) = plan.error {
+            return Err(e);
+        }
+        self.trees[..].transaction(|trees| {
+            for (tree, batch) in trees.iter().zip(plan.batches.iter()) {
+                tree.apply_batch(batch)?;
+            }
+            Ok::<(), ConflictableTransactionError<StoreError>>(())
+        })?;
+        Ok(())
+    }
+
+    /// Writes everything to disk.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    // ----- seeding and reset ---------------------------------------------------------
+
+    fn seed_plan(plan: &mut Plan, fixtures: &Fixtures) {
+        for app in &fixtures.apps {
+            plan.insert_json(T::Apps, &app.app_id, app);
+        }
+        for identity in &fixtures.identities {
+            Self::identity_plan(plan, identity);
+        }
+        for auth in &fixtures.authorizations {
+            Self::authorization_plan(plan, auth);
+        }
+        plan.insert(T::Meta, SEEDED_KEY, fixtures.digest.as_bytes());
+    }
+
+    /// Seeds an empty store from fixtures in one transaction and flushes it. A store
+    /// that was seeded before is left alone, so a restart never overwrites what it holds.
+    /// Returns whether it seeded.
+    pub fn seed_if_empty(&self, fixtures: &Fixtures) -> Result<bool, StoreError> {
+        if self.tree(T::Meta).contains_key(SEEDED_KEY)? {
+            return Ok(false);
+        }
+        let mut plan = Plan::default();
+        Self::seed_plan(&mut plan, fixtures);
+        self.apply(plan)?;
+        self.db.flush()?;
+        Ok(true)
+    }
+
+    /// Everything back to the fixtures: every record, scenario and fault removed and the
+    /// fixtures written again, in one transaction.
+    pub fn reset_plan(&self, fixtures: &Fixtures) -> Result<Plan, StoreError> {
+        let mut plan = Plan::default();
+        for tree in [
+            T::Apps,
+            T::Identities,
+            T::ByCert,
+            T::ByUser,
+            T::Authorizations,
+            T::Scenarios,
+            T::Faults,
+        ] {
+            for key in self.keys(tree, b"")? {
+                plan.remove(tree, key);
+            }
+        }
+        Self::seed_plan(&mut plan, fixtures);
+        Ok(plan)
+    }
+
+    /// One app back to the fixtures: its record and its authorisations as the fixtures
+    /// have them (or gone, if the fixtures do not have it), its scenarios and faults
+    /// removed by the caller's plan additions. Identities are shared and stay.
+    pub fn reset_app_plan(&self, fixtures: &Fixtures, app_id: &str) -> Result<Plan, StoreError> {
+        let mut plan = self.delete_app_plan(app_id)?;
+        if let Some(app) = fixtures.apps.iter().find(|a| a.app_id == app_id) {
+            plan.insert_json(T::Apps, &app.app_id, app);
+        }
+        for auth in fixtures
+            .authorizations
+            .iter()
+            .filter(|a| a.app_id == app_id)
+        {
+            Self::authorization_plan(&mut plan, auth);
+        }
+        Ok(plan)
+    }
+
+    /// The digest of the fixtures this store was seeded from.
+    pub fn seeded_from(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .tree(T::Meta)
+            .get(SEEDED_KEY)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// How many records of each kind are stored.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            apps: self.tree(T::Apps).len(),
+            identities: self.tree(T::Identities).len(),
+            authorizations: self.tree(T::Authorizations).len(),
+        }
+    }
+
+    // ----- apps ----------------------------------------------------------------------
+
+    /// Every app (a scan: call it off the async runtime or at start-up).
+    pub fn apps(&self) -> Result<Vec<App>, StoreError> {
+        self.scan_json(T::Apps, b"")
+    }
+
+    /// The app with this id.
+    pub fn app(&self, app_id: &str) -> Result<Option<App>, StoreError> {
+        self.get_json(T::Apps, app_id.as_bytes())
+    }
+
+    /// Stores (creates or replaces) an app.
+    pub fn put_app_plan(&self, app: &App) -> Plan {
+        let mut plan = Plan::default();
+        plan.insert_json(T::Apps, &app.app_id, app);
+        plan
+    }
+
+    /// Removes an app with its authorisations, scenarios and faults scoped to it.
+    pub fn delete_app_plan(&self, app_id: &str) -> Result<Plan, StoreError> {
+        let mut plan = Plan::default();
+        plan.remove(T::Apps, app_id);
+        for key in self.keys(T::Authorizations, format!("{app_id}\0").as_bytes())? {
+            plan.remove(T::Authorizations, key);
+        }
+        plan.remove(T::Faults, app_id);
+        Ok(plan)
+    }
+
+    // ----- identities ----------------------------------------------------------------
+
+    fn identity_plan(plan: &mut Plan, identity: &Identity) {
+        plan.insert_json(T::Identities, &identity.id, identity);
+        if let Some(cert_no) = &identity.cert_no {
+            plan.insert(
+                T::ByCert,
+                cert_key(&identity.cert_type, cert_no),
+                identity.id.as_bytes(),
+            );
+        }
+        if let Some(user_id) = &identity.user_id {
+            plan.insert(T::ByUser, user_id, identity.id.as_bytes());
+        }
+    }
+
+    fn unindex_plan(plan: &mut Plan, identity: &Identity) {
+        if let Some(cert_no) = &identity.cert_no {
+            plan.remove(T::ByCert, cert_key(&identity.cert_type, cert_no));
+        }
+        if let Some(user_id) = &identity.user_id {
+            plan.remove(T::ByUser, user_id);
+        }
+    }
+
+    /// Every identity.
+    pub fn identities(&self) -> Result<Vec<Identity>, StoreError> {
+        self.scan_json(T::Identities, b"")
+    }
+
+    /// The identity with this id.
+    pub fn identity(&self, id: &str) -> Result<Option<Identity>, StoreError> {
+        self.get_json(T::Identities, id.as_bytes())
+    }
+
+    fn identity_at(&self, index: T, key: &[u8]) -> Result<Option<Identity>, StoreError> {
+        match self.tree(index).get(key)? {
+            Some(id) => self.get_json(T::Identities, &id),
             None => Ok(None),
         }
     }
@@ -187,18 +372,66 @@ impl Store {
         cert_type: &str,
         cert_no: &str,
     ) -> Result<Option<Identity>, StoreError> {
-        match self.by_cert.get(cert_key(cert_type, cert_no))? {
-            Some(id) => self.identity(&id),
-            None => Ok(None),
-        }
+        self.identity_at(T::ByCert, &cert_key(cert_type, cert_no))
     }
 
     /// The identity with this Alipay userId, if any.
     pub fn identity_by_user_id(&self, user_id: &str) -> Result<Option<Identity>, StoreError> {
-        match self.by_user.get(user_id.as_bytes())? {
-            Some(id) => self.identity(&id),
-            None => Ok(None),
+        self.identity_at(T::ByUser, user_id.as_bytes())
+    }
+
+    /// Stores (creates or replaces) an identity and re-indexes it. Fails with
+    /// [`StoreError::Conflict`] when another identity has the certificate or userId.
+    pub fn put_identity_plan(&self, identity: &Identity) -> Result<Plan, StoreError> {
+        let taken = |index: T, key: &[u8], what: &str| -> Result<(), StoreError> {
+            match self.tree(index).get(key)? {
+                Some(id) if id != identity.id.as_bytes() => Err(StoreError::Conflict(format!(
+                    "{what} already belongs to identity {}",
+                    String::from_utf8_lossy(&id)
+                ))),
+                _ => Ok(()),
+            }
+        };
+        if let Some(cert_no) = &identity.cert_no {
+            taken(
+                T::ByCert,
+                &cert_key(&identity.cert_type, cert_no),
+                "cert_no",
+            )?;
         }
+        if let Some(user_id) = &identity.user_id {
+            taken(T::ByUser, user_id.as_bytes(), "user_id")?;
+        }
+        let mut plan = Plan::default();
+        if let Some(previous) = self.identity(&identity.id)? {
+            Self::unindex_plan(&mut plan, &previous);
+        }
+        Self::identity_plan(&mut plan, identity);
+        Ok(plan)
+    }
+
+    /// Removes an identity, its index entries and every authorisation it gave.
+    pub fn delete_identity_plan(&self, identity: &Identity) -> Result<Plan, StoreError> {
+        let mut plan = Plan::default();
+        Self::unindex_plan(&mut plan, identity);
+        plan.remove(T::Identities, &identity.id);
+        for auth in self.authorizations(None, Some(&identity.id))? {
+            plan.remove(
+                T::Authorizations,
+                authorization_key(&auth.app_id, &auth.identity, auth.auth_category),
+            );
+        }
+        Ok(plan)
+    }
+
+    // ----- authorisations ------------------------------------------------------------
+
+    fn authorization_plan(plan: &mut Plan, auth: &Authorization) {
+        plan.insert_json(
+            T::Authorizations,
+            authorization_key(&auth.app_id, &auth.identity, auth.auth_category),
+            auth,
+        );
     }
 
     /// The authorisation a person gave an app for a category, if any.
@@ -208,26 +441,98 @@ impl Store {
         identity: &str,
         category: AuthCategory,
     ) -> Result<Option<Authorization>, StoreError> {
-        let key = authorization_key(app_id, identity, category);
-        match self.authorizations.get(&key)? {
-            Some(bytes) => decode(&key, &bytes).map(Some),
-            None => Ok(None),
-        }
+        self.get_json(
+            T::Authorizations,
+            &authorization_key(app_id, identity, category),
+        )
     }
 
-    /// How many records of each kind are stored.
-    pub fn counts(&self) -> Counts {
-        Counts {
-            apps: self.apps.len(),
-            identities: self.identities.len(),
-            authorizations: self.authorizations.len(),
-        }
+    /// Authorisations, optionally only of one app and/or one identity.
+    pub fn authorizations(
+        &self,
+        app_id: Option<&str>,
+        identity: Option<&str>,
+    ) -> Result<Vec<Authorization>, StoreError> {
+        let prefix = app_id.map(|a| format!("{a}\0")).unwrap_or_default();
+        let all: Vec<Authorization> = self.scan_json(T::Authorizations, prefix.as_bytes())?;
+        Ok(all
+            .into_iter()
+            .filter(|a| identity.is_none_or(|i| a.identity == i))
+            .collect())
     }
 
-    /// Writes everything to disk.
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+    /// Grants (or replaces) an authorisation.
+    pub fn put_authorization_plan(&self, auth: &Authorization) -> Plan {
+        let mut plan = Plan::default();
+        Self::authorization_plan(&mut plan, auth);
+        plan
+    }
+
+    /// Revokes the given authorisations.
+    pub fn revoke_plan(&self, auths: &[Authorization]) -> Plan {
+        let mut plan = Plan::default();
+        for auth in auths {
+            plan.remove(
+                T::Authorizations,
+                authorization_key(&auth.app_id, &auth.identity, auth.auth_category),
+            );
+        }
+        plan
+    }
+
+    // ----- scenarios and faults (records owned by the control module) ----------------
+
+    /// Every stored scenario record.
+    pub fn scenarios<V: DeserializeOwned>(&self) -> Result<Vec<V>, StoreError> {
+        self.scan_json(T::Scenarios, b"")
+    }
+
+    /// Adds a scenario write to a plan.
+    pub fn put_scenario(plan: &mut Plan, id: &str, scenario: &impl Serialize) {
+        plan.insert_json(T::Scenarios, id, scenario);
+    }
+
+    /// Adds a scenario removal to a plan.
+    pub fn remove_scenario(plan: &mut Plan, id: &str) {
+        plan.remove(T::Scenarios, id);
+    }
+
+    /// Writes a scenario's new counters without flushing (gateway path; sled flushes in
+    /// the background and at shutdown).
+    pub fn update_scenario(&self, id: &str, scenario: &impl Serialize) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(scenario).map_err(StoreError::Encode)?;
+        self.tree(T::Scenarios).insert(id.as_bytes(), bytes)?;
         Ok(())
+    }
+
+    /// Removes a finished scenario without flushing (gateway path).
+    pub fn delete_scenario(&self, id: &str) -> Result<(), StoreError> {
+        self.tree(T::Scenarios).remove(id.as_bytes())?;
+        Ok(())
+    }
+
+    /// Every stored fault set, by scope key ("" = global, else the app_id).
+    pub fn faults<V: DeserializeOwned>(&self) -> Result<Vec<(String, V)>, StoreError> {
+        self.tree(T::Faults)
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((
+                    String::from_utf8_lossy(&key).into_owned(),
+                    decode(&key, &value)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Adds a fault-set write to a plan.
+    pub fn put_faults(plan: &mut Plan, scope: &str, faults: &impl Serialize) {
+        plan.insert_json(T::Faults, scope, faults);
+    }
+
+    /// Adds a fault-set removal to a plan.
+    pub fn remove_faults(plan: &mut Plan, scope: &str) {
+        plan.remove(T::Faults, scope);
     }
 }
 
@@ -236,16 +541,16 @@ mod tests {
     use super::*;
     use crate::fixtures::FixtureSource;
 
-    fn seeded() -> Store {
+    fn seeded() -> (Store, Fixtures) {
         let store = Store::open(&StoreLocation::Ephemeral).unwrap();
         let fixtures = Fixtures::load(&FixtureSource::Embedded).unwrap();
         assert!(store.seed_if_empty(&fixtures).unwrap());
-        store
+        (store, fixtures)
     }
 
     #[test]
     fn seeding_indexes_identities_by_cert_and_user_id() {
-        let store = seeded();
+        let (store, _) = seeded();
         let by_cert = store
             .identity_by_cert("IDENTITY_CARD", "33021199003132432")
             .unwrap()
@@ -264,15 +569,14 @@ mod tests {
 
     #[test]
     fn a_seeded_store_is_not_seeded_twice() {
-        let store = seeded();
-        let fixtures = Fixtures::load(&FixtureSource::Embedded).unwrap();
+        let (store, fixtures) = seeded();
         assert!(!store.seed_if_empty(&fixtures).unwrap());
         assert_eq!(store.seeded_from().unwrap(), Some(fixtures.digest));
     }
 
     #[test]
     fn authorizations_are_per_app_identity_and_category() {
-        let store = seeded();
+        let (store, _) = seeded();
         let auth = store
             .authorization("2014072300007148", "zhangsan", AuthCategory::C2B)
             .unwrap()
@@ -282,5 +586,83 @@ mod tests {
             .authorization("2014072300007148", "zhangsan", AuthCategory::B2B)
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn changing_a_certificate_number_moves_the_index_entry() {
+        let (store, _) = seeded();
+        let mut lisi = store.identity("lisi").unwrap().unwrap();
+        lisi.cert_no = Some("110101199001010000".into());
+        store
+            .apply(store.put_identity_plan(&lisi).unwrap())
+            .unwrap();
+        assert!(store
+            .identity_by_cert("IDENTITY_CARD", "110101199001011001")
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            store
+                .identity_by_cert("IDENTITY_CARD", "110101199001010000")
+                .unwrap()
+                .unwrap()
+                .id,
+            "lisi"
+        );
+    }
+
+    #[test]
+    fn a_certificate_number_cannot_belong_to_two_identities() {
+        let (store, _) = seeded();
+        let mut lisi = store.identity("lisi").unwrap().unwrap();
+        lisi.cert_no = Some("33021199003132432".into());
+        assert!(matches!(
+            store.put_identity_plan(&lisi),
+            Err(StoreError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn deleting_an_identity_revokes_its_authorizations() {
+        let (store, _) = seeded();
+        let zhangsan = store.identity("zhangsan").unwrap().unwrap();
+        store
+            .apply(store.delete_identity_plan(&zhangsan).unwrap())
+            .unwrap();
+        assert!(store
+            .authorizations(None, Some("zhangsan"))
+            .unwrap()
+            .is_empty());
+        assert!(store
+            .identity_by_user_id("2088102000000001")
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn reset_restores_the_fixtures_exactly() {
+        let (store, fixtures) = seeded();
+        let before = (
+            store.apps().unwrap(),
+            store.identities().unwrap(),
+            store.authorizations(None, None).unwrap(),
+        );
+        let zhangsan = store.identity("zhangsan").unwrap().unwrap();
+        store
+            .apply(store.delete_identity_plan(&zhangsan).unwrap())
+            .unwrap();
+        store
+            .apply(store.delete_app_plan("2021000000000002").unwrap())
+            .unwrap();
+        store.apply(store.reset_plan(&fixtures).unwrap()).unwrap();
+        let after = (
+            store.apps().unwrap(),
+            store.identities().unwrap(),
+            store.authorizations(None, None).unwrap(),
+        );
+        assert_eq!(before, after);
+        assert!(store
+            .identity_by_cert("IDENTITY_CARD", "33021199003132432")
+            .unwrap()
+            .is_some());
     }
 }

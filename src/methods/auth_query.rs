@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::Call;
 use crate::error::{GatewayError, PublicError};
-use crate::model::{AccountState, AuthCategory, Identity, IDENTITY_CARD};
+use crate::model::{deterministic_open_id, AccountState, AuthCategory, Identity, IDENTITY_CARD};
 use crate::store::Store;
 
 /// The success fields of the answer. `open_id` is absent when not authorised.
@@ -37,6 +37,23 @@ pub enum AuthQueryError {
 }
 
 impl AuthQueryError {
+    /// Every business error of the method.
+    pub const ALL: [AuthQueryError; 10] = {
+        use AuthQueryError::*;
+        [
+            SystemError,
+            AccountNotCertified,
+            RelatedUnknown,
+            SimulateAccount,
+            CertNoWrong,
+            IllegalArgument,
+            NullArgument,
+            ZmAccountNotExisted,
+            ZmAccountPause,
+            AlipayAccountNotExisted,
+        ]
+    };
+
     /// The document's error code and description: the answer's `sub_code` and `sub_msg`.
     pub fn code_and_description(self) -> (&'static str, &'static str) {
         use AuthQueryError::*;
@@ -181,6 +198,47 @@ fn check_state(state: AccountState) -> Result<(), GatewayError> {
         AccountState::ServiceUnavailable => PublicError::ServiceUnavailable.into(),
     };
     Err(error)
+}
+
+/// The identity a query is about, if it parses and the person is known.
+pub fn identity_of(store: &Store, call: Call<'_>) -> Option<String> {
+    let (subject, _) = parse_request(call.biz_content).ok()?;
+    find(store, &subject).ok().map(|identity| identity.id)
+}
+
+/// A forced answer: an authorised one keeps the stored open_id when there is one, else
+/// gets a deterministic one.
+pub fn forced(
+    store: &Store,
+    call: Call<'_>,
+    authorized: bool,
+    open_id: Option<String>,
+) -> AuthQueryAnswer {
+    if !authorized {
+        return AuthQueryAnswer {
+            authorized,
+            open_id: None,
+        };
+    }
+    let parsed = parse_request(call.biz_content).ok();
+    let category = parsed.as_ref().map(|(_, c)| *c).unwrap_or_default();
+    let identity = parsed
+        .and_then(|(subject, _)| find(store, &subject).ok())
+        .map(|identity| identity.id)
+        .unwrap_or_default();
+    let open_id = open_id
+        .or_else(|| {
+            store
+                .authorization(call.app_id, &identity, category)
+                .ok()
+                .flatten()
+                .map(|a| a.open_id)
+        })
+        .unwrap_or_else(|| deterministic_open_id(call.app_id, &identity, category));
+    AuthQueryAnswer {
+        authorized,
+        open_id: Some(open_id),
+    }
 }
 
 /// Answers the query for the calling app.

@@ -45,6 +45,41 @@ pub fn dispatch(method: Method, store: &Store, call: Call<'_>) -> Result<String,
     let business = match method {
         Method::ZhimaAuthInfoAuthquery => auth_query::query(store, call)?,
     };
+    success_node(business)
+}
+
+/// A forced success answer (a scenario's `{"authorized": …}` outcome) in the method's
+/// shape. An authorised answer without an `open_id` gets a deterministic one.
+pub fn forced_answer(
+    method: Method,
+    store: &Store,
+    call: Call<'_>,
+    authorized: bool,
+    open_id: Option<String>,
+) -> Result<String, GatewayError> {
+    match method {
+        Method::ZhimaAuthInfoAuthquery => {
+            success_node(auth_query::forced(store, call, authorized, open_id))
+        }
+    }
+}
+
+/// The business error with this code in any method's table.
+pub fn business_error(code: &str) -> Option<GatewayError> {
+    auth_query::AuthQueryError::ALL
+        .into_iter()
+        .find(|e| e.code_and_description().0 == code)
+        .map(GatewayError::from)
+}
+
+/// The identity id a call is about, when the method names one and it is known.
+pub fn identity_of(method: Method, store: &Store, call: Call<'_>) -> Option<String> {
+    match method {
+        Method::ZhimaAuthInfoAuthquery => auth_query::identity_of(store, call),
+    }
+}
+
+fn success_node(business: impl serde::Serialize) -> Result<String, GatewayError> {
     let (code, msg) = SUCCESS;
     Node {
         code,

@@ -77,6 +77,24 @@ pub fn render(
     Ok(body)
 }
 
+/// Changes a signed body so that its signature no longer matches (the `altered_body`
+/// hostile fault): `authorized` is flipped when present, otherwise a space is inserted at
+/// the start of the node. The JSON stays valid, so only a client that verifies notices.
+pub fn alter_after_signing(mut body: Vec<u8>) -> Vec<u8> {
+    fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+        haystack.windows(needle.len()).position(|w| w == needle)
+    }
+    if let Some(at) = find(&body, br#""authorized":false"#) {
+        body.splice(at..at + 18, br#""authorized":true"#.iter().copied());
+    } else if let Some(at) = find(&body, br#""authorized":true"#) {
+        body.splice(at..at + 17, br#""authorized":false"#.iter().copied());
+    } else if let Some(at) = body.iter().skip(1).position(|&b| b == b'{') {
+        // `at` counts from index 1: the node's `{` is at at + 1; insert after it.
+        body.insert(at + 2, b' ');
+    }
+    body
+}
+
 /// The signed part of a response body: the first `*_response` node's text exactly as
 /// written, and the `sign` value if present. `None` when the body is not a JSON object
 /// with such a node.
@@ -192,6 +210,15 @@ mod tests {
             &gbk.encode(node_text),
             &sign.unwrap()
         ));
+    }
+
+    #[test]
+    fn altering_a_body_flips_authorized_or_pads_the_node() {
+        let flipped =
+            alter_after_signing(br#"{"x_response":{"authorized":false},"sign":"s"}"#.to_vec());
+        assert_eq!(flipped, br#"{"x_response":{"authorized":true},"sign":"s"}"#);
+        let padded = alter_after_signing(br#"{"x_response":{"code":"1"},"sign":"s"}"#.to_vec());
+        assert_eq!(padded, br#"{"x_response":{ "code":"1"},"sign":"s"}"#);
     }
 
     #[test]

@@ -1,0 +1,308 @@
+//! The request journal: what apps sent and what the gateway answered, newest last, in a
+//! bounded ring buffer so memory stays flat under load. Identity names and certificate
+//! numbers are masked unless the gateway runs with `--journal-unmasked`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+/// Default ring-buffer size (`--journal-max`).
+pub const DEFAULT_JOURNAL_MAX: usize = 10_000;
+
+/// The signature check of one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SignatureVerdict {
+    /// `None` when the request failed before the signature was checked.
+    pub verified: Option<bool>,
+    /// The string the gateway verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_content: Option<String>,
+}
+
+/// The answer's codes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OutcomeCodes {
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_code: Option<String>,
+}
+
+/// One journal entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JournalEntry {
+    pub id: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    pub http_method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    pub charset: String,
+    pub params: BTreeMap<String, String>,
+    pub signature: SignatureVerdict,
+    pub outcome: OutcomeCodes,
+    /// Faults applied to this request (`latency:120ms`, `dropped`, …).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<String>,
+    /// Time spent answering, injected latency included.
+    pub latency_ms: f64,
+}
+
+/// Journal filters (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub method: Option<String>,
+    pub app_id: Option<String>,
+    /// Matches the answer's code or sub_code.
+    pub outcome: Option<String>,
+    pub since: Option<OffsetDateTime>,
+    /// Only the newest N.
+    pub limit: Option<usize>,
+}
+
+impl Filter {
+    fn accepts(&self, e: &JournalEntry) -> bool {
+        self.method
+            .as_ref()
+            .is_none_or(|m| e.method.as_ref() == Some(m))
+            && self
+                .app_id
+                .as_ref()
+                .is_none_or(|a| e.app_id.as_ref() == Some(a))
+            && self
+                .outcome
+                .as_ref()
+                .is_none_or(|o| &e.outcome.code == o || e.outcome.sub_code.as_ref() == Some(o))
+            && self.since.is_none_or(|t| e.time >= t)
+    }
+}
+
+struct Ring {
+    entries: VecDeque<JournalEntry>,
+    next_id: u64,
+}
+
+/// The bounded journal.
+pub struct Journal {
+    max: usize,
+    unmasked: bool,
+    ring: Mutex<Ring>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("max", &self.max)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Journal {
+    /// A journal keeping at most `max` entries.
+    pub fn new(max: usize, unmasked: bool) -> Journal {
+        Journal {
+            max,
+            unmasked,
+            ring: Mutex::new(Ring {
+                entries: VecDeque::with_capacity(max.min(1024)),
+                next_id: 1,
+            }),
+        }
+    }
+
+    fn ring(&self) -> std::sync::MutexGuard<'_, Ring> {
+        // A poisoned lock only means a panic between complete updates.
+        self.ring.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether identity data is kept as sent.
+    pub fn unmasked(&self) -> bool {
+        self.unmasked
+    }
+
+    /// Appends an entry (its `id` is assigned here), dropping the oldest beyond the bound.
+    pub fn record(&self, mut entry: JournalEntry) {
+        if self.max == 0 {
+            return;
+        }
+        let mut ring = self.ring();
+        entry.id = ring.next_id;
+        ring.next_id += 1;
+        if ring.entries.len() == self.max {
+            ring.entries.pop_front();
+        }
+        ring.entries.push_back(entry);
+    }
+
+    /// Entries matching the filter, oldest first, and how many matched before `limit`.
+    pub fn query(&self, filter: &Filter) -> (usize, Vec<JournalEntry>) {
+        let ring = self.ring();
+        let matching: Vec<&JournalEntry> =
+            ring.entries.iter().filter(|e| filter.accepts(e)).collect();
+        let total = matching.len();
+        let skip = filter.limit.map_or(0, |l| total.saturating_sub(l));
+        (total, matching.into_iter().skip(skip).cloned().collect())
+    }
+
+    /// Removes entries (of one app, or all); returns how many.
+    pub fn clear(&self, app_id: Option<&str>) -> usize {
+        let mut ring = self.ring();
+        let before = ring.entries.len();
+        match app_id {
+            None => ring.entries.clear(),
+            Some(app) => ring.entries.retain(|e| e.app_id.as_deref() != Some(app)),
+        }
+        before - ring.entries.len()
+    }
+
+    /// How many entries are kept.
+    pub fn len(&self) -> usize {
+        self.ring().entries.len()
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Masks a person's name: the first character stays.
+fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
+        None => String::new(),
+    }
+}
+
+/// Masks a certificate number: the first 3 and last 4 characters stay.
+fn mask_cert_no(cert_no: &str) -> String {
+    let chars: Vec<char> = cert_no.chars().collect();
+    if chars.len() <= 7 {
+        return "*".repeat(chars.len());
+    }
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i < 3 || i >= chars.len() - 4 {
+                *c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+/// The identity values in a `biz_content` that must not be logged, with their masks.
+pub fn sensitive_values(biz_content: &str) -> Vec<(String, String)> {
+    let Ok(biz) = serde_json::from_str::<Map<String, Value>>(biz_content) else {
+        return Vec::new();
+    };
+    let param = match biz.get("identity_param") {
+        Some(Value::String(s)) => serde_json::from_str::<Map<String, Value>>(s).ok(),
+        Some(Value::Object(o)) => Some(o.clone()),
+        _ => None,
+    };
+    let mut values = Vec::new();
+    for (key, mask) in [
+        ("name", mask_name as fn(&str) -> String),
+        ("certNo", mask_cert_no),
+        ("cert_no", mask_cert_no),
+    ] {
+        if let Some(Value::String(v)) = param.as_ref().and_then(|p| p.get(key)) {
+            if !v.is_empty() {
+                values.push((v.clone(), mask(v)));
+            }
+        }
+    }
+    values
+}
+
+/// Replaces every sensitive value in a text by its mask.
+pub fn mask_text(text: &str, sensitive: &[(String, String)]) -> String {
+    sensitive
+        .iter()
+        .fold(text.to_owned(), |acc, (value, mask)| {
+            acc.replace(value.as_str(), mask)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(app: &str, code: &str) -> JournalEntry {
+        JournalEntry {
+            id: 0,
+            time: OffsetDateTime::now_utc(),
+            http_method: "POST".into(),
+            app_id: Some(app.into()),
+            method: Some("m".into()),
+            charset: "utf-8".into(),
+            params: BTreeMap::new(),
+            signature: SignatureVerdict::default(),
+            outcome: OutcomeCodes {
+                code: code.into(),
+                sub_code: None,
+            },
+            faults: vec![],
+            latency_ms: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_ring_keeps_the_newest_entries_up_to_its_bound() {
+        let journal = Journal::new(3, false);
+        for i in 0..5 {
+            journal.record(entry("a", &i.to_string()));
+        }
+        let (total, entries) = journal.query(&Filter::default());
+        assert_eq!(total, 3);
+        assert_eq!(
+            entries.iter().map(|e| e.id).collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
+    }
+
+    #[test]
+    fn filters_and_limit_select_the_newest_matches() {
+        let journal = Journal::new(10, false);
+        journal.record(entry("a", "10000"));
+        journal.record(entry("b", "40004"));
+        journal.record(entry("a", "40004"));
+        let filter = Filter {
+            app_id: Some("a".into()),
+            ..Filter::default()
+        };
+        assert_eq!(journal.query(&filter).0, 2);
+        let filter = Filter {
+            outcome: Some("40004".into()),
+            limit: Some(1),
+            ..Filter::default()
+        };
+        let (total, entries) = journal.query(&filter);
+        assert_eq!((total, entries[0].app_id.as_deref()), (2, Some("a")));
+        assert_eq!(journal.clear(Some("a")), 2);
+        assert_eq!(journal.len(), 1);
+    }
+
+    #[test]
+    fn names_and_certificate_numbers_are_masked() {
+        let biz = r#"{"identity_param":"{\"certType\":\"IDENTITY_CARD\",\"name\":\"张三\",\"certNo\":\"33021199003132432\"}","identity_type":"2"}"#;
+        let sensitive = sensitive_values(biz);
+        let masked = mask_text(biz, &sensitive);
+        assert!(
+            !masked.contains("张三") && !masked.contains("33021199003132432"),
+            "{masked}"
+        );
+        assert!(
+            masked.contains("张*") && masked.contains("330**********2432"),
+            "{masked}"
+        );
+    }
+}

@@ -1,0 +1,463 @@
+//! Forced outcomes ("scenarios"), like Alipay's global sandbox iMock: the next N matching
+//! calls, only the K-th matching call, or every matching call for T seconds answer a
+//! chosen public or business error, or a chosen authorised / unauthorised answer.
+//!
+//! Scenarios apply to requests that pass every public check (signature included), in the
+//! order they were created; the first that fires decides. They live in memory for speed
+//! and are written through to the store, counters included, so they survive restarts.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::Rejection;
+use crate::error::{GatewayError, PublicError};
+use crate::methods;
+
+/// Which calls a scenario applies to; an absent field matches anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Match {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// An identity id: matches requests about that person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+}
+
+/// What a firing scenario answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    /// Any public `sub_code` (e.g. `isp.unknow-error`) or business code (e.g.
+    /// `ZM_ACCOUNT_PAUSE`).
+    Error(ForcedError),
+    /// A success answer.
+    Answer(ForcedAnswer),
+}
+
+/// `{"error": "<sub_code or business code>"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForcedError {
+    pub error: String,
+}
+
+/// `{"authorized": bool, "open_id"?: str}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForcedAnswer {
+    pub authorized: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_id: Option<String>,
+}
+
+/// A scenario as the admin API takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioRequest {
+    #[serde(default, rename = "match")]
+    pub matcher: Match,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nth: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_seconds: Option<u64>,
+    pub outcome: Outcome,
+}
+
+/// A stored scenario with its counters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub id: String,
+    #[serde(flatten)]
+    pub request: ScenarioRequest,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Calls left (`times`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<u64>,
+    /// Matching calls seen so far (`nth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<u64>,
+    /// When it stops (`for_seconds`).
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// A scenario's outcome, resolved to what the gateway answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forced {
+    Error(GatewayError),
+    Answer {
+        authorized: bool,
+        open_id: Option<String>,
+    },
+}
+
+impl Outcome {
+    /// Resolves the outcome, or says why it names nothing the gateway knows.
+    pub fn resolve(&self) -> Result<Forced, Rejection> {
+        match self {
+            Outcome::Error(ForcedError { error }) => PublicError::from_sub_code(error)
+                .map(GatewayError::from)
+                .or_else(|| methods::business_error(error))
+                .map(Forced::Error)
+                .ok_or_else(|| {
+                    Rejection::bad_request(format!(
+                        "outcome.error {error:?} is neither a public sub_code (e.g. isp.unknow-error) nor a business code (e.g. ZM_ACCOUNT_PAUSE)"
+                    ))
+                }),
+            Outcome::Answer(ForcedAnswer {
+                authorized,
+                open_id,
+            }) => {
+                if !authorized && open_id.is_some() {
+                    return Err(Rejection::bad_request(
+                        "outcome.open_id only goes with authorized: true",
+                    ));
+                }
+                Ok(Forced::Answer {
+                    authorized: *authorized,
+                    open_id: open_id.clone(),
+                })
+            }
+        }
+    }
+}
+
+impl ScenarioRequest {
+    /// Validates the request and makes the scenario.
+    pub fn into_scenario(self, id: String, now: OffsetDateTime) -> Result<Scenario, Rejection> {
+        self.outcome.resolve()?;
+        let modes = [self.times, self.nth, self.for_seconds];
+        if modes.iter().filter(|m| m.is_some()).count() > 1 {
+            return Err(Rejection::bad_request(
+                "give at most one of times, nth and for_seconds",
+            ));
+        }
+        if modes.contains(&Some(0)) {
+            return Err(Rejection::bad_request(
+                "times, nth and for_seconds start at 1",
+            ));
+        }
+        let times = match (self.times, self.nth, self.for_seconds) {
+            (None, None, None) => Some(1),
+            (times, _, _) => times,
+        };
+        Ok(Scenario {
+            id,
+            remaining: times,
+            seen: self.nth.map(|_| 0),
+            expires_at: self.for_seconds.map(|s| now + Duration::from_secs(s)),
+            created_at: now,
+            request: ScenarioRequest { times, ..self },
+        })
+    }
+}
+
+/// What the gateway knows of a call when it asks for a forced outcome.
+pub struct Call<'a> {
+    pub method: &'a str,
+    pub app_id: &'a str,
+    /// Resolves the identity the call is about (only asked when a scenario needs it).
+    pub identity: &'a dyn Fn() -> Option<String>,
+}
+
+/// What happened to a scenario when a call was counted.
+enum Step {
+    Fire { keep: bool },
+    Count,
+    Skip,
+    Expired,
+}
+
+/// The scenarios in force, in creation order.
+#[derive(Debug, Default)]
+pub struct Scenarios {
+    list: Mutex<Vec<Scenario>>,
+}
+
+/// A change to persist after counting a call.
+pub enum Change {
+    Update(Box<Scenario>),
+    Remove(String),
+}
+
+impl Scenarios {
+    fn list(&self) -> std::sync::MutexGuard<'_, Vec<Scenario>> {
+        // A poisoned lock only means a panic between complete updates.
+        self.list.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Replaces everything (start-up, reset).
+    pub fn load(&self, mut scenarios: Vec<Scenario>) {
+        scenarios.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        *self.list() = scenarios;
+    }
+
+    /// Adds a scenario.
+    pub fn add(&self, scenario: Scenario) {
+        self.list().push(scenario);
+    }
+
+    /// Removes scenarios for which `remove` holds; returns their ids.
+    pub fn remove_where(&self, remove: impl Fn(&Scenario) -> bool) -> Vec<String> {
+        let mut list = self.list();
+        let ids = list
+            .iter()
+            .filter(|s| remove(s))
+            .map(|s| s.id.clone())
+            .collect();
+        list.retain(|s| !remove(s));
+        ids
+    }
+
+    /// Scenarios, optionally only those scoped to one app.
+    pub fn snapshot(&self, app_id: Option<&str>) -> Vec<Scenario> {
+        self.list()
+            .iter()
+            .filter(|s| app_id.is_none_or(|a| s.request.matcher.app_id.as_deref() == Some(a)))
+            .cloned()
+            .collect()
+    }
+
+    /// How many are in force.
+    pub fn len(&self) -> usize {
+        self.list().len()
+    }
+
+    /// Whether none is in force.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Counts a call against every matching scenario and returns the first outcome that
+    /// fires, with the changes to persist.
+    pub fn take(&self, call: &Call<'_>, now: OffsetDateTime) -> (Option<Forced>, Vec<Change>) {
+        let mut list = self.list();
+        if list.is_empty() {
+            return (None, Vec::new());
+        }
+        let mut identity: Option<Option<String>> = None;
+        let mut fired = None;
+        let mut changes = Vec::new();
+        let mut index = 0;
+        while index < list.len() {
+            let step = step(&mut list[index], call, &mut identity, now, fired.is_some());
+            match step {
+                Step::Skip => index += 1,
+                Step::Count => {
+                    changes.push(Change::Update(Box::new(list[index].clone())));
+                    index += 1;
+                }
+                Step::Expired => {
+                    changes.push(Change::Remove(list.remove(index).id));
+                }
+                Step::Fire { keep } => {
+                    fired = list[index].request.outcome.resolve().ok();
+                    if keep {
+                        changes.push(Change::Update(Box::new(list[index].clone())));
+                        index += 1;
+                    } else {
+                        changes.push(Change::Remove(list.remove(index).id));
+                    }
+                }
+            }
+        }
+        (fired, changes)
+    }
+}
+
+fn step(
+    scenario: &mut Scenario,
+    call: &Call<'_>,
+    identity: &mut Option<Option<String>>,
+    now: OffsetDateTime,
+    already_fired: bool,
+) -> Step {
+    if scenario.expires_at.is_some_and(|t| now >= t) {
+        return Step::Expired;
+    }
+    if already_fired {
+        // One outcome per call: later scenarios neither fire nor count this call.
+        return Step::Skip;
+    }
+    let m = &scenario.request.matcher;
+    if m.method.as_deref().is_some_and(|x| x != call.method)
+        || m.app_id.as_deref().is_some_and(|x| x != call.app_id)
+    {
+        return Step::Skip;
+    }
+    if let Some(wanted) = &m.identity {
+        let actual = identity.get_or_insert_with(|| (call.identity)());
+        if actual.as_deref() != Some(wanted.as_str()) {
+            return Step::Skip;
+        }
+    }
+    if let Some(remaining) = scenario.remaining.as_mut() {
+        *remaining = remaining.saturating_sub(1);
+        return Step::Fire {
+            keep: *remaining > 0,
+        };
+    }
+    if let (Some(nth), Some(seen)) = (scenario.request.nth, scenario.seen.as_mut()) {
+        *seen += 1;
+        return if *seen >= nth {
+            Step::Fire { keep: false }
+        } else {
+            Step::Count
+        };
+    }
+    Step::Fire { keep: true }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(json: &str) -> ScenarioRequest {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn add(scenarios: &Scenarios, id: &str, json: &str) {
+        let s = request(json)
+            .into_scenario(id.into(), OffsetDateTime::now_utc())
+            .unwrap();
+        scenarios.add(s);
+    }
+
+    fn fire(scenarios: &Scenarios, app_id: &str) -> Option<Forced> {
+        let none = || None;
+        let call = Call {
+            method: "zhima.auth.info.authquery",
+            app_id,
+            identity: &none,
+        };
+        scenarios.take(&call, OffsetDateTime::now_utc()).0
+    }
+
+    fn pause() -> Option<Forced> {
+        Some(Forced::Error(GatewayError::Business {
+            sub_code: "ZM_ACCOUNT_PAUSE",
+            sub_msg: "该账号暂停服务",
+        }))
+    }
+
+    #[test]
+    fn times_fires_for_the_next_n_matching_calls_then_goes() {
+        let s = Scenarios::default();
+        add(
+            &s,
+            "a",
+            r#"{"match":{"app_id":"A"},"times":2,"outcome":{"error":"ZM_ACCOUNT_PAUSE"}}"#,
+        );
+        assert_eq!(fire(&s, "B"), None);
+        assert_eq!(fire(&s, "A"), pause());
+        assert_eq!(fire(&s, "A"), pause());
+        assert_eq!(fire(&s, "A"), None);
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn nth_fires_only_on_the_kth_matching_call() {
+        let s = Scenarios::default();
+        add(
+            &s,
+            "a",
+            r#"{"nth":3,"outcome":{"error":"isp.unknow-error"}}"#,
+        );
+        assert_eq!(fire(&s, "A"), None);
+        assert_eq!(fire(&s, "A"), None);
+        assert_eq!(
+            fire(&s, "A"),
+            Some(Forced::Error(PublicError::ServiceUnavailable.into()))
+        );
+        assert_eq!(fire(&s, "A"), None);
+    }
+
+    #[test]
+    fn for_seconds_fires_until_it_expires() {
+        let s = Scenarios::default();
+        add(
+            &s,
+            "a",
+            r#"{"for_seconds":60,"outcome":{"authorized":false}}"#,
+        );
+        let forced = Some(Forced::Answer {
+            authorized: false,
+            open_id: None,
+        });
+        assert_eq!(fire(&s, "A"), forced);
+        assert_eq!(fire(&s, "A"), forced);
+        let none = || None;
+        let call = Call {
+            method: "m",
+            app_id: "A",
+            identity: &none,
+        };
+        let later = OffsetDateTime::now_utc() + Duration::from_secs(61);
+        assert_eq!(s.take(&call, later).0, None);
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn unknown_codes_and_conflicting_modes_are_rejected() {
+        let now = OffsetDateTime::now_utc();
+        assert!(request(r#"{"outcome":{"error":"NOPE"}}"#)
+            .into_scenario("x".into(), now)
+            .is_err());
+        assert!(
+            request(r#"{"times":1,"nth":2,"outcome":{"error":"SYSTEM_ERROR"}}"#)
+                .into_scenario("x".into(), now)
+                .is_err()
+        );
+        assert!(request(r#"{"times":0,"outcome":{"error":"SYSTEM_ERROR"}}"#)
+            .into_scenario("x".into(), now)
+            .is_err());
+        assert!(serde_json::from_str::<ScenarioRequest>(
+            r#"{"outcome":{"error":"SYSTEM_ERROR"},"extra":1}"#
+        )
+        .is_err());
+        assert!(serde_json::from_str::<ScenarioRequest>(
+            r#"{"outcome":{"error":"SYSTEM_ERROR","authorized":true}}"#
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn a_scenario_round_trips_through_its_stored_json() {
+        let s = request(
+            r#"{"match":{"identity":"lisi"},"nth":2,"outcome":{"authorized":true,"open_id":"x"}}"#,
+        )
+        .into_scenario("id1".into(), OffsetDateTime::now_utc())
+        .unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<Scenario>(&json).unwrap(), s);
+    }
+
+    #[test]
+    fn the_first_scenario_that_fires_decides_and_later_ones_are_not_counted() {
+        let s = Scenarios::default();
+        add(&s, "a", r#"{"outcome":{"error":"ZM_ACCOUNT_PAUSE"}}"#);
+        add(&s, "b", r#"{"outcome":{"error":"SYSTEM_ERROR"}}"#);
+        assert_eq!(fire(&s, "A"), pause());
+        assert_eq!(s.len(), 1);
+        assert!(matches!(
+            fire(&s, "A"),
+            Some(Forced::Error(GatewayError::Business {
+                sub_code: "SYSTEM_ERROR",
+                ..
+            }))
+        ));
+    }
+}
