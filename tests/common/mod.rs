@@ -273,3 +273,80 @@ impl Call {
         send(gateway, "GET", &target, None, Vec::new()).await
     }
 }
+
+/// Calls the admin API: `path` is under `/__admin/`, `body` JSON. Returns the status
+/// and the JSON answer (`Value::Null` when the body is empty).
+pub async fn admin(
+    gateway: &RunningGateway,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    admin_with_token(gateway, method, path, body, None).await
+}
+
+/// [`admin`] with an `Authorization: Bearer` token.
+pub async fn admin_with_token(
+    gateway: &RunningGateway,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    token: Option<&str>,
+) -> (u16, Value) {
+    let exchange = async {
+        let stream = tokio::net::TcpStream::connect(gateway.addr())
+            .await
+            .unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("/__admin/{path}"))
+            .header("host", gateway.addr().to_string())
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let response = sender
+            .send_request(request.body(Full::new(Bytes::from(body))).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, value)
+    };
+    tokio::time::timeout(Duration::from_secs(20), exchange)
+        .await
+        .expect("the admin API answers within 20 s")
+}
+
+/// The document's example person by certificate, with a chosen category.
+pub fn zhangsan(category: &str) -> String {
+    format!(
+        r#"{{"identity_param":"{{\"certType\":\"IDENTITY_CARD\",\"name\":\"张三\",\"certNo\":\"33021199003132432\"}}","identity_type":"2","auth_category":"{category}"}}"#
+    )
+}
+
+/// A person by certificate.
+pub fn by_cert(name: &str, cert_no: &str) -> String {
+    format!(
+        r#"{{"identity_param":"{{\"certType\":\"IDENTITY_CARD\",\"name\":\"{name}\",\"certNo\":\"{cert_no}\"}}","identity_type":"2"}}"#
+    )
+}
+
+/// The authquery node of a call as the default app.
+pub async fn query(gateway: &RunningGateway, biz_content: &str) -> Value {
+    Call::authquery(biz_content)
+        .post(gateway)
+        .await
+        .node("utf-8", NODE)
+}
