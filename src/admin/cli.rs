@@ -106,6 +106,7 @@ pub enum RecordCommand {
 /// The identity verbs: the record verbs and `set-state`.
 #[derive(Debug, Subcommand)]
 pub enum IdentityCommand {
+    /// list, get, create, update, patch, delete (as for apps).
     #[command(flatten)]
     Record(RecordCommand),
     /// Set the account state, which decides the business outcome of a query.
