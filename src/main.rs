@@ -43,6 +43,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Control a running gateway through its admin API.
+    Admin(alipay_mock::admin::cli::AdminArgs),
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Cases { json, fixtures } => print_cases(json, fixture_source(fixtures)),
         Command::Keygen { out } => keygen(&out),
+        Command::Admin(args) => admin(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -94,6 +97,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn admin(args: alipay_mock::admin::cli::AdminArgs) -> Result<(), String> {
+    let output = alipay_mock::admin::cli::run(args)?;
+    if !output.is_empty() {
+        println!("{}", output.trim_end_matches('\n'));
+    }
+    Ok(())
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {

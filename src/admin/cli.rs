@@ -1,1 +1,343 @@
-//! `alipay-mock admin …`: the command-line client of the admin API.
+//! `alipay-mock admin …`: the command-line client of the admin API
+//! (`docs/admin-openapi.yaml`), for shell users and scripts.
+//!
+//! This file is the command line: the verbs as clap types and [`run`]. What a verb means
+//! on the wire (method, target, JSON body) lives in [`request`], without touching the
+//! network, so it is tested alone; [`crate::admin::client`] sends it and renders the
+//! answer. No gateway logic lives here: the server validates everything it stores, the
+//! client only refuses what can never be valid (a body that is not JSON, an unknown state
+//! or category, a malformed `--since`).
+
+use std::io::Read;
+
+use clap::{ArgGroup, Args, Subcommand};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::admin::client::{self, Endpoint, TOKEN_ENV, URL_ENV};
+use crate::model::{AccountState, AuthCategory};
+
+pub mod request;
+
+/// `alipay-mock admin`: where the gateway is, and what to do.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// The gateway: http://HOST:PORT or its http://HOST:PORT/gateway.do URL
+    /// [env: ALIPAY_MOCK_URL] [default: http://127.0.0.1:9600]
+    #[arg(long, global = true, value_name = "URL", display_order = 900)]
+    pub url: Option<String>,
+    /// The token of `serve --admin-token`; prefer the environment variable, which `ps`
+    /// does not show [env: ALIPAY_MOCK_ADMIN_TOKEN]
+    #[arg(long, global = true, value_name = "TOKEN", display_order = 901)]
+    pub token: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+/// The verbs, one per family of admin calls.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Readiness, with the number of apps, identities, authorizations and scenarios.
+    Ready,
+    /// Liveness.
+    Health,
+    /// Registered apps (FILE: an App as JSON, `-` for stdin).
+    #[command(subcommand)]
+    Apps(RecordCommand),
+    /// Known persons (FILE: an Identity as JSON, `-` for stdin).
+    #[command(subcommand)]
+    Identities(IdentityCommand),
+    /// Who authorised which app.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Forced outcomes of matching gateway calls.
+    #[command(subcommand)]
+    Scenarios(ScenarioCommand),
+    /// Random latency, errors, dropped connections and hostile answers.
+    #[command(subcommand)]
+    Faults(FaultCommand),
+    /// The journal of gateway calls, newest last; `requests clear` empties it.
+    Requests(RequestsArgs),
+    /// Reset the test state: everything, or one app's.
+    Reset {
+        /// Only this app.
+        #[arg(long, value_name = "APP_ID")]
+        app_id: Option<String>,
+    },
+}
+
+/// The record verbs apps and identities share.
+#[derive(Debug, Subcommand)]
+pub enum RecordCommand {
+    /// All of them.
+    List,
+    /// One, by id.
+    Get {
+        /// The id (`app_id` of an app).
+        id: String,
+    },
+    /// Create one from FILE (`-` reads stdin); refused if the id exists.
+    Create {
+        /// JSON file, or `-` for stdin.
+        file: String,
+    },
+    /// Replace one with FILE; the id in FILE may be left out.
+    Update {
+        /// The id.
+        id: String,
+        /// JSON file, or `-` for stdin.
+        file: String,
+    },
+    /// Change the fields FILE names (top-level merge; `null` removes an optional field).
+    Patch {
+        /// The id.
+        id: String,
+        /// JSON file, or `-` for stdin.
+        file: String,
+    },
+    /// Delete one with what hangs off it (authorizations; for apps scenarios and faults).
+    Delete {
+        /// The id.
+        id: String,
+    },
+}
+
+/// The identity verbs: the record verbs and `set-state`.
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// list, get, create, update, patch, delete (as for apps).
+    #[command(flatten)]
+    Record(RecordCommand),
+    /// Set the account state, which decides the business outcome of a query.
+    SetState {
+        /// The identity id.
+        id: String,
+        /// normal, not_certified, related_unknown, simulate_account, paused,
+        /// zhima_not_opened, system_error or service_unavailable.
+        #[arg(value_parser = wire_value::<AccountState>)]
+        state: AccountState,
+    },
+}
+
+/// The authorization verbs.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Authorizations, optionally of one app and/or one identity.
+    List {
+        /// Only this app's.
+        #[arg(long, value_name = "APP_ID")]
+        app_id: Option<String>,
+        /// Only this identity's.
+        #[arg(long, value_name = "ID")]
+        identity: Option<String>,
+    },
+    /// Grant (again: replace) an app the authorization of a person.
+    Grant {
+        /// The app.
+        #[arg(long, value_name = "APP_ID")]
+        app_id: String,
+        /// The identity id.
+        #[arg(long, value_name = "ID")]
+        identity: String,
+        /// C2B, C2ConB or B2B (the server's default: C2B).
+        #[arg(long, value_name = "CATEGORY", value_parser = wire_value::<AuthCategory>)]
+        category: Option<AuthCategory>,
+        /// The open_id the query answers (default: one the server derives).
+        #[arg(long)]
+        open_id: Option<String>,
+    },
+    /// Revoke an app's authorizations by a person (every category unless --category).
+    Revoke {
+        /// The app.
+        #[arg(long, value_name = "APP_ID")]
+        app_id: String,
+        /// The identity id.
+        #[arg(long, value_name = "ID")]
+        identity: String,
+        /// Only this category: C2B, C2ConB or B2B.
+        #[arg(long, value_name = "CATEGORY", value_parser = wire_value::<AuthCategory>)]
+        category: Option<AuthCategory>,
+    },
+}
+
+/// The scenario verbs.
+#[derive(Debug, Subcommand)]
+pub enum ScenarioCommand {
+    /// Scenarios in force.
+    List {
+        /// Only this app's.
+        #[arg(long, value_name = "APP_ID")]
+        app_id: Option<String>,
+    },
+    /// One scenario.
+    Get {
+        /// The scenario id.
+        id: String,
+    },
+    /// Create a scenario from FILE (a ScenarioRequest as JSON, `-` for stdin).
+    Create {
+        /// JSON file, or `-` for stdin.
+        file: String,
+    },
+    /// Delete one scenario.
+    Delete {
+        /// The scenario id.
+        id: String,
+    },
+    /// Delete every scenario, or one app's.
+    Clear {
+        /// Only this app's.
+        #[arg(long, value_name = "APP_ID")]
+        app_id: Option<String>,
+    },
+    /// Create a scenario from flags: matching calls answer --error or --authorized.
+    Force(ForceArgs),
+}
+
+/// `scenarios force`: a ScenarioRequest from flags. Without --times, --nth or
+/// --for-seconds it applies to the next matching call only.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("outcome").required(true).args(["error", "authorized"])))]
+#[command(group(ArgGroup::new("duration").args(["times", "nth", "for_seconds"])))]
+pub struct ForceArgs {
+    /// Answer this public sub_code (isp.unknow-error) or business code (ZM_ACCOUNT_PAUSE).
+    #[arg(long, value_name = "SUB_CODE")]
+    pub error: Option<String>,
+    /// Answer success with `authorized` true or false.
+    #[arg(long, value_name = "BOOL")]
+    pub authorized: Option<bool>,
+    /// The open_id of an --authorized answer (not with --error).
+    #[arg(long, conflicts_with = "error")]
+    pub open_id: Option<String>,
+    /// Only calls of this app.
+    #[arg(long, value_name = "APP_ID")]
+    pub app_id: Option<String>,
+    /// Only calls of this OpenAPI method.
+    #[arg(long, value_name = "METHOD")]
+    pub method: Option<String>,
+    /// Only calls about this identity id.
+    #[arg(long, value_name = "ID")]
+    pub identity: Option<String>,
+    /// The next N matching calls.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub times: Option<u64>,
+    /// Only the K-th matching call from now.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub nth: Option<u64>,
+    /// Every matching call for T seconds.
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u64).range(1..))]
+    pub for_seconds: Option<u64>,
+}
+
+/// The fault verbs.
+#[derive(Debug, Subcommand)]
+pub enum FaultCommand {
+    /// The faults in force (`{}` when none).
+    Get {
+        /// This app's.
+        #[arg(long, value_name = "APP_ID")]
+        app_id: Option<String>,
+    },
+    /// Replace the faults with FILE (Faults as JSON, `-` for stdin).
+    Set {
+        /// JSON file, or `-` for stdin.
+        file: String,
+        /// This app's.
+        #[arg(long, value_name = "APP_ID")]
+        app_id: Option<String>,
+    },
+    /// Remove the faults.
+    Clear {
+        /// This app's.
+        #[arg(long, value_name = "APP_ID")]
+        app_id: Option<String>,
+    },
+}
+
+/// `requests`: list the journal (filters below), or `requests clear`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RequestsArgs {
+    /// `clear`, or nothing to list.
+    #[command(subcommand)]
+    pub command: Option<RequestsCommand>,
+    /// Only calls of this OpenAPI method.
+    #[arg(long, value_name = "METHOD")]
+    pub method: Option<String>,
+    /// Only calls of this app.
+    #[arg(long, value_name = "APP_ID")]
+    pub app_id: Option<String>,
+    /// Only calls whose code or sub_code is this.
+    #[arg(long, value_name = "CODE")]
+    pub outcome: Option<String>,
+    /// Only calls at or after this RFC 3339 time (2024-05-01T12:00:00+08:00).
+    #[arg(long, value_name = "TIME", value_parser = rfc3339)]
+    pub since: Option<String>,
+    /// Only the newest N.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+}
+
+/// `requests clear`.
+#[derive(Debug, Subcommand)]
+pub enum RequestsCommand {
+    /// Empty the journal, or one app's part of it.
+    Clear {
+        /// Only this app's.
+        #[arg(long, value_name = "APP_ID")]
+        app_id: Option<String>,
+    },
+}
+
+/// Runs one verb against the gateway and returns what to print: the answer as pretty
+/// JSON (text as is; nothing for 204), or an error message naming the HTTP status and
+/// the server's `error`.
+pub fn run(args: AdminArgs) -> Result<String, String> {
+    let url = args
+        .url
+        .or_else(|| non_empty_env(URL_ENV))
+        .unwrap_or_else(|| client::DEFAULT_URL.to_owned());
+    let endpoint = Endpoint::parse(&url)?;
+    let token = args.token.or_else(|| non_empty_env(TOKEN_ENV));
+    let request = args.command.request(&mut read_input)?;
+    // One exchange: a current-thread runtime is all it needs.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start tokio: {e}"))?;
+    let answer = runtime.block_on(client::send(&endpoint, token.as_deref(), &request))?;
+    answer.output()
+}
+
+/// Reads a FILE argument: `-` is stdin.
+fn read_input(file: &str) -> Result<String, String> {
+    if file == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))
+    }
+}
+
+/// Parses a wire value (`paused`, `C2ConB`) the way the server's own serde types do, so
+/// the accepted spellings live in one place (`model.rs`) and the error lists them.
+fn wire_value<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_value(Value::String(text.to_owned()))
+        // serde says "variant"; a shell user gave a value.
+        .map_err(|e| e.to_string().replace("unknown variant", "unknown value"))
+}
+
+/// Checks an RFC 3339 time and keeps it as written.
+fn rfc3339(text: &str) -> Result<String, String> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|_| text.to_owned())
+        .map_err(|e| format!("not an RFC 3339 time like 2024-05-01T12:00:00+08:00: {e}"))
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}

@@ -8,6 +8,7 @@
 //! call needs `Authorization: Bearer <token>`.
 
 pub mod cli;
+pub mod client;
 mod control;
 mod records;
 

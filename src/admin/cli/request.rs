@@ -1,0 +1,648 @@
+//! What each verb of `alipay-mock admin` means on the wire: an [`ApiRequest`] (method,
+//! `/__admin/…` target with its query, optional JSON body), built without any I/O but the
+//! FILE reader the caller passes in, so every verb is tested without a server.
+
+use hyper::Method;
+use serde::de::IgnoredAny;
+use serde_json::{Map, Value};
+
+use super::{
+    AdminCommand, AuthCommand, FaultCommand, ForceArgs, IdentityCommand, RecordCommand,
+    RequestsCommand, ScenarioCommand,
+};
+use crate::admin::client::{target, ApiRequest};
+use crate::model::AuthCategory;
+
+impl AdminCommand {
+    /// The admin call this verb makes. `read` returns the text of a FILE argument
+    /// (`-` for stdin); bodies are checked to be JSON before anything is sent.
+    pub fn request(
+        &self,
+        read: &mut dyn FnMut(&str) -> Result<String, String>,
+    ) -> Result<ApiRequest, String> {
+        let scoped = |segment: &str, app_id: &Option<String>| {
+            target(&[segment], &[("app_id", app_id.as_deref())])
+        };
+        Ok(match self {
+            AdminCommand::Ready => ApiRequest::new(Method::GET, target(&["ready"], &[])),
+            AdminCommand::Health => ApiRequest::new(Method::GET, target(&["health"], &[])),
+            AdminCommand::Apps(verb) => verb.request("apps", read)?,
+            AdminCommand::Identities(IdentityCommand::Record(verb)) => {
+                verb.request("identities", read)?
+            }
+            AdminCommand::Identities(IdentityCommand::SetState { id, state }) => {
+                let body = serde_json::json!({ "state": state });
+                ApiRequest::new(Method::PATCH, target(&["identities", id], &[]))
+                    .with_body(body.to_string())
+            }
+            AdminCommand::Auth(verb) => verb.request(),
+            AdminCommand::Scenarios(verb) => match verb {
+                ScenarioCommand::List { app_id } => {
+                    ApiRequest::new(Method::GET, scoped("scenarios", app_id))
+                }
+                ScenarioCommand::Get { id } => {
+                    ApiRequest::new(Method::GET, target(&["scenarios", id], &[]))
+                }
+                ScenarioCommand::Create { file } => {
+                    ApiRequest::new(Method::POST, target(&["scenarios"], &[]))
+                        .with_body(json_input(read, file)?)
+                }
+                ScenarioCommand::Delete { id } => {
+                    ApiRequest::new(Method::DELETE, target(&["scenarios", id], &[]))
+                }
+                ScenarioCommand::Clear { app_id } => {
+                    ApiRequest::new(Method::DELETE, scoped("scenarios", app_id))
+                }
+                ScenarioCommand::Force(force) => {
+                    ApiRequest::new(Method::POST, target(&["scenarios"], &[]))
+                        .with_body(force.scenario_request().to_string())
+                }
+            },
+            AdminCommand::Faults(verb) => match verb {
+                FaultCommand::Get { app_id } => {
+                    ApiRequest::new(Method::GET, scoped("faults", app_id))
+                }
+                FaultCommand::Set { file, app_id } => {
+                    ApiRequest::new(Method::PUT, scoped("faults", app_id))
+                        .with_body(json_input(read, file)?)
+                }
+                FaultCommand::Clear { app_id } => {
+                    ApiRequest::new(Method::DELETE, scoped("faults", app_id))
+                }
+            },
+            AdminCommand::Requests(requests) => match &requests.command {
+                Some(RequestsCommand::Clear { app_id }) => {
+                    ApiRequest::new(Method::DELETE, scoped("requests", app_id))
+                }
+                None => {
+                    let limit = requests.limit.map(|n| n.to_string());
+                    let query = [
+                        ("method", requests.method.as_deref()),
+                        ("app_id", requests.app_id.as_deref()),
+                        ("outcome", requests.outcome.as_deref()),
+                        ("since", requests.since.as_deref()),
+                        ("limit", limit.as_deref()),
+                    ];
+                    ApiRequest::new(Method::GET, target(&["requests"], &query))
+                }
+            },
+            AdminCommand::Reset { app_id } => {
+                ApiRequest::new(Method::POST, scoped("reset", app_id))
+            }
+        })
+    }
+}
+
+impl RecordCommand {
+    /// The call on the collection `collection` (`apps` or `identities`).
+    fn request(
+        &self,
+        collection: &str,
+        read: &mut dyn FnMut(&str) -> Result<String, String>,
+    ) -> Result<ApiRequest, String> {
+        Ok(match self {
+            RecordCommand::List => ApiRequest::new(Method::GET, target(&[collection], &[])),
+            RecordCommand::Get { id } => {
+                ApiRequest::new(Method::GET, target(&[collection, id], &[]))
+            }
+            RecordCommand::Create { file } => {
+                ApiRequest::new(Method::POST, target(&[collection], &[]))
+                    .with_body(json_input(read, file)?)
+            }
+            RecordCommand::Update { id, file } => {
+                ApiRequest::new(Method::PUT, target(&[collection, id], &[]))
+                    .with_body(json_input(read, file)?)
+            }
+            RecordCommand::Patch { id, file } => {
+                ApiRequest::new(Method::PATCH, target(&[collection, id], &[]))
+                    .with_body(json_input(read, file)?)
+            }
+            RecordCommand::Delete { id } => {
+                ApiRequest::new(Method::DELETE, target(&[collection, id], &[]))
+            }
+        })
+    }
+}
+
+impl AuthCommand {
+    fn request(&self) -> ApiRequest {
+        match self {
+            AuthCommand::List { app_id, identity } => ApiRequest::new(
+                Method::GET,
+                target(
+                    &["authorizations"],
+                    &[
+                        ("app_id", app_id.as_deref()),
+                        ("identity", identity.as_deref()),
+                    ],
+                ),
+            ),
+            AuthCommand::Grant {
+                app_id,
+                identity,
+                category,
+                open_id,
+            } => {
+                let mut body = Map::new();
+                body.insert("app_id".into(), app_id.as_str().into());
+                body.insert("identity".into(), identity.as_str().into());
+                if let Some(category) = category {
+                    body.insert("auth_category".into(), category.as_str().into());
+                }
+                if let Some(open_id) = open_id {
+                    body.insert("open_id".into(), open_id.as_str().into());
+                }
+                ApiRequest::new(Method::POST, target(&["authorizations"], &[]))
+                    .with_body(Value::Object(body).to_string())
+            }
+            AuthCommand::Revoke {
+                app_id,
+                identity,
+                category,
+            } => ApiRequest::new(
+                Method::DELETE,
+                target(
+                    &["authorizations"],
+                    &[
+                        ("app_id", Some(app_id.as_str())),
+                        ("identity", Some(identity.as_str())),
+                        ("auth_category", category.map(AuthCategory::as_str)),
+                    ],
+                ),
+            ),
+        }
+    }
+}
+
+impl ForceArgs {
+    /// The ScenarioRequest these flags describe; absent flags are left out.
+    pub fn scenario_request(&self) -> Value {
+        let mut matching = Map::new();
+        for (name, value) in [
+            ("method", &self.method),
+            ("app_id", &self.app_id),
+            ("identity", &self.identity),
+        ] {
+            if let Some(value) = value {
+                matching.insert(name.into(), value.as_str().into());
+            }
+        }
+        let mut request = Map::new();
+        request.insert("match".into(), Value::Object(matching));
+        for (name, value) in [
+            ("times", self.times),
+            ("nth", self.nth),
+            ("for_seconds", self.for_seconds),
+        ] {
+            if let Some(value) = value {
+                request.insert(name.into(), value.into());
+            }
+        }
+        let mut outcome = Map::new();
+        // clap's `outcome` group guarantees exactly one of --error and --authorized.
+        if let Some(error) = &self.error {
+            outcome.insert("error".into(), error.as_str().into());
+        }
+        if let Some(authorized) = self.authorized {
+            outcome.insert("authorized".into(), authorized.into());
+            if let Some(open_id) = &self.open_id {
+                outcome.insert("open_id".into(), open_id.as_str().into());
+            }
+        }
+        request.insert("outcome".into(), Value::Object(outcome));
+        Value::Object(request)
+    }
+}
+
+/// The text of FILE, once it is known to be JSON (sent as written, so the server sees
+/// exactly what the user wrote).
+fn json_input(
+    read: &mut dyn FnMut(&str) -> Result<String, String>,
+    file: &str,
+) -> Result<String, String> {
+    let text = read(file)?;
+    serde_json::from_str::<IgnoredAny>(&text).map_err(|e| {
+        let name = if file == "-" { "stdin" } else { file };
+        format!("{name} is not JSON: {e}")
+    })?;
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser, Subcommand};
+    use serde_json::json;
+
+    use super::super::AdminArgs;
+    use super::*;
+
+    /// The binary's shape: `alipay-mock admin …`.
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Root,
+    }
+
+    #[derive(Debug, Subcommand)]
+    enum Root {
+        Admin(AdminArgs),
+    }
+
+    fn parse(argv: &[&str]) -> Result<AdminArgs, clap::Error> {
+        let argv = ["alipay-mock", "admin"].iter().chain(argv);
+        Cli::try_parse_from(argv).map(|cli| match cli.command {
+            Root::Admin(args) => args,
+        })
+    }
+
+    /// The request of a verb, FILE arguments read as `{"file": NAME}`.
+    fn request(argv: &[&str]) -> ApiRequest {
+        let args = parse(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        let mut read = |file: &str| Ok(json!({ "file": file }).to_string());
+        args.command.request(&mut read).unwrap()
+    }
+
+    /// (method, target, body as JSON) of a verb.
+    fn wire(argv: &[&str]) -> (Method, String, Option<Value>) {
+        let r = request(argv);
+        let body = r.body.map(|b| serde_json::from_str(&b).unwrap());
+        (r.method, r.target, body)
+    }
+
+    fn no_body(method: Method, target: &str) -> (Method, String, Option<Value>) {
+        (method, target.to_owned(), None)
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn status_verbs_are_plain_gets() {
+        assert_eq!(wire(&["ready"]), no_body(Method::GET, "/__admin/ready"));
+        assert_eq!(wire(&["health"]), no_body(Method::GET, "/__admin/health"));
+    }
+
+    #[test]
+    fn record_verbs_map_to_the_collection_and_send_the_file_as_the_body() {
+        let file = Some(json!({ "file": "app.json" }));
+        for (collection, id, encoded) in [
+            ("apps", "2014072300007148", "2014072300007148"),
+            ("identities", "zhang san/1", "zhang%20san%2F1"),
+        ] {
+            let one = format!("/__admin/{collection}/{encoded}");
+            let all = format!("/__admin/{collection}");
+            assert_eq!(wire(&[collection, "list"]), no_body(Method::GET, &all));
+            assert_eq!(wire(&[collection, "get", id]), no_body(Method::GET, &one));
+            assert_eq!(
+                wire(&[collection, "create", "app.json"]),
+                (Method::POST, all.clone(), file.clone())
+            );
+            assert_eq!(
+                wire(&[collection, "update", id, "app.json"]),
+                (Method::PUT, one.clone(), file.clone())
+            );
+            assert_eq!(
+                wire(&[collection, "patch", id, "app.json"]),
+                (Method::PATCH, one.clone(), file.clone())
+            );
+            assert_eq!(
+                wire(&[collection, "delete", id]),
+                no_body(Method::DELETE, &one)
+            );
+        }
+    }
+
+    #[test]
+    fn a_dash_reads_the_body_from_stdin_through_the_same_reader() {
+        let (_, _, body) = wire(&["apps", "create", "-"]);
+        assert_eq!(body, Some(json!({ "file": "-" })));
+    }
+
+    #[test]
+    fn a_file_that_is_not_json_is_refused_before_anything_is_sent() {
+        let args = parse(&["faults", "set", "-"]).unwrap();
+        let mut read = |_: &str| Ok("seed: 7".to_owned());
+        let err = args.command.request(&mut read).unwrap_err();
+        assert!(err.starts_with("stdin is not JSON"), "{err}");
+        let args = parse(&["apps", "create", "app.json"]).unwrap();
+        let mut unreadable = |file: &str| Err(format!("cannot read {file}"));
+        assert_eq!(
+            args.command.request(&mut unreadable).unwrap_err(),
+            "cannot read app.json"
+        );
+    }
+
+    #[test]
+    fn a_body_is_sent_as_written() {
+        let args = parse(&["faults", "set", "f.json"]).unwrap();
+        let text = "{ \"seed\": 18446744073709551615 }\n";
+        let mut read = |_: &str| Ok(text.to_owned());
+        assert_eq!(args.command.request(&mut read).unwrap().body.unwrap(), text);
+    }
+
+    #[test]
+    fn set_state_patches_only_the_state() {
+        assert_eq!(
+            wire(&["identities", "set-state", "zhangsan", "paused"]),
+            (
+                Method::PATCH,
+                "/__admin/identities/zhangsan".to_owned(),
+                Some(json!({ "state": "paused" }))
+            )
+        );
+    }
+
+    #[test]
+    fn an_unknown_state_is_refused_with_the_known_ones() {
+        let err = parse(&["identities", "set-state", "zhangsan", "frozen"]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("frozen") && text.contains("zhima_not_opened"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn auth_verbs_put_filters_in_the_query_and_grants_in_the_body() {
+        assert_eq!(
+            wire(&["auth", "list"]),
+            no_body(Method::GET, "/__admin/authorizations")
+        );
+        assert_eq!(
+            wire(&["auth", "list", "--identity", "lisi"]),
+            no_body(Method::GET, "/__admin/authorizations?identity=lisi")
+        );
+        assert_eq!(
+            wire(&["auth", "grant", "--app-id", "A", "--identity", "lisi"]),
+            (
+                Method::POST,
+                "/__admin/authorizations".to_owned(),
+                Some(json!({ "app_id": "A", "identity": "lisi" }))
+            )
+        );
+        assert_eq!(
+            wire(&[
+                "auth",
+                "grant",
+                "--app-id",
+                "A",
+                "--identity",
+                "lisi",
+                "--category",
+                "C2ConB",
+                "--open-id",
+                "2088000000000042"
+            ]),
+            (
+                Method::POST,
+                "/__admin/authorizations".to_owned(),
+                Some(json!({
+                    "app_id": "A", "identity": "lisi",
+                    "auth_category": "C2ConB", "open_id": "2088000000000042"
+                }))
+            )
+        );
+        assert_eq!(
+            wire(&[
+                "auth",
+                "revoke",
+                "--app-id",
+                "A",
+                "--identity",
+                "lisi",
+                "--category",
+                "B2B"
+            ]),
+            no_body(
+                Method::DELETE,
+                "/__admin/authorizations?app_id=A&identity=lisi&auth_category=B2B"
+            )
+        );
+    }
+
+    #[test]
+    fn grant_and_revoke_need_both_app_and_identity_and_a_known_category() {
+        assert!(parse(&["auth", "grant", "--app-id", "A"]).is_err());
+        assert!(parse(&["auth", "revoke", "--identity", "lisi"]).is_err());
+        assert!(parse(&[
+            "auth",
+            "grant",
+            "--app-id",
+            "A",
+            "--identity",
+            "I",
+            "--category",
+            "c2b"
+        ])
+        .is_err());
+    }
+
+    #[test]
+    fn scenario_verbs_map_to_scenarios() {
+        assert_eq!(
+            wire(&["scenarios", "list", "--app-id", "A"]),
+            no_body(Method::GET, "/__admin/scenarios?app_id=A")
+        );
+        assert_eq!(
+            wire(&["scenarios", "get", "s1"]),
+            no_body(Method::GET, "/__admin/scenarios/s1")
+        );
+        assert_eq!(
+            wire(&["scenarios", "create", "s.json"]),
+            (
+                Method::POST,
+                "/__admin/scenarios".to_owned(),
+                Some(json!({ "file": "s.json" }))
+            )
+        );
+        assert_eq!(
+            wire(&["scenarios", "delete", "s1"]),
+            no_body(Method::DELETE, "/__admin/scenarios/s1")
+        );
+        assert_eq!(
+            wire(&["scenarios", "clear"]),
+            no_body(Method::DELETE, "/__admin/scenarios")
+        );
+    }
+
+    #[test]
+    fn force_error_builds_a_scenario_request_with_only_the_flags_given() {
+        assert_eq!(
+            wire(&[
+                "scenarios",
+                "force",
+                "--error",
+                "isp.unknow-error",
+                "--app-id",
+                "A",
+                "--method",
+                "zhima.auth.info.authquery",
+                "--identity",
+                "zhangsan",
+                "--times",
+                "3"
+            ]),
+            (
+                Method::POST,
+                "/__admin/scenarios".to_owned(),
+                Some(json!({
+                    "match": {
+                        "method": "zhima.auth.info.authquery",
+                        "app_id": "A",
+                        "identity": "zhangsan"
+                    },
+                    "times": 3,
+                    "outcome": { "error": "isp.unknow-error" }
+                }))
+            )
+        );
+        let (_, _, body) = wire(&["scenarios", "force", "--error", "ZM_ACCOUNT_PAUSE"]);
+        assert_eq!(
+            body,
+            Some(json!({ "match": {}, "outcome": { "error": "ZM_ACCOUNT_PAUSE" } }))
+        );
+    }
+
+    #[test]
+    fn force_authorized_carries_the_open_id_and_the_duration() {
+        let (_, _, body) = wire(&[
+            "scenarios",
+            "force",
+            "--authorized",
+            "true",
+            "--open-id",
+            "2088",
+            "--nth",
+            "2",
+        ]);
+        assert_eq!(
+            body,
+            Some(json!({
+                "match": {}, "nth": 2,
+                "outcome": { "authorized": true, "open_id": "2088" }
+            }))
+        );
+        let (_, _, body) = wire(&[
+            "scenarios",
+            "force",
+            "--authorized",
+            "false",
+            "--for-seconds",
+            "60",
+        ]);
+        assert_eq!(
+            body,
+            Some(json!({ "match": {}, "for_seconds": 60, "outcome": { "authorized": false } }))
+        );
+    }
+
+    #[test]
+    fn force_needs_exactly_one_outcome_and_at_most_one_duration() {
+        for argv in [
+            &["scenarios", "force"][..],
+            &["scenarios", "force", "--error", "X", "--authorized", "true"],
+            &[
+                "scenarios",
+                "force",
+                "--error",
+                "X",
+                "--times",
+                "1",
+                "--nth",
+                "2",
+            ],
+            &[
+                "scenarios",
+                "force",
+                "--error",
+                "X",
+                "--nth",
+                "1",
+                "--for-seconds",
+                "2",
+            ],
+            &["scenarios", "force", "--error", "X", "--open-id", "2088"],
+            &["scenarios", "force", "--open-id", "2088"],
+            &["scenarios", "force", "--error", "X", "--times", "0"],
+            &["scenarios", "force", "--authorized", "yes"],
+        ] {
+            assert!(parse(argv).is_err(), "{argv:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn fault_verbs_are_scoped_by_app_id() {
+        assert_eq!(
+            wire(&["faults", "get"]),
+            no_body(Method::GET, "/__admin/faults")
+        );
+        assert_eq!(
+            wire(&["faults", "set", "f.json", "--app-id", "A"]),
+            (
+                Method::PUT,
+                "/__admin/faults?app_id=A".to_owned(),
+                Some(json!({ "file": "f.json" }))
+            )
+        );
+        assert_eq!(
+            wire(&["faults", "clear", "--app-id", "A"]),
+            no_body(Method::DELETE, "/__admin/faults?app_id=A")
+        );
+    }
+
+    #[test]
+    fn requests_lists_with_encoded_filters_and_clear_deletes() {
+        assert_eq!(
+            wire(&["requests"]),
+            no_body(Method::GET, "/__admin/requests")
+        );
+        assert_eq!(
+            wire(&[
+                "requests",
+                "--method",
+                "zhima.auth.info.authquery",
+                "--app-id",
+                "A",
+                "--outcome",
+                "isv.invalid-signature",
+                "--since",
+                "2024-05-01T12:00:00+08:00",
+                "--limit",
+                "5"
+            ]),
+            no_body(
+                Method::GET,
+                "/__admin/requests?method=zhima.auth.info.authquery&app_id=A\
+                 &outcome=isv.invalid-signature&since=2024-05-01T12%3A00%3A00%2B08%3A00&limit=5"
+            )
+        );
+        assert_eq!(
+            wire(&["requests", "clear", "--app-id", "A"]),
+            no_body(Method::DELETE, "/__admin/requests?app_id=A")
+        );
+    }
+
+    #[test]
+    fn requests_refuses_a_since_that_is_not_rfc3339() {
+        let err = parse(&["requests", "--since", "2024-05-01 12:00:00"]).unwrap_err();
+        assert!(err.to_string().contains("RFC 3339"), "{err}");
+    }
+
+    #[test]
+    fn reset_is_a_post_scoped_by_app_id() {
+        assert_eq!(wire(&["reset"]), no_body(Method::POST, "/__admin/reset"));
+        assert_eq!(
+            wire(&["reset", "--app-id", "2014072300007148"]),
+            no_body(Method::POST, "/__admin/reset?app_id=2014072300007148")
+        );
+    }
+
+    #[test]
+    fn url_and_token_are_accepted_before_or_after_the_verb() {
+        let args = parse(&["--url", "http://h:1", "apps", "list", "--token", "t"]).unwrap();
+        assert_eq!(args.url.as_deref(), Some("http://h:1"));
+        assert_eq!(args.token.as_deref(), Some("t"));
+    }
+}

@@ -1,0 +1,407 @@
+//! The HTTP side of `alipay-mock admin`: where the admin API is ([`Endpoint`], from
+//! `--url`), the request a verb makes ([`ApiRequest`]) and one exchange over hyper's
+//! low-level HTTP/1 client ([`send`]).
+//!
+//! Plain HTTP only: the admin API listens on the gateway's own listener, on loopback.
+//! Nothing here knows the verbs; [`crate::admin::cli`] maps them to requests.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::{Method, StatusCode, Uri};
+use hyper_util::rt::TokioIo;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::Value;
+
+/// Where the client looks without `--url` or [`URL_ENV`]: `serve`'s default address.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:9600";
+
+/// Environment variable naming the gateway when `--url` is absent.
+pub const URL_ENV: &str = "ALIPAY_MOCK_URL";
+
+/// Environment variable holding the admin token when `--token` is absent.
+pub const TOKEN_ENV: &str = "ALIPAY_MOCK_ADMIN_TOKEN";
+
+/// The path every admin call lives under.
+pub const ADMIN_PREFIX: &str = "/__admin";
+
+/// How long one exchange (connect, send, read the answer) may take.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest answer read; a full request journal stays far below it.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
+/// What stays unencoded in a path segment or query value: RFC 3986's unreserved
+/// characters. Everything else is escaped, so an id with `/` stays one segment and an
+/// RFC 3339 `+08:00` does not turn into a space.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The gateway's listener, as `--url` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `host:port` to connect to and to send as `Host` (IPv6 hosts keep their brackets).
+    authority: String,
+}
+
+impl Endpoint {
+    /// Reads `http://HOST[:PORT]`, optionally followed by `/`, `/gateway.do` (the URL an
+    /// SDK is given, query ignored) or `/__admin`. The admin API is always at the root of
+    /// the listener, so any other path is refused rather than guessed at.
+    pub fn parse(url: &str) -> Result<Endpoint, String> {
+        let expected = "expected http://HOST:PORT or http://HOST:PORT/gateway.do";
+        let uri: Uri = url
+            .trim()
+            .parse()
+            .map_err(|e| format!("--url {url:?} is not a URL ({e}); {expected}"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(format!(
+                    "--url {url:?}: the admin API speaks plain http (it listens on loopback); use http://"
+                ))
+            }
+            _ => return Err(format!("--url {url:?}: {expected}")),
+        }
+        let host = uri
+            .host()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| format!("--url {url:?} has no host; {expected}"))?;
+        match uri.path() {
+            "" | "/" | "/gateway.do" | "/__admin" | "/__admin/" => {}
+            other => {
+                return Err(format!(
+                    "--url {url:?}: unexpected path {other}; {expected}"
+                ))
+            }
+        }
+        let port = uri.port_u16().unwrap_or(80);
+        Ok(Endpoint {
+            authority: format!("{host}:{port}"),
+        })
+    }
+
+    /// `host:port`.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+}
+
+/// One admin call, before it is sent: what a verb means on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiRequest {
+    /// The HTTP method.
+    pub method: Method,
+    /// Origin-form target: `/__admin/…` with its query, already percent-encoded.
+    pub target: String,
+    /// The JSON body, if the call takes one.
+    pub body: Option<String>,
+}
+
+impl ApiRequest {
+    /// A call without a body on `target` (see [`target`]).
+    pub fn new(method: Method, target: String) -> ApiRequest {
+        ApiRequest {
+            method,
+            target,
+            body: None,
+        }
+    }
+
+    /// The same call carrying a JSON body.
+    pub fn with_body(self, json: String) -> ApiRequest {
+        ApiRequest {
+            body: Some(json),
+            ..self
+        }
+    }
+}
+
+/// Builds `/__admin/<segments>?<query>`: each segment and each query value is
+/// percent-encoded on its own, and query pairs whose value is `None` are left out.
+pub fn target(segments: &[&str], query: &[(&str, Option<&str>)]) -> String {
+    let mut target = String::from(ADMIN_PREFIX);
+    for segment in segments {
+        target.push('/');
+        target.extend(utf8_percent_encode(segment, UNRESERVED));
+    }
+    let mut separator = '?';
+    for (name, value) in query {
+        if let Some(value) = value {
+            target.push(separator);
+            target.extend(utf8_percent_encode(name, UNRESERVED));
+            target.push('=');
+            target.extend(utf8_percent_encode(value, UNRESERVED));
+            separator = '&';
+        }
+    }
+    target
+}
+
+/// An HTTP answer, read whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The status code.
+    pub status: StatusCode,
+    /// The body bytes.
+    pub body: Bytes,
+}
+
+impl Answer {
+    /// What to print: pretty JSON for a 2xx JSON body (in the server's key order), the
+    /// text of any other 2xx body, nothing for an empty one (204). Otherwise an error
+    /// with the status and the server's `error` (or its body, when that is not the
+    /// admin API's error shape, as on a gateway without the admin API).
+    pub fn output(&self) -> Result<String, String> {
+        let text = String::from_utf8_lossy(&self.body);
+        if self.status.is_success() {
+            if text.trim().is_empty() {
+                return Ok(String::new());
+            }
+            return match serde_json::from_str::<Value>(&text) {
+                Ok(json) => serde_json::to_string_pretty(&json).map_err(|e| e.to_string()),
+                Err(_) => Ok(text.into_owned()),
+            };
+        }
+        let said = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|json| json.get("error")?.as_str().map(str::to_owned))
+            .unwrap_or_else(|| text.trim().to_owned());
+        let mut message = format!("HTTP {}", self.status);
+        if !said.is_empty() {
+            message.push_str(": ");
+            message.push_str(&said);
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            message.push_str(&format!(
+                " (the gateway runs with --admin-token: pass --token or set {TOKEN_ENV})"
+            ));
+        }
+        Err(message)
+    }
+}
+
+/// Sends one request and reads the answer, all within [`TIMEOUT`]. `token` goes out as
+/// `Authorization: Bearer …`. Must run inside a tokio runtime with IO and time enabled.
+pub async fn send(
+    endpoint: &Endpoint,
+    token: Option<&str>,
+    request: &ApiRequest,
+) -> Result<Answer, String> {
+    let authority = endpoint.authority();
+    tokio::time::timeout(TIMEOUT, exchange(endpoint, token, request))
+        .await
+        .map_err(|_| {
+            format!(
+                "no answer from {authority} within {} s ({} {})",
+                TIMEOUT.as_secs(),
+                request.method,
+                request.target
+            )
+        })?
+}
+
+async fn exchange(
+    endpoint: &Endpoint,
+    token: Option<&str>,
+    request: &ApiRequest,
+) -> Result<Answer, String> {
+    let authority = endpoint.authority();
+    let stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot connect to {authority}: {e} (is `alipay-mock serve` running there? \
+                 --url or {URL_ENV} names another address)"
+            )
+        })?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("HTTP handshake with {authority} failed: {e}"))?;
+    // The connection future drives the socket; it ends once the answer is read and
+    // `sender` is dropped, so its own result adds nothing to report.
+    tokio::spawn(connection);
+
+    let mut builder = hyper::Request::builder()
+        .method(request.method.clone())
+        .uri(request.target.as_str())
+        .header(HOST, authority)
+        .header(ACCEPT, "application/json");
+    if request.body.is_some() {
+        builder = builder.header(CONTENT_TYPE, "application/json");
+    }
+    if let Some(token) = token {
+        builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let body = Full::new(Bytes::from(request.body.clone().unwrap_or_default()));
+    let http_request = builder
+        .body(body)
+        .map_err(|e| format!("cannot build the request (check --token): {e}"))?;
+    let response = sender
+        .send_request(http_request)
+        .await
+        .map_err(|e| format!("{} {} on {authority}: {e}", request.method, request.target))?;
+    let status = response.status();
+    let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+        .collect()
+        .await
+        .map_err(|e| format!("cannot read the answer from {authority}: {e}"))?
+        .to_bytes();
+    Ok(Answer { status, body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authority(url: &str) -> String {
+        Endpoint::parse(url).map(|e| e.authority).unwrap()
+    }
+
+    #[test]
+    fn a_url_with_or_without_gateway_do_names_the_same_listener() {
+        for url in [
+            "http://127.0.0.1:9600",
+            "http://127.0.0.1:9600/",
+            "http://127.0.0.1:9600/gateway.do",
+            "http://127.0.0.1:9600/gateway.do?charset=utf-8",
+            "http://127.0.0.1:9600/__admin/",
+            " http://127.0.0.1:9600 ",
+        ] {
+            assert_eq!(authority(url), "127.0.0.1:9600", "{url}");
+        }
+    }
+
+    #[test]
+    fn a_url_without_port_means_port_80_and_ipv6_keeps_its_brackets() {
+        assert_eq!(authority("http://localhost"), "localhost:80");
+        assert_eq!(authority("http://[::1]:9600/gateway.do"), "[::1]:9600");
+    }
+
+    #[test]
+    fn https_other_paths_and_non_urls_are_refused_with_what_to_give() {
+        let https = Endpoint::parse("https://127.0.0.1:9600").unwrap_err();
+        assert!(https.contains("plain http"), "{https}");
+        let path = Endpoint::parse("http://127.0.0.1:9600/other").unwrap_err();
+        assert!(
+            path.contains("/other") && path.contains("http://HOST:PORT"),
+            "{path}"
+        );
+        for bad in ["127.0.0.1:9600", "", "ftp://host:1", "http://"] {
+            assert!(Endpoint::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn target_encodes_each_segment_alone_so_an_id_with_a_slash_stays_one_segment() {
+        assert_eq!(target(&["apps", "a b/c"], &[]), "/__admin/apps/a%20b%2Fc");
+        assert_eq!(
+            target(&["identities", "张三"], &[]),
+            "/__admin/identities/%E5%BC%A0%E4%B8%89"
+        );
+    }
+
+    #[test]
+    fn target_escapes_plus_and_ampersand_in_query_values_and_skips_absent_ones() {
+        assert_eq!(
+            target(
+                &["requests"],
+                &[
+                    ("method", Some("zhima.auth.info.authquery")),
+                    ("app_id", None),
+                    ("since", Some("2024-01-02T03:04:05+08:00")),
+                    ("outcome", Some("a&b=c")),
+                ]
+            ),
+            "/__admin/requests?method=zhima.auth.info.authquery\
+             &since=2024-01-02T03%3A04%3A05%2B08%3A00&outcome=a%26b%3Dc"
+        );
+        assert_eq!(
+            target(&["scenarios"], &[("app_id", None)]),
+            "/__admin/scenarios"
+        );
+    }
+
+    #[test]
+    fn an_unreachable_address_reports_that_it_cannot_connect() {
+        // Bind then drop a listener: its port is then (almost certainly) closed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let endpoint = Endpoint::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let request = ApiRequest::new(Method::GET, target(&["health"], &[]));
+        let err = runtime
+            .block_on(send(&endpoint, None, &request))
+            .unwrap_err();
+        assert!(err.contains("cannot connect to 127.0.0.1:"), "{err}");
+    }
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_json_answer_prints_pretty_in_the_server_order() {
+        assert_eq!(
+            answer(200, r#"{"status":"ok","b":1,"a":[]}"#)
+                .output()
+                .unwrap(),
+            "{\n  \"status\": \"ok\",\n  \"b\": 1,\n  \"a\": []\n}"
+        );
+    }
+
+    #[test]
+    fn an_empty_answer_prints_nothing_and_text_prints_as_is() {
+        assert_eq!(answer(204, "").output().unwrap(), "");
+        assert_eq!(
+            answer(200, "openapi: 3.0.3\n").output().unwrap(),
+            "openapi: 3.0.3\n"
+        );
+    }
+
+    #[test]
+    fn an_error_names_the_status_and_the_servers_error() {
+        assert_eq!(
+            answer(404, r#"{"error":"no app 42"}"#)
+                .output()
+                .unwrap_err(),
+            "HTTP 404 Not Found: no app 42"
+        );
+        assert_eq!(
+            answer(404, "Not Found: the gateway is at /gateway.do\n")
+                .output()
+                .unwrap_err(),
+            "HTTP 404 Not Found: Not Found: the gateway is at /gateway.do"
+        );
+        assert_eq!(
+            answer(500, "").output().unwrap_err(),
+            "HTTP 500 Internal Server Error"
+        );
+    }
+
+    #[test]
+    fn a_401_says_how_to_give_the_token() {
+        let err = answer(401, r#"{"error":"admin token required"}"#)
+            .output()
+            .unwrap_err();
+        assert!(
+            err.starts_with("HTTP 401 Unauthorized: admin token required")
+                && err.contains("--token")
+                && err.contains(TOKEN_ENV),
+            "{err}"
+        );
+    }
+}
