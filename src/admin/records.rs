@@ -83,7 +83,7 @@ pub(super) async fn apps(
             Ok(AdminResponse::json(200, &views))
         }
         (&Method::POST, []) => {
-            let app: App = request.json()?;
+            let app = app_from(request.json()?)?;
             write_app(admin, gateway, app, Existing::MustNotExist).await
         }
         (&Method::GET, [app_id]) => {
@@ -102,8 +102,7 @@ pub(super) async fn apps(
             let mut body: serde_json::Map<String, serde_json::Value> = request.json()?;
             body.entry("app_id")
                 .or_insert_with(|| serde_json::Value::String(app_id.to_string()));
-            let app: App = serde_json::from_value(body.into())
-                .map_err(|e| Rejection::bad_request(format!("invalid app: {e}")))?;
+            let app = app_from(body)?;
             check_path_id("app_id", app_id, &app.app_id)?;
             write_app(admin, gateway, app, Existing::MustExist).await
         }
@@ -116,8 +115,11 @@ pub(super) async fn apps(
                 })
                 .await?
             };
-            let app: App = serde_json::from_value(merge_patch(&current, patch)?)
-                .map_err(|e| Rejection::bad_request(format!("invalid app after patch: {e}")))?;
+            let merged = match merge_patch(&current, patch)? {
+                serde_json::Value::Object(map) => map,
+                _ => serde_json::Map::new(),
+            };
+            let app = app_from(merged)?;
             check_path_id("app_id", app_id, &app.app_id)?;
             write_app(admin, gateway, app, Existing::MustExist).await
         }
@@ -156,6 +158,14 @@ pub(super) async fn apps(
             message: format!("{} is not allowed here", request.method),
         }),
     }
+}
+
+/// An app from a request body. The read-only `platform_public_key` of an earlier answer
+/// is ignored, so what `GET` answered can be sent back with `PUT`.
+fn app_from(mut body: serde_json::Map<String, serde_json::Value>) -> Result<App, Rejection> {
+    body.remove("platform_public_key");
+    serde_json::from_value(body.into())
+        .map_err(|e| Rejection::bad_request(format!("invalid app: {e}")))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
