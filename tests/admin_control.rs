@@ -294,17 +294,10 @@ async fn a_dropped_connection_gets_no_answer_and_faults_are_scoped_by_app() {
         .app(RSA2_ONLY_APP_ID)
         .signed_params();
     let target = format!("/gateway.do?{}", form(&params, "utf-8"));
-    let stream = tokio::net::TcpStream::connect(gateway.addr())
-        .await
-        .unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
+    let mut sender = connect(&gateway).await;
     let request = hyper::Request::post(target)
         .header("host", "x")
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .body(Default::default())
         .unwrap();
     let result = tokio::time::timeout(Duration::from_secs(10), sender.send_request(request))
         .await
@@ -573,17 +566,10 @@ async fn shutdown_lets_a_request_in_flight_finish() {
     let call = Call::authquery(&zhangsan("C2B"));
     let params = call.signed_params();
     let target = format!("/gateway.do?{}", form(&params, "utf-8"));
-    let stream = tokio::net::TcpStream::connect(gateway.addr())
-        .await
-        .unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
+    let mut sender = connect(&gateway).await;
     let request = hyper::Request::post(target)
         .header("host", "x")
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .body(Default::default())
         .unwrap();
     let in_flight = tokio::spawn(async move { sender.send_request(request).await });
     tokio::time::sleep(Duration::from_millis(100)).await;

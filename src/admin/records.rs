@@ -168,10 +168,24 @@ fn app_from(mut body: serde_json::Map<String, serde_json::Value>) -> Result<App,
         .map_err(|e| Rejection::bad_request(format!("invalid app: {e}")))
 }
 
+/// Whether a write replaces a record (PUT, PATCH) or creates one (POST).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Existing {
     MustExist,
     MustNotExist,
+}
+
+impl Existing {
+    /// 404 for replacing what is not there, 409 for creating what is.
+    fn check(self, exists: bool, kind: &str, collection: &str, id: &str) -> Result<(), Rejection> {
+        match (self, exists) {
+            (Existing::MustExist, false) => Err(missing(kind, id)),
+            (Existing::MustNotExist, true) => Err(Rejection::conflict(format!(
+                "{kind} {id:?} exists; PUT /__admin/{collection}/{id} replaces it"
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 async fn write_app(
@@ -195,16 +209,7 @@ async fn write_app(
             gateway,
             move |g| {
                 let exists = g.store.app(&stored.app_id)?.is_some();
-                match (existing, exists) {
-                    (Existing::MustExist, false) => return Err(missing("app", &stored.app_id)),
-                    (Existing::MustNotExist, true) => {
-                        return Err(Rejection::conflict(format!(
-                            "app {:?} exists; PUT /__admin/apps/{} replaces it",
-                            stored.app_id, stored.app_id
-                        )))
-                    }
-                    _ => {}
-                }
+                existing.check(exists, "app", "apps", &stored.app_id)?;
                 Ok((g.store.put_app_plan(&stored), ()))
             },
             |g, ()| g.keyring.install(entry),
@@ -315,16 +320,7 @@ async fn write_identity(
             gateway,
             move |g| {
                 let exists = g.store.identity(&stored.id)?.is_some();
-                match (existing, exists) {
-                    (Existing::MustExist, false) => return Err(missing("identity", &stored.id)),
-                    (Existing::MustNotExist, true) => {
-                        return Err(Rejection::conflict(format!(
-                            "identity {:?} exists; PUT /__admin/identities/{} replaces it",
-                            stored.id, stored.id
-                        )))
-                    }
-                    _ => {}
-                }
+                existing.check(exists, "identity", "identities", &stored.id)?;
                 Ok((g.store.put_identity_plan(&stored)?, ()))
             },
             |_, ()| {},

@@ -12,6 +12,7 @@ use alipay_mock::protocol::response::extract_signed_node;
 use alipay_mock::{Config, RunningGateway};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
@@ -89,20 +90,28 @@ pub async fn send(
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> Answer {
+    let headers: Vec<(&str, String)> = content_type
+        .map(|ct| vec![("content-type", ct.to_owned())])
+        .unwrap_or_default();
+    send_with_headers(gateway, method, target, &headers, body).await
+}
+
+/// [`send`] with any headers.
+pub async fn send_with_headers(
+    gateway: &RunningGateway,
+    method: &str,
+    target: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> Answer {
     let exchange = async {
-        let stream = tokio::net::TcpStream::connect(gateway.addr())
-            .await
-            .unwrap();
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let mut sender = connect(gateway).await;
         let mut request = Request::builder()
             .method(method)
             .uri(target)
             .header("host", gateway.addr().to_string());
-        if let Some(ct) = content_type {
-            request = request.header("content-type", ct);
+        for (name, value) in headers {
+            request = request.header(*name, value);
         }
         let response = sender
             .send_request(request.body(Full::new(Bytes::from(body))).unwrap())
@@ -130,6 +139,18 @@ pub async fn send(
     tokio::time::timeout(Duration::from_secs(20), exchange)
         .await
         .expect("the gateway answers within 20 s")
+}
+
+/// An HTTP/1.1 connection to the gateway, for tests that drive it by hand.
+pub async fn connect(gateway: &RunningGateway) -> SendRequest<Full<Bytes>> {
+    let stream = tokio::net::TcpStream::connect(gateway.addr())
+        .await
+        .unwrap();
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    sender
 }
 
 /// Percent-encodes pairs as a form in a charset (`+` for spaces).
@@ -293,40 +314,20 @@ pub async fn admin_with_token(
     body: Option<Value>,
     token: Option<&str>,
 ) -> (u16, Value) {
-    let exchange = async {
-        let stream = tokio::net::TcpStream::connect(gateway.addr())
-            .await
-            .unwrap();
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        let mut request = Request::builder()
-            .method(method)
-            .uri(format!("/__admin/{path}"))
-            .header("host", gateway.addr().to_string())
-            .header("content-type", "application/json");
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let response = sender
-            .send_request(request.body(Full::new(Bytes::from(body))).unwrap())
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
-        (status, value)
+    let mut headers = vec![("content-type", "application/json".to_owned())];
+    if let Some(token) = token {
+        headers.push(("authorization", format!("Bearer {token}")));
+    }
+    let body = body.map(|b| b.to_string()).unwrap_or_default().into_bytes();
+    let answer =
+        send_with_headers(gateway, method, &format!("/__admin/{path}"), &headers, body).await;
+    let value = if answer.body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&answer.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&answer.body).into_owned()))
     };
-    tokio::time::timeout(Duration::from_secs(20), exchange)
-        .await
-        .expect("the admin API answers within 20 s")
+    (answer.status, value)
 }
 
 /// The document's example person by certificate, with a chosen category.
