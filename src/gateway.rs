@@ -114,6 +114,13 @@ impl Gateway {
             answer.body = response::alter_after_signing(answer.body);
         }
         let elapsed = started.elapsed() + draw.delay.unwrap_or_default();
+        tracing::debug!(
+            method = params.get("method"),
+            app_id = params.get("app_id"),
+            code = %codes.code,
+            sub_code = codes.sub_code.as_deref(),
+            "answered gateway.do"
+        );
         self.journal.record(self.journal_entry(
             &params,
             http_method,

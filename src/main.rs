@@ -1,7 +1,7 @@
 //! The `alipay-mock` command: parses arguments into a [`Config`] and hands over to the
 //! library. No gateway logic lives here.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -110,6 +110,7 @@ fn admin(args: alipay_mock::admin::cli::AdminArgs) -> Result<(), String> {
 fn serve(args: ServeArgs) -> Result<(), String> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("alipay_mock=info")),
