@@ -249,12 +249,7 @@ impl Fixtures {
             "identity user_id",
         )?;
         for identity in &self.identities {
-            if identity.cert_no.is_none() && identity.user_id.is_none() {
-                return invalid(format!(
-                    "identity {} has neither cert_no nor user_id",
-                    identity.id
-                ));
-            }
+            identity.validate().map_err(FixtureError::Invalid)?;
         }
         for auth in &self.authorizations {
             if !app_ids.contains(auth.app_id.as_str()) {

@@ -20,7 +20,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::control::faults::{Draw, HostileMode};
 use crate::control::journal::{self, JournalEntry, OutcomeCodes, SignatureVerdict};
-use crate::control::scenarios::{self, Change, Forced};
+use crate::control::scenarios::{self, Forced};
 use crate::control::{Faults, Journal, Scenarios};
 use crate::crypto::SignType;
 use crate::error::{GatewayError, PublicError};
@@ -95,7 +95,7 @@ impl Gateway {
         let draw = self.faults.draw(params.non_empty("app_id"));
         let caller = self.caller(&params);
         let mut observed = Observed::default();
-        let outcome = self.process(&params, &draw, &mut observed);
+        let outcome = self.process(&params, caller.as_ref(), &draw, &mut observed);
         let codes = outcome_codes(&outcome);
         let signer = match (&outcome, &caller) {
             (Err(e), _) if e.is_unsigned() => None,
@@ -153,6 +153,7 @@ impl Gateway {
     fn process(
         &self,
         params: &Params,
+        caller: Option<&Caller>,
         draw: &Draw,
         observed: &mut Observed,
     ) -> Result<String, GatewayError> {
@@ -165,10 +166,12 @@ impl Gateway {
         }
         let method_name = required("method", MissingMethod)?;
         let app_id = required("app_id", MissingAppId)?;
-        let app = self.keyring.get(app_id).ok_or(InvalidAppId)?;
+        self.keyring.get(app_id).ok_or(InvalidAppId)?;
         let sign_type_text = required("sign_type", MissingSignatureType)?;
-        let sign_type = SignType::parse(sign_type_text).ok_or(InvalidSignatureType)?;
-        let public_key = app.public_key(sign_type).ok_or(MissingSignatureConfig)?;
+        SignType::parse(sign_type_text).ok_or(InvalidSignatureType)?;
+        // From here on the request has a caller: the app, its sign type and its key.
+        let Caller { app, sign_type } = caller.ok_or(MissingSignatureConfig)?;
+        let public_key = app.public_key(*sign_type).ok_or(MissingSignatureConfig)?;
         let sign = required("sign", MissingSignature)?;
         let timestamp = required("timestamp", MissingTimestamp)?;
         let version = required("version", MissingVersion)?;
@@ -181,7 +184,7 @@ impl Gateway {
         if version != "1.0" {
             return Err(InvalidParameter.into());
         }
-        let checked = verify_request(params, &app, public_key, sign_type, sign);
+        let checked = verify_request(params, app, public_key, *sign_type, sign);
         observed.signature = SignatureVerdict {
             verified: Some(checked.result.is_ok()),
             sign_content: Some(checked.sign_content),
@@ -235,8 +238,8 @@ impl Gateway {
         methods::dispatch(method, &self.store, call)
     }
 
-    /// Counts the call against the scenarios and persists their counters (no flush:
-    /// sled writes them out in the background and at shutdown).
+    /// Counts the call against the scenarios and persists their counters (no flush per
+    /// request; see [`Store::swap_scenario`]).
     fn forced_outcome(&self, method: Method, call: Call<'_>) -> Option<Forced> {
         let identity = || methods::identity_of(method, &self.store, call);
         let scenario_call = scenarios::Call {
@@ -244,19 +247,14 @@ impl Gateway {
             app_id: call.app_id,
             identity: &identity,
         };
-        let (forced, changes) = self
-            .scenarios
-            .take(&scenario_call, OffsetDateTime::now_utc());
-        for change in changes {
-            let written = match change {
-                Change::Update(s) => self.store.update_scenario(&s.id, &s),
-                Change::Remove(id) => self.store.delete_scenario(&id),
-            };
-            if let Err(e) = written {
-                tracing::warn!(error = %e, "could not persist a scenario counter");
+        let persist = |change: scenarios::Change<'_>| {
+            let id = &change.before.id;
+            if let Err(e) = self.store.swap_scenario(id, change.before, change.after) {
+                tracing::warn!(error = %e, scenario = %id, "could not persist a scenario counter");
             }
-        }
-        forced
+        };
+        self.scenarios
+            .take(&scenario_call, OffsetDateTime::now_utc(), &persist)
     }
 
     fn check_timestamp(&self, timestamp: &str) -> Result<(), GatewayError> {
@@ -284,14 +282,21 @@ impl Gateway {
         draw: &Draw,
         elapsed: Duration,
     ) -> JournalEntry {
-        let sensitive = match (self.journal.unmasked(), params.get("biz_content")) {
-            (false, Some(biz)) => journal::sensitive_values(biz),
-            _ => Vec::new(),
+        // Mask the person structurally in biz_content, and the same text inside the
+        // sign content, which quotes biz_content verbatim.
+        let raw_biz = params.get("biz_content");
+        let masked_biz = match (self.journal.unmasked(), raw_biz) {
+            (false, Some(biz)) => journal::mask_biz_content(biz),
+            _ => None,
         };
         let mut signature = observed.signature;
-        signature.sign_content = signature
-            .sign_content
-            .map(|content| journal::mask_text(&content, &sensitive));
+        signature.sign_content = signature.sign_content.map(|content| {
+            let content = match (raw_biz, &masked_biz) {
+                (Some(raw), Some(masked)) => content.replace(raw, masked),
+                _ => content,
+            };
+            journal::bounded(&content)
+        });
         JournalEntry {
             id: 0,
             time: OffsetDateTime::now_utc(),
@@ -301,7 +306,13 @@ impl Gateway {
             charset: params.charset().label().to_owned(),
             params: params
                 .iter()
-                .map(|(k, v)| (k.to_owned(), journal::mask_text(v, &sensitive)))
+                .map(|(k, v)| {
+                    let v = match (k, &masked_biz) {
+                        ("biz_content", Some(masked)) => masked.as_str(),
+                        _ => v,
+                    };
+                    (journal::bounded(k), journal::bounded(v))
+                })
                 .collect(),
             signature,
             outcome,

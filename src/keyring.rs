@@ -114,6 +114,12 @@ impl KeyRing {
         apps.get(app_id).cloned()
     }
 
+    /// Every app.
+    pub fn all(&self) -> Vec<Arc<AppEntry>> {
+        let apps = self.apps.read().unwrap_or_else(|p| p.into_inner());
+        apps.values().cloned().collect()
+    }
+
     /// How many apps are loaded.
     pub fn len(&self) -> usize {
         self.apps.read().unwrap_or_else(|p| p.into_inner()).len()

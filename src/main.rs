@@ -62,7 +62,7 @@ struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     fixtures: Option<PathBuf>,
     /// Refuse timestamps more than this many minutes from now (read as GMT+8). Off by default.
-    #[arg(long, value_name = "MINUTES")]
+    #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u64).range(1..=527_040))]
     timestamp_window: Option<u64>,
     /// Largest request body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = MAX_BODY_BYTES)]

@@ -80,6 +80,62 @@ pub struct Identity {
     pub state: AccountState,
 }
 
+/// A Chinese resident ID number: 15 to 18 characters, digits, the last may be `X`.
+/// (The API document's own example, `33021199003132432`, has 17, so no checksum test.)
+pub fn is_well_formed_cert_no(cert_no: &str) -> bool {
+    let len = cert_no.len();
+    if !(15..=18).contains(&len) {
+        return false;
+    }
+    let (body, last) = cert_no.split_at(len - 1);
+    body.bytes().all(|b| b.is_ascii_digit())
+        && last
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'X' || b == b'x')
+}
+
+impl Identity {
+    /// Whether the gateway can ever find this identity: a trimmed, non-empty id; a
+    /// well-formed `IDENTITY_CARD` number with a trimmed, non-empty name; and/or a
+    /// trimmed, non-empty userId. Returns what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        let trimmed = |what: &str, value: &str| {
+            if value.is_empty() || value.trim() != value {
+                Err(format!(
+                    "{what} must be non-empty without leading or trailing spaces"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        trimmed("id", &self.id)?;
+        if self.cert_no.is_none() && self.user_id.is_none() {
+            return Err(format!(
+                "identity {} needs a cert_no (with a name) or a user_id",
+                self.id
+            ));
+        }
+        if let Some(cert_no) = &self.cert_no {
+            if self.cert_type != IDENTITY_CARD {
+                return Err(format!(
+                    "cert_type {:?} is not {IDENTITY_CARD}",
+                    self.cert_type
+                ));
+            }
+            if !is_well_formed_cert_no(cert_no) {
+                return Err(format!(
+                    "cert_no {cert_no:?} is not 15 to 18 digits (the last may be X)"
+                ));
+            }
+            trimmed("name", self.name.as_deref().unwrap_or(""))?;
+        }
+        if let Some(user_id) = &self.user_id {
+            trimmed("user_id", user_id)?;
+        }
+        Ok(())
+    }
+}
+
 fn default_cert_type() -> String {
     IDENTITY_CARD.to_owned()
 }
@@ -166,6 +222,58 @@ pub fn deterministic_open_id(app_id: &str, identity: &str, category: AuthCategor
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cert_numbers_may_end_in_x() {
+        assert!(is_well_formed_cert_no("11010119900101100X"));
+        assert!(is_well_formed_cert_no("110101900101100"));
+        assert!(!is_well_formed_cert_no("1101019001011"));
+        assert!(!is_well_formed_cert_no("X10101199001011001"));
+        assert!(!is_well_formed_cert_no("1101011990010110011"));
+    }
+
+    #[test]
+    fn identities_the_gateway_could_never_match_are_invalid() {
+        let ok = Identity {
+            id: "a".into(),
+            description: String::new(),
+            cert_type: IDENTITY_CARD.into(),
+            name: Some("张三".into()),
+            cert_no: Some("33021199003132432".into()),
+            user_id: None,
+            state: AccountState::Normal,
+        };
+        assert_eq!(ok.validate(), Ok(()));
+        for broken in [
+            Identity {
+                cert_type: "PASSPORT".into(),
+                ..ok.clone()
+            },
+            Identity {
+                cert_no: Some("not-a-number".into()),
+                ..ok.clone()
+            },
+            Identity {
+                name: Some(" 张三 ".into()),
+                ..ok.clone()
+            },
+            Identity {
+                name: None,
+                ..ok.clone()
+            },
+            Identity {
+                cert_no: None,
+                ..ok.clone()
+            },
+            Identity {
+                cert_no: None,
+                user_id: Some(String::new()),
+                ..ok.clone()
+            },
+        ] {
+            assert!(broken.validate().is_err(), "{broken:?}");
+        }
+    }
 
     #[test]
     fn deterministic_open_ids_are_stable_and_distinct() {

@@ -184,12 +184,7 @@ impl Store {
             .collect()
     }
 
-    /// Applies a plan in one transaction and flushes it to disk.
-    pub async fn commit(&self, plan: Plan) -> Result<(), StoreError> {
-        self.apply(plan)?;
-        self.flush().await
-    }
-
+    /// Applies a plan in one transaction (callers flush when they must be durable).
     pub(crate) fn apply(&self, plan: Plan) -> Result<(), StoreError> {
         if let Some(e) = plan.error {
             return Err(e);
@@ -497,18 +492,24 @@ impl Store {
         plan.remove(T::Scenarios, id);
     }
 
-    /// Writes a scenario's new counters without flushing (gateway path; sled flushes in
-    /// the background and at shutdown).
-    pub fn update_scenario(&self, id: &str, scenario: &impl Serialize) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(scenario).map_err(StoreError::Encode)?;
-        self.tree(T::Scenarios).insert(id.as_bytes(), bytes)?;
-        Ok(())
-    }
-
-    /// Removes a finished scenario without flushing (gateway path).
-    pub fn delete_scenario(&self, id: &str) -> Result<(), StoreError> {
-        self.tree(T::Scenarios).remove(id.as_bytes())?;
-        Ok(())
+    /// Applies a gateway-side scenario change (new counters, or gone) only if the store
+    /// still holds `before`: a stale write never resurrects a removed scenario. No flush:
+    /// sled writes it out in the background (every 500 ms) and at shutdown. Returns
+    /// whether it applied.
+    pub fn swap_scenario<V: Serialize>(
+        &self,
+        id: &str,
+        before: &V,
+        after: Option<&V>,
+    ) -> Result<bool, StoreError> {
+        let before = serde_json::to_vec(before).map_err(StoreError::Encode)?;
+        let after = after
+            .map(|a| serde_json::to_vec(a).map_err(StoreError::Encode))
+            .transpose()?;
+        let swapped =
+            self.tree(T::Scenarios)
+                .compare_and_swap(id.as_bytes(), Some(before), after)?;
+        Ok(swapped.is_ok())
     }
 
     /// Every stored fault set, by scope key ("" = global, else the app_id).

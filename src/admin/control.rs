@@ -8,13 +8,13 @@ use hyper::Method;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{read, Admin, AdminRequest, AdminResponse};
+use super::{not_allowed, read, remove_scenarios, Admin, AdminRequest, AdminResponse};
 use crate::control::faults::{scope, FaultConfig};
 use crate::control::journal::Filter;
 use crate::control::scenarios::ScenarioRequest;
 use crate::control::Rejection;
 use crate::gateway::Gateway;
-use crate::store::Store;
+use crate::store::{Plan, Store};
 
 #[derive(Serialize)]
 struct Ready {
@@ -51,13 +51,6 @@ struct Deleted {
     deleted: usize,
 }
 
-fn not_allowed(request: &AdminRequest<'_>) -> Rejection {
-    Rejection {
-        status: 405,
-        message: format!("{} is not allowed here", request.method),
-    }
-}
-
 /// `/__admin/scenarios[/{id}]`.
 pub(super) async fn scenarios(
     admin: &Admin,
@@ -74,8 +67,19 @@ pub(super) async fn scenarios(
             ))
         }
         (&Method::POST, []) => {
-            request.query(&[])?;
-            let scenario_request: ScenarioRequest = request.json()?;
+            let query = request.query(&["app_id"])?;
+            let mut scenario_request: ScenarioRequest = request.json()?;
+            // `?app_id=` scopes a new scenario to that app, like every scoped endpoint.
+            if let Some(app_id) = query.get("app_id") {
+                match &scenario_request.matcher.app_id {
+                    Some(other) if other != app_id => {
+                        return Err(Rejection::bad_request(format!(
+                            "match.app_id {other:?} differs from ?app_id={app_id}"
+                        )))
+                    }
+                    _ => scenario_request.matcher.app_id = Some(app_id.to_owned()),
+                }
+            }
             let id = format!("sc_{:016x}", rand::random::<u64>());
             let scenario = scenario_request.into_scenario(id, OffsetDateTime::now_utc())?;
             let stored = scenario.clone();
@@ -83,7 +87,7 @@ pub(super) async fn scenarios(
                 .commit(
                     gateway,
                     move |_| {
-                        let mut plan = crate::store::Plan::default();
+                        let mut plan = Plan::default();
                         Store::put_scenario(&mut plan, &stored.id, &stored);
                         Ok((plan, ()))
                     },
@@ -95,7 +99,20 @@ pub(super) async fn scenarios(
         (&Method::DELETE, []) => {
             let query = request.query(&["app_id"])?;
             let app_id = query.get("app_id").map(str::to_owned);
-            let deleted = remove_scenarios(admin, gateway, app_id).await?;
+            let deleted = admin
+                .commit(
+                    gateway,
+                    move |g| {
+                        let mut plan = Plan::default();
+                        let ids = remove_scenarios(g, &mut plan, app_id.as_deref());
+                        Ok((plan, ids))
+                    },
+                    |g, ids| {
+                        g.scenarios.remove_ids(&ids);
+                        ids.len()
+                    },
+                )
+                .await?;
             Ok(AdminResponse::json(200, &Deleted { deleted }))
         }
         (&Method::GET, [id]) => {
@@ -111,64 +128,24 @@ pub(super) async fn scenarios(
         (&Method::DELETE, [id]) => {
             request.query(&[])?;
             let id = id.to_string();
-            if !gateway.scenarios.snapshot(None).iter().any(|s| s.id == id) {
-                return Err(Rejection::not_found(format!("no scenario {id:?}")));
-            }
-            let doomed = id.clone();
             admin
                 .commit(
                     gateway,
-                    move |_| {
-                        let mut plan = crate::store::Plan::default();
-                        Store::remove_scenario(&mut plan, &doomed);
-                        Ok((plan, ()))
+                    move |g| {
+                        if !g.scenarios.ids(None).contains(&id) {
+                            return Err(Rejection::not_found(format!("no scenario {id:?}")));
+                        }
+                        let mut plan = Plan::default();
+                        Store::remove_scenario(&mut plan, &id);
+                        Ok((plan, vec![id]))
                     },
-                    |g, ()| {
-                        g.scenarios.remove_where(|s| s.id == id);
-                    },
+                    |g, ids| g.scenarios.remove_ids(&ids),
                 )
                 .await?;
             Ok(AdminResponse::empty())
         }
-        _ => Err(not_allowed(request)),
+        _ => Err(not_allowed(request.method)),
     }
-}
-
-/// Removes the scenarios of one app (or all) from store and memory.
-async fn remove_scenarios(
-    admin: &Admin,
-    gateway: &Arc<Gateway>,
-    app_id: Option<String>,
-) -> Result<usize, Rejection> {
-    let scoped = move |s: &crate::control::scenarios::Scenario| {
-        app_id
-            .as_deref()
-            .is_none_or(|a| s.request.matcher.app_id.as_deref() == Some(a))
-    };
-    let doomed: Vec<String> = gateway
-        .scenarios
-        .snapshot(None)
-        .into_iter()
-        .filter(|s| scoped(s))
-        .map(|s| s.id)
-        .collect();
-    let count = doomed.len();
-    admin
-        .commit(
-            gateway,
-            move |_| {
-                let mut plan = crate::store::Plan::default();
-                for id in &doomed {
-                    Store::remove_scenario(&mut plan, id);
-                }
-                Ok((plan, ()))
-            },
-            |g, ()| {
-                g.scenarios.remove_where(scoped);
-            },
-        )
-        .await?;
-    Ok(count)
 }
 
 /// `/__admin/faults`.
@@ -192,7 +169,7 @@ pub(super) async fn faults(
                 .commit(
                     gateway,
                     move |_| {
-                        let mut plan = crate::store::Plan::default();
+                        let mut plan = Plan::default();
                         Store::put_faults(&mut plan, &stored.0, &stored.1);
                         Ok((plan, ()))
                     },
@@ -207,7 +184,7 @@ pub(super) async fn faults(
                 .commit(
                     gateway,
                     move |_| {
-                        let mut plan = crate::store::Plan::default();
+                        let mut plan = Plan::default();
                         Store::remove_faults(&mut plan, &doomed);
                         Ok((plan, ()))
                     },
@@ -216,7 +193,7 @@ pub(super) async fn faults(
                 .await?;
             Ok(AdminResponse::empty())
         }
-        _ => Err(not_allowed(request)),
+        _ => Err(not_allowed(request.method)),
     }
 }
 
@@ -227,7 +204,7 @@ struct Requests {
 }
 
 /// `/__admin/requests`: the journal.
-pub(super) fn requests(
+pub(super) async fn requests(
     gateway: &Arc<Gateway>,
     request: &AdminRequest<'_>,
 ) -> Result<AdminResponse, Rejection> {
@@ -258,15 +235,19 @@ pub(super) fn requests(
                 since,
                 limit,
             };
-            let (total, requests) = gateway.journal.query(&filter);
-            Ok(AdminResponse::json(200, &Requests { total, requests }))
+            // Copying and serialising up to --journal-max entries is blocking work.
+            read(gateway, move |g| {
+                let (total, requests) = g.journal.query(&filter);
+                Ok(AdminResponse::json(200, &Requests { total, requests }))
+            })
+            .await
         }
         Method::DELETE => {
             let query = request.query(&["app_id"])?;
             let deleted = gateway.journal.clear(query.get("app_id"));
             Ok(AdminResponse::json(200, &Deleted { deleted }))
         }
-        _ => Err(not_allowed(request)),
+        _ => Err(not_allowed(request.method)),
     }
 }
 
@@ -279,14 +260,16 @@ pub(super) async fn reset(
     let query = request.query(&["app_id"])?;
     match query.get("app_id").map(str::to_owned) {
         None => {
-            // Parse the fixture apps' keys first: once the store is reset, memory follows
-            // without a step that can fail.
-            let entries = prepare_fixture_apps(gateway, None)?;
             admin
                 .commit(
                     gateway,
-                    |g| Ok((g.store.reset_plan(&g.fixtures)?, ())),
-                    move |g, ()| {
+                    |g| {
+                        // Parse the fixture apps' keys first: once the store is reset,
+                        // memory follows without a step that can fail.
+                        let entries = prepare_fixture_apps(g, None)?;
+                        Ok((g.store.reset_plan(&g.fixtures)?, entries))
+                    },
+                    |g, entries| {
                         g.keyring.replace_all(entries);
                         g.scenarios.load(Vec::new());
                         g.faults.clear_all();
@@ -300,31 +283,22 @@ pub(super) async fn reset(
             ))
         }
         Some(app_id) => {
-            let mut entries = prepare_fixture_apps(gateway, Some(&app_id))?;
-            let doomed: Vec<String> = gateway
-                .scenarios
-                .snapshot(Some(&app_id))
-                .into_iter()
-                .map(|s| s.id)
-                .collect();
             let id = app_id.clone();
             admin
                 .commit(
                     gateway,
                     move |g| {
+                        let entry = prepare_fixture_apps(g, Some(&id))?.pop();
                         let mut plan = g.store.reset_app_plan(&g.fixtures, &id)?;
-                        for scenario in &doomed {
-                            Store::remove_scenario(&mut plan, scenario);
-                        }
-                        Ok((plan, ()))
+                        let ids = remove_scenarios(g, &mut plan, Some(&id));
+                        Ok((plan, (entry, ids)))
                     },
-                    |g, ()| {
-                        match entries.pop() {
+                    |g, (entry, ids)| {
+                        match entry {
                             Some(entry) => g.keyring.install(entry),
                             None => g.keyring.remove(&app_id),
                         }
-                        g.scenarios
-                            .remove_where(|s| s.request.matcher.app_id.as_deref() == Some(&app_id));
+                        g.scenarios.remove_ids(&ids);
                         g.faults.clear(&app_id);
                         g.journal.clear(Some(&app_id));
                     },

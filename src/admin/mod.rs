@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::control::Rejection;
 use crate::gateway::Gateway;
 use crate::protocol::params::{Params, RawRequest};
-use crate::store::Plan;
+use crate::store::{Plan, Store};
 
 /// Path prefix of every admin endpoint.
 pub const PREFIX: &str = "/__admin/";
@@ -138,7 +138,13 @@ impl Admin {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                let (scheme, token) = v.split_once(' ')?;
+                // The auth scheme is case-insensitive (RFC 9110 §11.1).
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then_some(token.trim())
+            })
             .unwrap_or("");
         // Compare digests so the comparison time does not depend on the token's bytes.
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
@@ -196,12 +202,6 @@ impl Admin {
     ) -> Result<AdminResponse, Rejection> {
         let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
         let method = request.method;
-        let not_allowed = || {
-            Err(Rejection {
-                status: 405,
-                message: format!("{method} is not allowed on /__admin/{}", segments.join("/")),
-            })
-        };
         match segments.as_slice() {
             ["health"] if method == Method::GET => Ok(AdminResponse::json(
                 200,
@@ -218,9 +218,9 @@ impl Admin {
             ["authorizations"] => records::authorizations(self, gateway, request).await,
             ["scenarios", rest @ ..] => control::scenarios(self, gateway, request, rest).await,
             ["faults"] => control::faults(self, gateway, request).await,
-            ["requests"] => control::requests(gateway, request),
+            ["requests"] => control::requests(gateway, request).await,
             ["reset"] if method == Method::POST => control::reset(self, gateway, request).await,
-            ["health" | "ready" | "openapi.yaml" | "reset"] => not_allowed(),
+            ["health" | "ready" | "openapi.yaml" | "reset"] => Err(not_allowed(method)),
             _ => Err(Rejection::not_found(format!(
                 "no admin endpoint /__admin/{} (see /__admin/openapi.yaml)",
                 segments.join("/")
@@ -229,19 +229,20 @@ impl Admin {
     }
 
     /// Applies a plan atomically and durably while holding the write lock, then runs
-    /// `after` (the in-memory change) before the lock is released.
-    async fn commit<R>(
+    /// `after` (the in-memory change) before the lock is released. `plan` runs on the
+    /// blocking pool (it may scan sled and parse keys) under the lock, so what it reads
+    /// is still true when the plan commits.
+    async fn commit<R, T>(
         &self,
         gateway: &Arc<Gateway>,
         plan: impl FnOnce(&Gateway) -> Result<(Plan, R), Rejection> + Send + 'static,
-        after: impl FnOnce(&Gateway, &R),
-    ) -> Result<R, Rejection>
+        after: impl FnOnce(&Gateway, R) -> T,
+    ) -> Result<T, Rejection>
     where
         R: Send + 'static,
     {
         let _writes = self.writes.lock().await;
         let shared = Arc::clone(gateway);
-        // Computing a plan scans sled and applying it writes: both blocking work.
         let result = tokio::task::spawn_blocking(move || {
             let (plan, result) = plan(&shared)?;
             shared.store.apply(plan)?;
@@ -250,8 +251,26 @@ impl Admin {
         .await
         .map_err(|e| Rejection::internal(format!("admin task failed: {e}")))??;
         gateway.store.flush().await?;
-        after(gateway, &result);
-        Ok(result)
+        Ok(after(gateway, result))
+    }
+}
+
+/// Adds the removal of one app's scenarios (or all) to a plan and returns their ids, for
+/// [`crate::control::Scenarios::remove_ids`] once the plan is applied. Called inside a
+/// commit plan, so the set is taken under the write lock.
+fn remove_scenarios(gateway: &Gateway, plan: &mut Plan, app_id: Option<&str>) -> Vec<String> {
+    let ids = gateway.scenarios.ids(app_id);
+    for id in &ids {
+        Store::remove_scenario(plan, id);
+    }
+    ids
+}
+
+/// 405 for a method an endpoint does not take.
+fn not_allowed(method: &Method) -> Rejection {
+    Rejection {
+        status: 405,
+        message: format!("{method} is not allowed here (see /__admin/openapi.yaml)"),
     }
 }
 

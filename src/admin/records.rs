@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use hyper::Method;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-use super::{merge_patch, read, Admin, AdminRequest, AdminResponse};
+use super::{merge_patch, not_allowed, read, remove_scenarios, Admin, AdminRequest, AdminResponse};
 use crate::control::Rejection;
 use crate::gateway::Gateway;
+use crate::keyring::AppEntry;
 use crate::model::{deterministic_open_id, App, AuthCategory, Authorization, Identity};
 
 /// An app as the admin API shows it: the record plus the public half of the key that
@@ -19,16 +21,13 @@ struct AppView {
     platform_public_key: String,
 }
 
-fn view(gateway: &Gateway, app: App) -> Result<AppView, Rejection> {
-    let entry = gateway.keyring.prepare(app.clone()).map_err(|e| {
-        Rejection::internal(format!("stored app {} has a bad key: {e}", app.app_id))
-    })?;
-    let platform_public_key = entry
-        .platform_public_key_pem()
-        .map_err(|e| Rejection::internal(e.to_string()))?;
+/// The view of an app from its parsed entry (no key is parsed again).
+fn view(entry: &AppEntry) -> Result<AppView, Rejection> {
     Ok(AppView {
-        app,
-        platform_public_key,
+        app: entry.app.clone(),
+        platform_public_key: entry
+            .platform_public_key_pem()
+            .map_err(|e| Rejection::internal(e.to_string()))?,
     })
 }
 
@@ -48,124 +47,8 @@ fn check_id(kind: &str, id: &str) -> Result<(), Rejection> {
     }
 }
 
-fn check_path_id(kind: &str, in_path: &str, in_body: &str) -> Result<(), Rejection> {
-    if in_path == in_body {
-        Ok(())
-    } else {
-        Err(Rejection::bad_request(format!(
-            "{kind} in the body ({in_body:?}) differs from the path ({in_path:?})"
-        )))
-    }
-}
-
 fn missing(kind: &str, id: &str) -> Rejection {
     Rejection::not_found(format!("no {kind} {id:?}"))
-}
-
-/// `/__admin/apps[/{app_id}]`.
-pub(super) async fn apps(
-    admin: &Admin,
-    gateway: &Arc<Gateway>,
-    request: &AdminRequest<'_>,
-    rest: &[&str],
-) -> Result<AdminResponse, Rejection> {
-    request.query(&[])?;
-    match (request.method, rest) {
-        (&Method::GET, []) => {
-            let views = read(gateway, |g| {
-                g.store
-                    .apps()?
-                    .into_iter()
-                    .map(|app| view(g, app))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .await?;
-            Ok(AdminResponse::json(200, &views))
-        }
-        (&Method::POST, []) => {
-            let app = app_from(request.json()?)?;
-            write_app(admin, gateway, app, Existing::MustNotExist).await
-        }
-        (&Method::GET, [app_id]) => {
-            let app_id = app_id.to_string();
-            let found = read(gateway, move |g| {
-                let app = g
-                    .store
-                    .app(&app_id)?
-                    .ok_or_else(|| missing("app", &app_id))?;
-                view(g, app)
-            })
-            .await?;
-            Ok(AdminResponse::json(200, &found))
-        }
-        (&Method::PUT, [app_id]) => {
-            let mut body: serde_json::Map<String, serde_json::Value> = request.json()?;
-            body.entry("app_id")
-                .or_insert_with(|| serde_json::Value::String(app_id.to_string()));
-            let app = app_from(body)?;
-            check_path_id("app_id", app_id, &app.app_id)?;
-            write_app(admin, gateway, app, Existing::MustExist).await
-        }
-        (&Method::PATCH, [app_id]) => {
-            let patch = request.json()?;
-            let current = {
-                let app_id = app_id.to_string();
-                read(gateway, move |g| {
-                    g.store.app(&app_id)?.ok_or_else(|| missing("app", &app_id))
-                })
-                .await?
-            };
-            let merged = match merge_patch(&current, patch)? {
-                serde_json::Value::Object(map) => map,
-                _ => serde_json::Map::new(),
-            };
-            let app = app_from(merged)?;
-            check_path_id("app_id", app_id, &app.app_id)?;
-            write_app(admin, gateway, app, Existing::MustExist).await
-        }
-        (&Method::DELETE, [app_id]) => {
-            let app_id = app_id.to_string();
-            let id = app_id.clone();
-            admin
-                .commit(
-                    gateway,
-                    move |g| {
-                        g.store.app(&id)?.ok_or_else(|| missing("app", &id))?;
-                        let mut plan = g.store.delete_app_plan(&id)?;
-                        let doomed = g
-                            .scenarios
-                            .snapshot(Some(&id))
-                            .into_iter()
-                            .map(|s| s.id)
-                            .collect::<Vec<_>>();
-                        for scenario in &doomed {
-                            crate::store::Store::remove_scenario(&mut plan, scenario);
-                        }
-                        Ok((plan, ()))
-                    },
-                    |g, ()| {
-                        g.keyring.remove(&app_id);
-                        g.scenarios
-                            .remove_where(|s| s.request.matcher.app_id.as_deref() == Some(&app_id));
-                        g.faults.clear(&app_id);
-                    },
-                )
-                .await?;
-            Ok(AdminResponse::empty())
-        }
-        _ => Err(Rejection {
-            status: 405,
-            message: format!("{} is not allowed here", request.method),
-        }),
-    }
-}
-
-/// An app from a request body. The read-only `platform_public_key` of an earlier answer
-/// is ignored, so what `GET` answered can be sent back with `PUT`.
-fn app_from(mut body: serde_json::Map<String, serde_json::Value>) -> Result<App, Rejection> {
-    body.remove("platform_public_key");
-    serde_json::from_value(body.into())
-        .map_err(|e| Rejection::bad_request(format!("invalid app: {e}")))
 }
 
 /// Whether a write replaces a record (PUT, PATCH) or creates one (POST).
@@ -186,6 +69,112 @@ impl Existing {
             _ => Ok(()),
         }
     }
+
+    /// 201 for a creation, 200 for a replacement.
+    fn status(self) -> u16 {
+        match self {
+            Existing::MustNotExist => 201,
+            Existing::MustExist => 200,
+        }
+    }
+}
+
+/// The record a PUT or PATCH body describes: the path's id fills a missing id field and
+/// must match a present one. A PATCH merges the body into `current` first.
+fn replacement<T: serde::de::DeserializeOwned>(
+    id_field: &str,
+    path_id: &str,
+    mut body: Map<String, Value>,
+    current: Option<&impl Serialize>,
+) -> Result<T, Rejection> {
+    // The read-only `platform_public_key` of an earlier answer may come back: ignore it.
+    body.remove("platform_public_key");
+    let mut merged = match current {
+        Some(record) => match merge_patch(record, body)? {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        },
+        None => body,
+    };
+    let body_id = merged
+        .entry(id_field)
+        .or_insert_with(|| Value::String(path_id.to_owned()));
+    if body_id.as_str() != Some(path_id) {
+        return Err(Rejection::bad_request(format!(
+            "{id_field} in the body ({body_id}) differs from the path ({path_id:?})"
+        )));
+    }
+    serde_json::from_value(Value::Object(merged))
+        .map_err(|e| Rejection::bad_request(format!("invalid {id_field} record: {e}")))
+}
+
+/// `/__admin/apps[/{app_id}]`.
+pub(super) async fn apps(
+    admin: &Admin,
+    gateway: &Arc<Gateway>,
+    request: &AdminRequest<'_>,
+    rest: &[&str],
+) -> Result<AdminResponse, Rejection> {
+    request.query(&[])?;
+    match (request.method, rest) {
+        (&Method::GET, []) => {
+            // The key ring holds every stored app, parsed: no store scan, no key parsing.
+            let mut views = Vec::new();
+            for entry in gateway.keyring.all() {
+                views.push(view(&entry)?);
+            }
+            views.sort_by(|a, b| a.app.app_id.cmp(&b.app.app_id));
+            Ok(AdminResponse::json(200, &views))
+        }
+        (&Method::POST, []) => {
+            let mut body: Map<String, Value> = request.json()?;
+            body.remove("platform_public_key");
+            let app: App = serde_json::from_value(Value::Object(body))
+                .map_err(|e| Rejection::bad_request(format!("invalid app: {e}")))?;
+            write_app(admin, gateway, app, Existing::MustNotExist).await
+        }
+        (&Method::GET, [app_id]) => {
+            let entry = gateway
+                .keyring
+                .get(app_id)
+                .ok_or_else(|| missing("app", app_id))?;
+            Ok(AdminResponse::json(200, &view(&entry)?))
+        }
+        (&Method::PUT, [app_id]) => {
+            let app = replacement("app_id", app_id, request.json()?, None::<&App>)?;
+            write_app(admin, gateway, app, Existing::MustExist).await
+        }
+        (&Method::PATCH, [app_id]) => {
+            let current = gateway
+                .keyring
+                .get(app_id)
+                .ok_or_else(|| missing("app", app_id))?;
+            let app = replacement("app_id", app_id, request.json()?, Some(&current.app))?;
+            write_app(admin, gateway, app, Existing::MustExist).await
+        }
+        (&Method::DELETE, [app_id]) => {
+            let app_id = app_id.to_string();
+            let id = app_id.clone();
+            admin
+                .commit(
+                    gateway,
+                    move |g| {
+                        g.store.app(&id)?.ok_or_else(|| missing("app", &id))?;
+                        let mut plan = g.store.delete_app_plan(&id)?;
+                        let ids = remove_scenarios(g, &mut plan, Some(&id));
+                        Ok((plan, ids))
+                    },
+                    |g, ids| {
+                        g.keyring.remove(&app_id);
+                        g.scenarios.remove_ids(&ids);
+                        g.faults.clear(&app_id);
+                    },
+                )
+                .await?;
+            Ok(AdminResponse::empty())
+        }
+        _ => Err(not_allowed(request.method)),
+    }
 }
 
 async fn write_app(
@@ -195,38 +184,28 @@ async fn write_app(
     existing: Existing,
 ) -> Result<AdminResponse, Rejection> {
     check_id("app_id", &app.app_id)?;
-    // Parse every key now: a bad key is a 400 and nothing is stored.
-    let entry = gateway
-        .keyring
-        .prepare(app.clone())
-        .map_err(|e| Rejection::bad_request(format!("app {}: {e}", app.app_id)))?;
-    let platform_public_key = entry
-        .platform_public_key_pem()
-        .map_err(|e| Rejection::internal(e.to_string()))?;
-    let stored = app.clone();
-    admin
+    let view = admin
         .commit(
             gateway,
             move |g| {
-                let exists = g.store.app(&stored.app_id)?.is_some();
-                existing.check(exists, "app", "apps", &stored.app_id)?;
-                Ok((g.store.put_app_plan(&stored), ()))
+                let exists = g.store.app(&app.app_id)?.is_some();
+                existing.check(exists, "app", "apps", &app.app_id)?;
+                // Parse every key before anything is stored: a bad key is a 400 and
+                // nothing changes.
+                let entry = g
+                    .keyring
+                    .prepare(app.clone())
+                    .map_err(|e| Rejection::bad_request(format!("app {}: {e}", app.app_id)))?;
+                Ok((g.store.put_app_plan(&app), entry))
             },
-            |g, ()| g.keyring.install(entry),
+            |g, entry| {
+                let view = view(&entry);
+                g.keyring.install(entry);
+                view
+            },
         )
-        .await?;
-    let status = if existing == Existing::MustNotExist {
-        201
-    } else {
-        200
-    };
-    Ok(AdminResponse::json(
-        status,
-        &AppView {
-            app,
-            platform_public_key,
-        },
-    ))
+        .await??;
+    Ok(AdminResponse::json(existing.status(), &view))
 }
 
 /// `/__admin/identities[/{id}]`.
@@ -256,21 +235,12 @@ pub(super) async fn identities(
         }
         (&Method::GET, [id]) => Ok(AdminResponse::json(200, &current(id).await?)),
         (&Method::PUT, [id]) => {
-            let mut body: serde_json::Map<String, serde_json::Value> = request.json()?;
-            body.entry("id")
-                .or_insert_with(|| serde_json::Value::String(id.to_string()));
-            let identity: Identity = serde_json::from_value(body.into())
-                .map_err(|e| Rejection::bad_request(format!("invalid identity: {e}")))?;
-            check_path_id("id", id, &identity.id)?;
+            let identity = replacement("id", id, request.json()?, None::<&Identity>)?;
             write_identity(admin, gateway, identity, Existing::MustExist).await
         }
         (&Method::PATCH, [id]) => {
-            let patch = request.json()?;
-            let merged = merge_patch(&current(id).await?, patch)?;
-            let identity: Identity = serde_json::from_value(merged).map_err(|e| {
-                Rejection::bad_request(format!("invalid identity after patch: {e}"))
-            })?;
-            check_path_id("id", id, &identity.id)?;
+            let existing = current(id).await?;
+            let identity = replacement("id", id, request.json()?, Some(&existing))?;
             write_identity(admin, gateway, identity, Existing::MustExist).await
         }
         (&Method::DELETE, [id]) => {
@@ -290,10 +260,7 @@ pub(super) async fn identities(
                 .await?;
             Ok(AdminResponse::empty())
         }
-        _ => Err(Rejection {
-            status: 405,
-            message: format!("{} is not allowed here", request.method),
-        }),
+        _ => Err(not_allowed(request.method)),
     }
 }
 
@@ -304,16 +271,7 @@ async fn write_identity(
     existing: Existing,
 ) -> Result<AdminResponse, Rejection> {
     check_id("id", &identity.id)?;
-    if identity.cert_no.is_none() && identity.user_id.is_none() {
-        return Err(Rejection::bad_request(
-            "an identity needs a cert_no (with name) or a user_id",
-        ));
-    }
-    if identity.cert_no.is_some() && identity.name.is_none() {
-        return Err(Rejection::bad_request(
-            "an identity with a cert_no needs a name",
-        ));
-    }
+    identity.validate().map_err(Rejection::bad_request)?;
     let stored = identity.clone();
     admin
         .commit(
@@ -326,12 +284,7 @@ async fn write_identity(
             |_, ()| {},
         )
         .await?;
-    let status = if existing == Existing::MustNotExist {
-        201
-    } else {
-        200
-    };
-    Ok(AdminResponse::json(status, &identity))
+    Ok(AdminResponse::json(existing.status(), &identity))
 }
 
 /// The body of a grant.
@@ -351,6 +304,9 @@ struct Grant {
 struct Revoked {
     revoked: usize,
 }
+
+/// The API document's limit on `open_id`.
+const OPEN_ID_MAX: usize = 64;
 
 /// `/__admin/authorizations`.
 pub(super) async fn authorizations(
@@ -373,6 +329,13 @@ pub(super) async fn authorizations(
         Method::POST => {
             request.query(&[])?;
             let grant: Grant = request.json()?;
+            if let Some(open_id) = &grant.open_id {
+                if open_id.trim().is_empty() || open_id.len() > OPEN_ID_MAX {
+                    return Err(Rejection::bad_request(format!(
+                        "open_id must be 1 to {OPEN_ID_MAX} characters (leave it out for a derived one)"
+                    )));
+                }
+            }
             let granted = admin
                 .commit(
                     gateway,
@@ -398,7 +361,7 @@ pub(super) async fn authorizations(
                         };
                         Ok((g.store.put_authorization_plan(&auth), auth))
                     },
-                    |_, _| {},
+                    |_, auth| auth,
                 )
                 .await?;
             Ok(AdminResponse::json(201, &granted))
@@ -435,14 +398,11 @@ pub(super) async fn authorizations(
                         }
                         Ok((g.store.revoke_plan(&doomed), doomed.len()))
                     },
-                    |_, _| {},
+                    |_, revoked| revoked,
                 )
                 .await?;
             Ok(AdminResponse::json(200, &Revoked { revoked }))
         }
-        _ => Err(Rejection {
-            status: 405,
-            message: format!("{} is not allowed here", request.method),
-        }),
+        _ => Err(not_allowed(request.method)),
     }
 }

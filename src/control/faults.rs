@@ -38,10 +38,21 @@ pub struct FaultConfig {
 
 /// Added latency: fixed, or uniform in a range (milliseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "latency_ms: a number of milliseconds or {\"min\": ms, \"max\": ms}"
+)]
 pub enum Latency {
     Fixed(u64),
-    Range { min: u64, max: u64 },
+    Range(LatencyRange),
+}
+
+/// A uniform latency range, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyRange {
+    pub min: u64,
+    pub max: u64,
 }
 
 /// A hostile-gateway fault.
@@ -94,10 +105,14 @@ impl FaultConfig {
         rate("drop_connection_rate", self.drop_connection_rate)?;
         rate("hostile.rate", self.hostile.map(|h| h.rate))?;
         match self.latency_ms {
-            Some(Latency::Range { min, max }) if min > max => Err(Rejection::bad_request(format!(
-                "latency_ms.min ({min}) is above latency_ms.max ({max})"
-            ))),
-            Some(Latency::Fixed(ms) | Latency::Range { max: ms, .. }) if ms > MAX_LATENCY_MS => {
+            Some(Latency::Range(LatencyRange { min, max })) if min > max => {
+                Err(Rejection::bad_request(format!(
+                    "latency_ms.min ({min}) is above latency_ms.max ({max})"
+                )))
+            }
+            Some(Latency::Fixed(ms) | Latency::Range(LatencyRange { max: ms, .. }))
+                if ms > MAX_LATENCY_MS =>
+            {
                 Err(Rejection::bad_request(format!(
                     "latency_ms is capped at {MAX_LATENCY_MS}"
                 )))
@@ -160,7 +175,7 @@ impl Active {
         let delay = c.latency_ms.map(|latency| {
             Duration::from_millis(match latency {
                 Latency::Fixed(ms) => ms,
-                Latency::Range { min, max } => rng.gen_range(min..=max),
+                Latency::Range(LatencyRange { min, max }) => rng.gen_range(min..=max),
             })
         });
         Draw {
@@ -242,7 +257,7 @@ mod tests {
     fn config(seed: u64) -> FaultConfig {
         FaultConfig {
             seed,
-            latency_ms: Some(Latency::Range { min: 0, max: 1000 }),
+            latency_ms: Some(Latency::Range(LatencyRange { min: 0, max: 1000 })),
             unknown_error_rate: Some(0.3),
             drop_connection_rate: Some(0.2),
             hostile: Some(Hostile {
@@ -298,8 +313,21 @@ mod tests {
         bad.unknown_error_rate = Some(1.5);
         assert_eq!(bad.validate().unwrap_err().status, 400);
         let mut bad = config(1);
-        bad.latency_ms = Some(Latency::Range { min: 5, max: 1 });
+        bad.latency_ms = Some(Latency::Range(LatencyRange { min: 5, max: 1 }));
         assert!(bad.validate().is_err());
         assert!(config(1).validate().is_ok());
+    }
+
+    #[test]
+    fn an_unknown_field_in_a_latency_range_is_refused_with_a_readable_message() {
+        let typo = serde_json::from_str::<FaultConfig>(
+            r#"{"seed":1,"latency_ms":{"min":1,"max":2,"mni":500}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            typo.to_string()
+                .contains("latency_ms: a number of milliseconds"),
+            "{typo}"
+        );
     }
 }

@@ -170,13 +170,32 @@ impl Journal {
     }
 }
 
-/// Masks a person's name: the first character stays.
-fn mask_name(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
-        None => String::new(),
+/// Longest value the journal keeps of one parameter; longer ones are cut (with a note of
+/// the full length), so `--journal-max` bounds memory, not just the entry count.
+pub const MAX_VALUE_BYTES: usize = 2048;
+
+/// A value as the journal keeps it: cut to [`MAX_VALUE_BYTES`] on a character boundary.
+pub fn bounded(value: &str) -> String {
+    if value.len() <= MAX_VALUE_BYTES {
+        return value.to_owned();
     }
+    let mut end = MAX_VALUE_BYTES;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[cut, {} bytes in all]", &value[..end], value.len())
+}
+
+/// Masks a person's name: the first character stays (a one-character name is hidden).
+fn mask_name(name: &str) -> String {
+    let count = name.chars().count();
+    if count <= 1 {
+        return "*".repeat(count);
+    }
+    name.chars()
+        .enumerate()
+        .map(|(i, c)| if i == 0 { c } else { '*' })
+        .collect()
 }
 
 /// Masks a certificate number: the first 3 and last 4 characters stay.
@@ -198,38 +217,37 @@ fn mask_cert_no(cert_no: &str) -> String {
         .collect()
 }
 
-/// The identity values in a `biz_content` that must not be logged, with their masks.
-pub fn sensitive_values(biz_content: &str) -> Vec<(String, String)> {
-    let Ok(biz) = serde_json::from_str::<Map<String, Value>>(biz_content) else {
-        return Vec::new();
-    };
-    let param = match biz.get("identity_param") {
-        Some(Value::String(s)) => serde_json::from_str::<Map<String, Value>>(s).ok(),
-        Some(Value::Object(o)) => Some(o.clone()),
-        _ => None,
-    };
-    let mut values = Vec::new();
+/// Masks the identity fields of an `identity_param` object in place; whether any was.
+fn mask_identity(param: &mut Map<String, Value>) -> bool {
+    let mut masked = false;
     for (key, mask) in [
         ("name", mask_name as fn(&str) -> String),
         ("certNo", mask_cert_no),
         ("cert_no", mask_cert_no),
     ] {
-        if let Some(Value::String(v)) = param.as_ref().and_then(|p| p.get(key)) {
-            if !v.is_empty() {
-                values.push((v.clone(), mask(v)));
-            }
+        if let Some(Value::String(value)) = param.get_mut(key) {
+            *value = mask(value);
+            masked = true;
         }
     }
-    values
+    masked
 }
 
-/// Replaces every sensitive value in a text by its mask.
-pub fn mask_text(text: &str, sensitive: &[(String, String)]) -> String {
-    sensitive
-        .iter()
-        .fold(text.to_owned(), |acc, (value, mask)| {
-            acc.replace(value.as_str(), mask)
-        })
+/// The `biz_content` with the person's name and certificate number masked, read as
+/// JSON (so `\uXXXX` escapes are masked too); `None` when there is nothing to mask.
+pub fn mask_biz_content(biz_content: &str) -> Option<String> {
+    let mut biz: Map<String, Value> = serde_json::from_str(biz_content).ok()?;
+    let masked = match biz.get_mut("identity_param")? {
+        Value::String(text) => {
+            let mut param: Map<String, Value> = serde_json::from_str(text).ok()?;
+            let masked = mask_identity(&mut param);
+            *text = Value::Object(param).to_string();
+            masked
+        }
+        Value::Object(param) => mask_identity(param),
+        _ => false,
+    };
+    masked.then(|| Value::Object(biz).to_string())
 }
 
 #[cfg(test)]
@@ -294,8 +312,7 @@ mod tests {
     #[test]
     fn names_and_certificate_numbers_are_masked() {
         let biz = r#"{"identity_param":"{\"certType\":\"IDENTITY_CARD\",\"name\":\"张三\",\"certNo\":\"33021199003132432\"}","identity_type":"2"}"#;
-        let sensitive = sensitive_values(biz);
-        let masked = mask_text(biz, &sensitive);
+        let masked = mask_biz_content(biz).unwrap();
         assert!(
             !masked.contains("张三") && !masked.contains("33021199003132432"),
             "{masked}"
@@ -304,5 +321,35 @@ mod tests {
             masked.contains("张*") && masked.contains("330**********2432"),
             "{masked}"
         );
+    }
+
+    #[test]
+    fn escaped_and_short_values_are_masked_and_nothing_else_changes() {
+        // python-alipay-sdk sends names as \uXXXX escapes; a one-digit certNo must not
+        // turn every 1 elsewhere into a star.
+        let biz = r#"{"identity_param":"{\"name\":\"\\u5f20\",\"certNo\":\"1\"}","identity_type":"2","x":"111"}"#;
+        let masked = mask_biz_content(biz).unwrap();
+        assert!(
+            !masked.contains("u5f20") && !masked.contains('张'),
+            "{masked}"
+        );
+        assert!(
+            masked.contains(r#""x":"111""#),
+            "other fields untouched: {masked}"
+        );
+        assert_eq!(
+            mask_biz_content(r#"{"identity_param":"{\"userId\":\"2088\"}"}"#),
+            None
+        );
+        assert_eq!(mask_biz_content("not json"), None);
+    }
+
+    #[test]
+    fn long_values_are_cut_on_a_character_boundary() {
+        let long = "张".repeat(1000);
+        let kept = bounded(&long);
+        assert!(kept.len() < long.len(), "{}", kept.len());
+        assert!(kept.ends_with("3000 bytes in all]"), "{kept}");
+        assert_eq!(bounded("short"), "short");
     }
 }

@@ -60,10 +60,3 @@ impl From<crate::store::StoreError> for Rejection {
         }
     }
 }
-
-/// Current time as RFC 3339 (UTC).
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}

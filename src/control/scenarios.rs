@@ -31,7 +31,10 @@ pub struct Match {
 
 /// What a firing scenario answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "outcome: {\"error\": \"<public sub_code or business code>\"} or {\"authorized\": true|false, \"open_id\"?: \"…\"}"
+)]
 pub enum Outcome {
     /// Any public `sub_code` (e.g. `isp.unknow-error`) or business code (e.g.
     /// `ZM_ACCOUNT_PAUSE`).
@@ -175,11 +178,27 @@ pub struct Call<'a> {
 
 /// What happened to a scenario when a call was counted.
 enum Step {
-    Fire { keep: bool },
+    /// Fired; `counted` says whether its counters changed (a `for_seconds` scenario's
+    /// do not), `keep` whether it stays in force.
+    Fire {
+        keep: bool,
+        counted: bool,
+    },
     Count,
     Skip,
     Expired,
 }
+
+/// A counter change to persist: the scenario as it was and as it is now (`None` when it
+/// is gone). The store applies it only if it still holds `before`, so a late write can
+/// never resurrect a scenario an admin call or another request removed.
+pub struct Change<'a> {
+    pub before: &'a Scenario,
+    pub after: Option<&'a Scenario>,
+}
+
+/// The longest `for_seconds` accepted: ten years.
+pub const MAX_FOR_SECONDS: u64 = 10 * 365 * 24 * 3600;
 
 /// The scenarios in force, in creation order.
 #[derive(Debug, Default)]
@@ -187,10 +206,8 @@ pub struct Scenarios {
     list: Mutex<Vec<Scenario>>,
 }
 
-/// A change to persist after counting a call.
-pub enum Change {
-    Update(Box<Scenario>),
-    Remove(String),
+fn live(scenario: &Scenario, now: OffsetDateTime) -> bool {
+    scenario.expires_at.is_none_or(|t| now < t)
 }
 
 impl Scenarios {
@@ -210,30 +227,36 @@ impl Scenarios {
         self.list().push(scenario);
     }
 
-    /// Removes scenarios for which `remove` holds; returns their ids.
-    pub fn remove_where(&self, remove: impl Fn(&Scenario) -> bool) -> Vec<String> {
-        let mut list = self.list();
-        let ids = list
-            .iter()
-            .filter(|s| remove(s))
-            .map(|s| s.id.clone())
-            .collect();
-        list.retain(|s| !remove(s));
-        ids
-    }
-
-    /// Scenarios, optionally only those scoped to one app.
-    pub fn snapshot(&self, app_id: Option<&str>) -> Vec<Scenario> {
+    /// The ids of the scenarios in force, optionally only those scoped to one app
+    /// (expired ones included: removing them is what the caller wants).
+    pub fn ids(&self, app_id: Option<&str>) -> Vec<String> {
         self.list()
             .iter()
+            .filter(|s| app_id.is_none_or(|a| s.request.matcher.app_id.as_deref() == Some(a)))
+            .map(|s| s.id.clone())
+            .collect()
+    }
+
+    /// Removes exactly these scenarios.
+    pub fn remove_ids(&self, ids: &[String]) {
+        self.list().retain(|s| !ids.contains(&s.id));
+    }
+
+    /// Scenarios in force now (expired ones are not), optionally only one app's.
+    pub fn snapshot(&self, app_id: Option<&str>) -> Vec<Scenario> {
+        let now = OffsetDateTime::now_utc();
+        self.list()
+            .iter()
+            .filter(|s| live(s, now))
             .filter(|s| app_id.is_none_or(|a| s.request.matcher.app_id.as_deref() == Some(a)))
             .cloned()
             .collect()
     }
 
-    /// How many are in force.
+    /// How many are in force now.
     pub fn len(&self) -> usize {
-        self.list().len()
+        let now = OffsetDateTime::now_utc();
+        self.list().iter().filter(|s| live(s, now)).count()
     }
 
     /// Whether none is in force.
@@ -242,39 +265,57 @@ impl Scenarios {
     }
 
     /// Counts a call against every matching scenario and returns the first outcome that
-    /// fires, with the changes to persist.
-    pub fn take(&self, call: &Call<'_>, now: OffsetDateTime) -> (Option<Forced>, Vec<Change>) {
+    /// fires. Every counter change is handed to `persist` while the list is still locked,
+    /// so changes reach the store in the order they happened.
+    pub fn take(
+        &self,
+        call: &Call<'_>,
+        now: OffsetDateTime,
+        persist: &dyn Fn(Change<'_>),
+    ) -> Option<Forced> {
         let mut list = self.list();
-        if list.is_empty() {
-            return (None, Vec::new());
-        }
         let mut identity: Option<Option<String>> = None;
         let mut fired = None;
-        let mut changes = Vec::new();
         let mut index = 0;
         while index < list.len() {
-            let step = step(&mut list[index], call, &mut identity, now, fired.is_some());
-            match step {
+            let before = list[index].clone();
+            match step(&mut list[index], call, &mut identity, now, fired.is_some()) {
                 Step::Skip => index += 1,
                 Step::Count => {
-                    changes.push(Change::Update(Box::new(list[index].clone())));
+                    persist(Change {
+                        before: &before,
+                        after: Some(&list[index]),
+                    });
                     index += 1;
                 }
                 Step::Expired => {
-                    changes.push(Change::Remove(list.remove(index).id));
+                    persist(Change {
+                        before: &before,
+                        after: None,
+                    });
+                    list.remove(index);
                 }
-                Step::Fire { keep } => {
+                Step::Fire { keep, counted } => {
                     fired = list[index].request.outcome.resolve().ok();
                     if keep {
-                        changes.push(Change::Update(Box::new(list[index].clone())));
+                        if counted {
+                            persist(Change {
+                                before: &before,
+                                after: Some(&list[index]),
+                            });
+                        }
                         index += 1;
                     } else {
-                        changes.push(Change::Remove(list.remove(index).id));
+                        persist(Change {
+                            before: &before,
+                            after: None,
+                        });
+                        list.remove(index);
                     }
                 }
             }
         }
-        (fired, changes)
+        fired
     }
 }
 
@@ -285,7 +326,7 @@ fn step(
     now: OffsetDateTime,
     already_fired: bool,
 ) -> Step {
-    if scenario.expires_at.is_some_and(|t| now >= t) {
+    if !live(scenario, now) {
         return Step::Expired;
     }
     if already_fired {
@@ -308,17 +349,24 @@ fn step(
         *remaining = remaining.saturating_sub(1);
         return Step::Fire {
             keep: *remaining > 0,
+            counted: true,
         };
     }
     if let (Some(nth), Some(seen)) = (scenario.request.nth, scenario.seen.as_mut()) {
         *seen += 1;
         return if *seen >= nth {
-            Step::Fire { keep: false }
+            Step::Fire {
+                keep: false,
+                counted: true,
+            }
         } else {
             Step::Count
         };
     }
-    Step::Fire { keep: true }
+    Step::Fire {
+        keep: true,
+        counted: false,
+    }
 }
 
 #[cfg(test)]
@@ -343,7 +391,7 @@ mod tests {
             app_id,
             identity: &none,
         };
-        scenarios.take(&call, OffsetDateTime::now_utc()).0
+        scenarios.take(&call, OffsetDateTime::now_utc(), &|_| {})
     }
 
     fn pause() -> Option<Forced> {
@@ -365,7 +413,7 @@ mod tests {
         assert_eq!(fire(&s, "A"), pause());
         assert_eq!(fire(&s, "A"), pause());
         assert_eq!(fire(&s, "A"), None);
-        assert!(s.is_empty());
+        assert!(s.ids(None).is_empty());
     }
 
     #[test]
@@ -406,8 +454,8 @@ mod tests {
             identity: &none,
         };
         let later = OffsetDateTime::now_utc() + Duration::from_secs(61);
-        assert_eq!(s.take(&call, later).0, None);
-        assert!(s.is_empty());
+        assert_eq!(s.take(&call, later, &|_| {}), None);
+        assert!(s.ids(None).is_empty());
     }
 
     #[test]
@@ -443,6 +491,57 @@ mod tests {
         .unwrap();
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(serde_json::from_str::<Scenario>(&json).unwrap(), s);
+    }
+
+    #[test]
+    fn expired_scenarios_are_not_listed_and_for_seconds_firing_writes_nothing() {
+        let s = Scenarios::default();
+        add(
+            &s,
+            "a",
+            r#"{"for_seconds":60,"outcome":{"authorized":false}}"#,
+        );
+        let none = || None;
+        let call = Call {
+            method: "m",
+            app_id: "A",
+            identity: &none,
+        };
+        let writes = std::cell::Cell::new(0);
+        s.take(&call, OffsetDateTime::now_utc(), &|_| {
+            writes.set(writes.get() + 1)
+        });
+        assert_eq!(writes.get(), 0, "nothing changed, nothing to persist");
+        let mut expired = s.snapshot(None).remove(0);
+        expired.expires_at = Some(OffsetDateTime::now_utc() - Duration::from_secs(1));
+        s.load(vec![expired]);
+        assert_eq!(
+            (s.len(), s.snapshot(None).len(), s.ids(None).len()),
+            (0, 0, 1)
+        );
+    }
+
+    #[test]
+    fn counter_changes_are_persisted_with_their_before_state() {
+        let s = Scenarios::default();
+        add(&s, "a", r#"{"times":2,"outcome":{"error":"SYSTEM_ERROR"}}"#);
+        let seen = std::cell::RefCell::new(Vec::new());
+        let record = |c: Change<'_>| {
+            seen.borrow_mut()
+                .push((c.before.remaining, c.after.map(|a| a.remaining)));
+        };
+        let none = || None;
+        let call = Call {
+            method: "m",
+            app_id: "A",
+            identity: &none,
+        };
+        s.take(&call, OffsetDateTime::now_utc(), &record);
+        s.take(&call, OffsetDateTime::now_utc(), &record);
+        assert_eq!(
+            *seen.borrow(),
+            vec![(Some(2), Some(Some(1))), (Some(1), None)]
+        );
     }
 
     #[test]

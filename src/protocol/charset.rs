@@ -30,11 +30,11 @@ impl Charset {
         }
     }
 
-    /// Accepts `utf-8`, `gbk` and `gb2312` in any case (also `utf8`); anything else is
-    /// not a charset the gateway supports.
+    /// Accepts `utf-8`, `gbk` and `gb2312` in any case; anything else is not a charset
+    /// the gateway supports.
     pub fn from_label(label: &str) -> Option<Charset> {
         let kind = match label.trim().to_ascii_lowercase().as_str() {
-            "utf-8" | "utf8" => Kind::Utf8,
+            "utf-8" => Kind::Utf8,
             "gbk" | "gb2312" => Kind::Gbk,
             _ => return None,
         };
@@ -97,6 +97,7 @@ mod tests {
         assert!(Charset::from_label("UTF-8").unwrap().is_utf8());
         assert!(!Charset::from_label("gb2312").unwrap().is_utf8());
         assert_eq!(Charset::from_label("latin1"), None);
+        assert_eq!(Charset::from_label("utf8"), None);
     }
 
     #[test]
