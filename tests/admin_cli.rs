@@ -28,12 +28,18 @@ struct Harness {
 
 impl Harness {
     fn start() -> Harness {
+        Harness::with_config(alipay_mock::Config::ephemeral())
+    }
+
+    fn with_config(config: alipay_mock::Config) -> Harness {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let gateway = runtime.block_on(start());
+        let gateway = runtime
+            .block_on(RunningGateway::start(config))
+            .expect("gateway starts");
         Harness {
             runtime,
             gateway: Some(gateway),
@@ -585,4 +591,21 @@ fn a_closed_port_is_reported_as_a_connection_failure() {
         said.contains(&format!("cannot connect to 127.0.0.1:{port}")),
         "{said}"
     );
+}
+
+#[test]
+fn the_token_comes_from_the_flag_or_the_environment() {
+    let h = Harness::with_config(alipay_mock::Config {
+        admin_token: Some("s3cret".into()),
+        ..alipay_mock::Config::ephemeral()
+    });
+    let refused = h.fails(&["ready"]);
+    assert!(refused.contains("HTTP 401"), "{refused}");
+    assert_eq!(h.ok(&["--token", "s3cret", "ready"])["status"], "ready");
+    let output = h
+        .command(&["--url", &h.gateway().url(), "ready"])
+        .env(TOKEN_ENV, "s3cret")
+        .output()
+        .unwrap();
+    assert_eq!(succeeded(&["ready"], &output)["status"], "ready");
 }

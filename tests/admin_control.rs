@@ -580,3 +580,221 @@ async fn shutdown_lets_a_request_in_flight_finish() {
         .expect("the in-flight request was answered");
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_scoped_deletes_and_creates_leave_store_and_memory_agreeing() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = RunningGateway::start(Config::with_data_dir(dir.path()))
+        .await
+        .unwrap();
+    let gateway = std::sync::Arc::new(gateway);
+    let creator = {
+        let g = std::sync::Arc::clone(&gateway);
+        tokio::spawn(async move {
+            for _ in 0..40 {
+                let s = json!({"match": {"app_id": APP_ID}, "outcome": {"error": "SYSTEM_ERROR"}});
+                admin(&g, "POST", "scenarios", Some(s)).await;
+            }
+        })
+    };
+    let deleter = {
+        let g = std::sync::Arc::clone(&gateway);
+        tokio::spawn(async move {
+            for _ in 0..40 {
+                admin(&g, "DELETE", &format!("scenarios?app_id={APP_ID}"), None).await;
+            }
+        })
+    };
+    creator.await.unwrap();
+    deleter.await.unwrap();
+    let before = ids(&admin(&gateway, "GET", "scenarios", None).await.1);
+    std::sync::Arc::try_unwrap(gateway)
+        .unwrap()
+        .shutdown()
+        .await;
+    let restarted = RunningGateway::start(Config::with_data_dir(dir.path()))
+        .await
+        .unwrap();
+    let after = ids(&admin(&restarted, "GET", "scenarios", None).await.1);
+    assert_eq!(before, after, "what was listed is what the store holds");
+    restarted.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_use_up_a_scenario_exactly_and_it_stays_gone_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = RunningGateway::start(Config::with_data_dir(dir.path()))
+        .await
+        .unwrap();
+    force(
+        &gateway,
+        json!({"times": 30, "outcome": {"error": "SYSTEM_ERROR"}}),
+    )
+    .await;
+    let gateway = std::sync::Arc::new(gateway);
+    let mut calls = Vec::new();
+    for _ in 0..60 {
+        let g = std::sync::Arc::clone(&gateway);
+        calls.push(tokio::spawn(
+            async move { query(&g, &zhangsan("C2B")).await },
+        ));
+    }
+    let mut forced = 0;
+    for call in calls {
+        if call.await.unwrap()["sub_code"] == "SYSTEM_ERROR" {
+            forced += 1;
+        }
+    }
+    assert_eq!(forced, 30, "exactly `times` calls were forced");
+    std::sync::Arc::try_unwrap(gateway)
+        .unwrap()
+        .shutdown()
+        .await;
+    let restarted = RunningGateway::start(Config::with_data_dir(dir.path()))
+        .await
+        .unwrap();
+    assert_eq!(
+        admin(&restarted, "GET", "scenarios", None).await.1,
+        json!([])
+    );
+    restarted.shutdown().await;
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn latency_ranges_and_hostile_rates_repeat_with_the_seed() {
+    let gateway = start().await;
+    let faults = json!({"seed": 7, "latency_ms": {"min": 0, "max": 20}, "hostile": {"mode": "missing_sign", "rate": 0.5}});
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        admin(&gateway, "PUT", "faults", Some(faults.clone())).await;
+        admin(&gateway, "DELETE", "requests", None).await;
+        for _ in 0..12 {
+            query(&gateway, &zhangsan("C2B")).await;
+        }
+        let (_, journal) = admin(&gateway, "GET", "requests", None).await;
+        let labels: Vec<Value> = journal["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["faults"].clone())
+            .collect();
+        runs.push(labels);
+    }
+    assert_eq!(runs[0], runs[1]);
+    let text = serde_json::to_string(&runs[0]).unwrap();
+    assert!(
+        text.contains("hostile:missing_sign") && text.contains("latency:"),
+        "{text}"
+    );
+    assert_eq!(
+        admin(
+            &gateway,
+            "PUT",
+            "faults",
+            Some(json!({"seed": 1, "latency_ms": {"min": 1, "max": 2, "mni": 5}}))
+        )
+        .await
+        .0,
+        400
+    );
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn escaped_names_are_masked_and_huge_values_are_cut_in_the_journal() {
+    let gateway = start().await;
+    let escaped = r#"{"identity_param":"{\"certType\":\"IDENTITY_CARD\",\"name\":\"\u5f20\u4e09\",\"certNo\":\"33021199003132432\"}","identity_type":"2","pad":"PADDING"}"#;
+    let padded = escaped.replace("PADDING", &"x".repeat(100_000));
+    assert_eq!(
+        query(&gateway, &padded).await["open_id"],
+        "2088202844499224"
+    );
+    let (_, journal) = admin(&gateway, "GET", "requests", None).await;
+    let entry = &journal["requests"][0];
+    let text = entry.to_string();
+    assert!(
+        !text.contains("u5f20") && !text.contains("张三") && !text.contains("33021199003132432"),
+        "{text}"
+    );
+    let biz = entry["params"]["biz_content"].as_str().unwrap();
+    assert!(
+        biz.len() < 3000 && biz.contains("bytes in all]"),
+        "{}",
+        biz.len()
+    );
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_expired_scenario_is_no_longer_listed() {
+    let gateway = start().await;
+    force(
+        &gateway,
+        json!({"for_seconds": 1, "outcome": {"error": "SYSTEM_ERROR"}}),
+    )
+    .await;
+    assert_eq!(
+        admin(&gateway, "GET", "ready", None).await.1["scenarios"],
+        1
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(admin(&gateway, "GET", "scenarios", None).await.1, json!([]));
+    assert_eq!(
+        admin(&gateway, "GET", "ready", None).await.1["scenarios"],
+        0
+    );
+    let (status, _) = admin(
+        &gateway,
+        "POST",
+        "scenarios",
+        Some(json!({"for_seconds": 300000000000u64, "outcome": {"error": "SYSTEM_ERROR"}})),
+    )
+    .await;
+    assert_eq!(status, 400, "an absurd duration is refused, not a crash");
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn post_scenarios_with_app_id_scopes_the_new_scenario() {
+    let gateway = start().await;
+    let (status, created) = admin(
+        &gateway,
+        "POST",
+        &format!("scenarios?app_id={RSA2_ONLY_APP_ID}"),
+        Some(json!({"outcome": {"error": "SYSTEM_ERROR"}})),
+    )
+    .await;
+    assert_eq!(
+        (status, created["match"]["app_id"].as_str()),
+        (201, Some(RSA2_ONLY_APP_ID))
+    );
+    assert_eq!(
+        query(&gateway, &zhangsan("C2B")).await["code"],
+        "10000",
+        "the default app is not affected"
+    );
+    let conflicting = json!({"match": {"app_id": APP_ID}, "outcome": {"error": "SYSTEM_ERROR"}});
+    assert_eq!(
+        admin(
+            &gateway,
+            "POST",
+            &format!("scenarios?app_id={RSA2_ONLY_APP_ID}"),
+            Some(conflicting)
+        )
+        .await
+        .0,
+        400
+    );
+    gateway.shutdown().await;
+}

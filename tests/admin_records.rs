@@ -353,6 +353,23 @@ async fn identity_conflicts_and_unknown_references_are_refused() {
     assert_eq!(admin(&gateway, "GET", "nothing-here", None).await.0, 404);
     assert_eq!(admin(&gateway, "POST", "health", None).await.0, 405);
     assert_eq!(admin(&gateway, "GET", "apps?colour=red", None).await.0, 400);
+    for unmatchable in [
+        json!({"id": "pp", "cert_type": "PASSPORT", "name": "A", "cert_no": "110101199001019990"}),
+        json!({"id": "nn", "name": "A", "cert_no": "not-a-number"}),
+        json!({"id": "sp", "name": " A ", "cert_no": "110101199001019991"}),
+        json!({"id": "eu", "user_id": ""}),
+    ] {
+        let (status, error) =
+            admin(&gateway, "POST", "identities", Some(unmatchable.clone())).await;
+        assert_eq!(status, 400, "{unmatchable} → {error}");
+    }
+    let empty_open_id = json!({"app_id": APP_ID, "identity": "lisi", "open_id": ""});
+    assert_eq!(
+        admin(&gateway, "POST", "authorizations", Some(empty_open_id))
+            .await
+            .0,
+        400
+    );
     let (_, ready) = admin(&gateway, "GET", "ready", None).await;
     assert_eq!(ready["identities"], 10, "nothing was stored");
     gateway.shutdown().await;

@@ -316,3 +316,44 @@ async fn garbage_requests_get_gateway_errors_not_crashes() {
     }
     gateway.shutdown().await;
 }
+
+#[tokio::test]
+async fn with_a_timestamp_window_stale_timestamps_are_refused() {
+    let gateway = alipay_mock::RunningGateway::start(alipay_mock::Config {
+        timestamp_window: Some(std::time::Duration::from_secs(300)),
+        ..alipay_mock::Config::ephemeral()
+    })
+    .await
+    .unwrap();
+    let stale = Call::authquery(DOC_BIZ_CONTENT).post(&gateway).await;
+    assert_eq!(
+        stale.node("utf-8", NODE)["sub_code"],
+        "isv.invalid-timestamp"
+    );
+    // Beijing time now, as the Java SDK sends it.
+    let beijing = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
+    let now = beijing
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
+        .unwrap();
+    let fresh = Call::authquery(DOC_BIZ_CONTENT)
+        .param("timestamp", &now)
+        .post(&gateway)
+        .await;
+    assert_eq!(fresh.node("utf-8", NODE)["code"], "10000", "{now}");
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn gb2312_requests_are_decoded_and_answered_in_gb2312() {
+    let gateway = start().await;
+    let answer = Call::authquery(DOC_BIZ_CONTENT)
+        .charset("gb2312")
+        .post(&gateway)
+        .await;
+    assert_eq!(answer.content_type, "text/html;charset=gb2312");
+    assert_eq!(answer.node("gb2312", NODE)["open_id"], "2088202844499224");
+    assert!(answer.signature_verifies("gb2312", SignType::Rsa2));
+    gateway.shutdown().await;
+}

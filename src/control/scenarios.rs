@@ -153,6 +153,11 @@ impl ScenarioRequest {
                 "times, nth and for_seconds start at 1",
             ));
         }
+        if self.for_seconds.is_some_and(|s| s > MAX_FOR_SECONDS) {
+            return Err(Rejection::bad_request(format!(
+                "for_seconds is capped at {MAX_FOR_SECONDS} (ten years)"
+            )));
+        }
         let times = match (self.times, self.nth, self.for_seconds) {
             (None, None, None) => Some(1),
             (times, _, _) => times,
