@@ -435,11 +435,7 @@ async fn reset_restores_the_fixtures_and_clears_control_state() {
         query(&gateway, &zhangsan("C2B")).await["open_id"],
         "2088202844499224"
     );
-    let node = Call::authquery(&zhangsan("C2B"))
-        .app(RSA2_ONLY_APP_ID)
-        .post(&gateway)
-        .await
-        .node("utf-8", NODE);
+    let node = query_as(&gateway, RSA2_ONLY_APP_ID, &zhangsan("C2B")).await;
     assert_eq!(
         node["open_id"], "2088202844490101",
         "the deleted app is back"
@@ -479,11 +475,7 @@ async fn an_app_scoped_reset_leaves_other_apps_alone() {
         "2088202844499224",
         "authorisation restored, scenario gone"
     );
-    let other = Call::authquery(&zhangsan("C2B"))
-        .app(RSA2_ONLY_APP_ID)
-        .post(&gateway)
-        .await
-        .node("utf-8", NODE);
+    let other = query_as(&gateway, RSA2_ONLY_APP_ID, &zhangsan("C2B")).await;
     assert_eq!(
         other["sub_code"], "SYSTEM_ERROR",
         "the other app's scenario stays"

@@ -53,11 +53,7 @@ async fn an_app_created_by_admin_is_callable_and_deleting_it_makes_it_unknown() 
         .as_str()
         .unwrap()
         .contains("BEGIN PUBLIC KEY"));
-    let node = Call::authquery(&zhangsan("C2B"))
-        .app("2021000000000099")
-        .post(&gateway)
-        .await
-        .node("utf-8", NODE);
+    let node = query_as(&gateway, "2021000000000099", &zhangsan("C2B")).await;
     assert_eq!(
         (node["code"].as_str(), node["authorized"].as_bool()),
         (Some("10000"), Some(false))
@@ -75,11 +71,7 @@ async fn an_app_created_by_admin_is_callable_and_deleting_it_makes_it_unknown() 
             .0,
         204
     );
-    let node = Call::authquery(&zhangsan("C2B"))
-        .app("2021000000000099")
-        .post(&gateway)
-        .await
-        .node("utf-8", NODE);
+    let node = query_as(&gateway, "2021000000000099", &zhangsan("C2B")).await;
     assert_eq!(node["sub_code"], "isv.invalid-app-id");
     assert_eq!(
         admin(&gateway, "GET", "apps/2021000000000099", None)

@@ -344,6 +344,15 @@ pub fn by_cert(name: &str, cert_no: &str) -> String {
     )
 }
 
+/// The authquery node of a call as an app.
+pub async fn query_as(gateway: &RunningGateway, app_id: &str, biz_content: &str) -> Value {
+    Call::authquery(biz_content)
+        .app(app_id)
+        .post(gateway)
+        .await
+        .node("utf-8", NODE)
+}
+
 /// The authquery node of a call as the default app.
 pub async fn query(gateway: &RunningGateway, biz_content: &str) -> Value {
     Call::authquery(biz_content)
