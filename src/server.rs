@@ -338,5 +338,10 @@ fn json(answer: admin::AdminResponse) -> Response<Body> {
         CONTENT_TYPE,
         hyper::header::HeaderValue::from_static(answer.content_type),
     );
+    for (name, value) in answer.headers {
+        if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
     response
 }

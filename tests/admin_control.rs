@@ -444,6 +444,31 @@ async fn reset_restores_the_fixtures_and_clears_control_state() {
 }
 
 #[tokio::test]
+async fn an_empty_app_id_scope_is_refused_rather_than_widened_to_every_app() {
+    let gateway = start().await;
+    force(
+        &gateway,
+        json!({"times": 9, "outcome": {"error": "SYSTEM_ERROR"}}),
+    )
+    .await;
+    for (method, path) in [
+        ("POST", "reset?app_id="),
+        ("DELETE", "scenarios?app_id="),
+        ("DELETE", "requests?app_id="),
+        ("GET", "requests?since="),
+    ] {
+        let (status, error) = admin(&gateway, method, path, None).await;
+        assert_eq!(status, 400, "{method} {path}: {error}");
+    }
+    assert_eq!(
+        admin(&gateway, "GET", "ready", None).await.1["scenarios"],
+        1,
+        "nothing was reset"
+    );
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_app_scoped_reset_leaves_other_apps_alone() {
     let gateway = start().await;
     force(

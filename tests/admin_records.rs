@@ -343,7 +343,9 @@ async fn identity_conflicts_and_unknown_references_are_refused() {
         404
     );
     assert_eq!(admin(&gateway, "GET", "nothing-here", None).await.0, 404);
-    assert_eq!(admin(&gateway, "POST", "health", None).await.0, 405);
+    let wrong = send_with_headers(&gateway, "PUT", "/__admin/apps", &[], vec![]).await;
+    assert_eq!(wrong.status, 405);
+    assert_eq!(wrong.headers["allow"], "GET, POST");
     assert_eq!(admin(&gateway, "GET", "apps?colour=red", None).await.0, 400);
     for unmatchable in [
         json!({"id": "pp", "cert_type": "PASSPORT", "name": "A", "cert_no": "110101199001019990"}),
@@ -386,7 +388,12 @@ async fn an_admin_token_guards_admin_calls_but_not_the_gateway() {
     })
     .await
     .unwrap();
-    assert_eq!(admin(&gateway, "GET", "ready", None).await.0, 401);
+    let refused = send_with_headers(&gateway, "GET", "/__admin/ready", &[], vec![]).await;
+    assert_eq!(refused.status, 401);
+    assert!(refused.headers["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
     assert_eq!(
         admin_with_token(&gateway, "GET", "ready", None, Some("wrong"))
             .await

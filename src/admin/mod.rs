@@ -37,6 +37,8 @@ pub struct AdminResponse {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
+    /// Extra headers (`Allow` on 405, `WWW-Authenticate` on 401).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 const JSON: &str = "application/json";
@@ -48,6 +50,7 @@ impl AdminResponse {
                 status,
                 content_type: JSON,
                 body,
+                headers: Vec::new(),
             },
             Err(e) => AdminResponse::error(&Rejection::internal(e.to_string())),
         }
@@ -58,6 +61,7 @@ impl AdminResponse {
             status: 204,
             content_type: JSON,
             body: Vec::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -67,6 +71,7 @@ impl AdminResponse {
             status: rejection.status,
             content_type: JSON,
             body: body.into_bytes(),
+            headers: Vec::new(),
         }
     }
 }
@@ -101,6 +106,12 @@ impl AdminRequest<'_> {
             return Err(Rejection::bad_request(format!(
                 "unknown query parameter {name:?} (this endpoint takes: {})",
                 allowed.join(", ")
+            )));
+        }
+        // An empty `?app_id=` must not widen a scoped reset or delete to every app.
+        if let Some((name, _)) = self.query.iter().find(|(_, value)| value.is_empty()) {
+            return Err(Rejection::bad_request(format!(
+                "query parameter {name:?} is empty; leave it out instead"
             )));
         }
         Ok(QueryView(&self.query))
@@ -163,10 +174,15 @@ impl Admin {
         body: &[u8],
     ) -> AdminResponse {
         if !self.authorised(parts) {
-            return AdminResponse::error(&Rejection {
+            let mut response = AdminResponse::error(&Rejection {
                 status: 401,
                 message: "admin calls need Authorization: Bearer <the --admin-token>".into(),
             });
+            response.headers.push((
+                "www-authenticate",
+                "Bearer realm=\"alipay-mock admin\"".into(),
+            ));
+            return response;
         }
         let path = parts.uri.path().trim_start_matches(PREFIX);
         let segments = path
@@ -189,10 +205,17 @@ impl Admin {
             query,
             body,
         };
-        match self.route(gateway, &request).await {
+        let mut response = match self.route(gateway, &request).await {
             Ok(response) => response,
             Err(rejection) => AdminResponse::error(&rejection),
+        };
+        if response.status == 405 {
+            let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
+            if let Some(allow) = allowed_methods(&segments) {
+                response.headers.push(("allow", allow.to_owned()));
+            }
         }
+        response
     }
 
     async fn route(
@@ -203,16 +226,26 @@ impl Admin {
         let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
         let method = request.method;
         match segments.as_slice() {
-            ["health"] if method == Method::GET => Ok(AdminResponse::json(
-                200,
-                &serde_json::json!({"status": "ok"}),
-            )),
-            ["ready"] if method == Method::GET => control::ready(gateway).await,
-            ["openapi.yaml"] if method == Method::GET => Ok(AdminResponse {
-                status: 200,
-                content_type: "application/yaml",
-                body: OPENAPI.as_bytes().to_vec(),
-            }),
+            ["health"] if method == Method::GET => {
+                request.query(&[])?;
+                Ok(AdminResponse::json(
+                    200,
+                    &serde_json::json!({"status": "ok"}),
+                ))
+            }
+            ["ready"] if method == Method::GET => {
+                request.query(&[])?;
+                control::ready(gateway).await
+            }
+            ["openapi.yaml"] if method == Method::GET => {
+                request.query(&[])?;
+                Ok(AdminResponse {
+                    status: 200,
+                    content_type: "application/yaml",
+                    body: OPENAPI.as_bytes().to_vec(),
+                    headers: Vec::new(),
+                })
+            }
             ["apps", rest @ ..] => records::apps(self, gateway, request, rest).await,
             ["identities", rest @ ..] => records::identities(self, gateway, request, rest).await,
             ["authorizations"] => records::authorizations(self, gateway, request).await,
@@ -264,6 +297,21 @@ fn remove_scenarios(gateway: &Gateway, plan: &mut Plan, app_id: Option<&str>) ->
         Store::remove_scenario(plan, id);
     }
     ids
+}
+
+/// The methods an endpoint takes, for the `Allow` header of a 405.
+fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
+    Some(match segments {
+        ["health" | "ready" | "openapi.yaml"] => "GET",
+        ["apps" | "identities"] => "GET, POST",
+        ["apps" | "identities", _] => "GET, PUT, PATCH, DELETE",
+        ["authorizations" | "scenarios"] => "GET, POST, DELETE",
+        ["scenarios", _] => "GET, DELETE",
+        ["faults"] => "GET, PUT, DELETE",
+        ["requests"] => "GET, DELETE",
+        ["reset"] => "POST",
+        _ => return None,
+    })
 }
 
 /// 405 for a method an endpoint does not take.

@@ -37,6 +37,7 @@ pub async fn start() -> RunningGateway {
 pub struct Answer {
     pub status: u16,
     pub content_type: String,
+    pub headers: hyper::HeaderMap,
     pub body: Vec<u8>,
 }
 
@@ -123,6 +124,7 @@ pub async fn send_with_headers(
             .get("content-type")
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default();
+        let headers = response.headers().clone();
         let body = response
             .into_body()
             .collect()
@@ -133,6 +135,7 @@ pub async fn send_with_headers(
         Answer {
             status,
             content_type,
+            headers,
             body,
         }
     };
