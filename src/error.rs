@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 
+crate::listed_enum! {
 /// Every public error the real gateway answers, named for its condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PublicError {
@@ -55,6 +56,7 @@ pub enum PublicError {
     InsufficientUserPermissions,
     SelfInvokeForbidden,
 }
+}
 
 const SERVICE_UNAVAILABLE: (&str, &str) = ("20000", "Service Currently Unavailable");
 const TOKEN_PERMISSIONS: (&str, &str) = ("20001", "Insufficient Token Permissions");
@@ -66,54 +68,6 @@ const CALL_LIMITED: (&str, &str) = ("40005", "Call Limited");
 const INSUFFICIENT_PERMISSIONS: (&str, &str) = ("40006", "Insufficient Permissions");
 
 impl PublicError {
-    /// Every public error, for lookups by `sub_code` and for listings.
-    pub const ALL: [PublicError; 41] = {
-        use PublicError::*;
-        [
-            ServiceUnavailable,
-            GatewayUnavailable,
-            InvalidAuthToken,
-            AuthTokenTimeOut,
-            InvalidAppAuthToken,
-            AppAuthTokenNoApi,
-            AppAuthTokenTimeOut,
-            NoProductRegByPartner,
-            MissingMethod,
-            MissingSignature,
-            MissingSignatureType,
-            MissingSignatureKey,
-            MissingAppId,
-            MissingTimestamp,
-            MissingVersion,
-            MissingEncryptType,
-            MissingEncryptKey,
-            InvalidParameter,
-            InvalidMethod,
-            InvalidFormat,
-            InvalidSignatureType,
-            InvalidSignature,
-            InvalidEncryptType,
-            InvalidEncrypt,
-            InvalidAppId,
-            InvalidTimestamp,
-            InvalidCharset,
-            InvalidDigest,
-            UnsupportedEncryptType,
-            InvalidEncryptKey,
-            NotSupportAppAuth,
-            AppCertNotExist,
-            InvalidAlipayRootCertSn,
-            MissingSignatureConfig,
-            DecryptionFailed,
-            InvalidAuthRelations,
-            AppCallLimited,
-            MethodCallLimited,
-            InsufficientIsvPermissions,
-            InsufficientUserPermissions,
-            SelfInvokeForbidden,
-        ]
-    };
-
     /// `(code, msg)`, `sub_code` and the default `sub_msg`, as the real gateway writes them.
     pub fn wire(self) -> ((&'static str, &'static str), &'static str, &'static str) {
         use PublicError::*;
@@ -270,7 +224,8 @@ impl PublicError {
     /// The public error with this `sub_code`.
     pub fn from_sub_code(sub_code: &str) -> Option<PublicError> {
         PublicError::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|e| e.sub_code() == sub_code)
     }
 }
@@ -382,7 +337,7 @@ mod tests {
 
     #[test]
     fn every_public_error_is_found_by_its_sub_code_and_sub_codes_are_unique() {
-        for e in PublicError::ALL {
+        for &e in PublicError::ALL {
             assert_eq!(PublicError::from_sub_code(e.sub_code()), Some(e));
         }
         assert_eq!(PublicError::from_sub_code("isv.nonexistent"), None);

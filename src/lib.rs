@@ -25,6 +25,29 @@
 //! # Ok(()) }
 //! ```
 
+/// Declares an enum of unit variants together with `ALL`, every variant in declaration
+/// order, so a list of variants is written once.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! listed_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $($(#[$variant_meta:meta])* $variant:ident),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis enum $name {
+            $($(#[$variant_meta])* $variant),+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+        }
+    };
+}
+
 pub mod admin;
 pub mod cases;
 pub mod config;

@@ -24,6 +24,7 @@ pub struct AuthQueryAnswer {
     pub open_id: Option<String>,
 }
 
+crate::listed_enum! {
 /// The method's business errors, as the API document lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthQueryError {
@@ -38,25 +39,9 @@ pub enum AuthQueryError {
     ZmAccountPause,
     AlipayAccountNotExisted,
 }
+}
 
 impl AuthQueryError {
-    /// Every business error of the method.
-    pub const ALL: [AuthQueryError; 10] = {
-        use AuthQueryError::*;
-        [
-            SystemError,
-            AccountNotCertified,
-            RelatedUnknown,
-            SimulateAccount,
-            CertNoWrong,
-            IllegalArgument,
-            NullArgument,
-            ZmAccountNotExisted,
-            ZmAccountPause,
-            AlipayAccountNotExisted,
-        ]
-    };
-
     /// The document's error code and description: the answer's `sub_code` and `sub_msg`.
     pub fn code_and_description(self) -> (&'static str, &'static str) {
         use AuthQueryError::*;

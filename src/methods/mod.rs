@@ -67,7 +67,8 @@ pub fn forced_answer(
 /// The business error with this code in any method's table.
 pub fn business_error(code: &str) -> Option<GatewayError> {
     auth_query::AuthQueryError::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .find(|e| e.code_and_description().0 == code)
         .map(GatewayError::from)
 }
