@@ -14,7 +14,7 @@ Output:
                                     by fixtures/keys/alipay_private_key.pem
 
 Why this script exists: it is an implementation of the Alipay signing rules
-(PROTOCOL.md section 2.2 for requests, 3.3 for responses) that is deliberately
+(docs/protocol.md section 2.2 for requests, 3.3 for responses) that is deliberately
 INDEPENDENT of the Rust code in src/. It shares no code, no parsing and no
 serialisation with the crate, so a mistake in the crate's sign-content builder
 or response signer cannot be reproduced here and silently "agree" with itself.

@@ -34,23 +34,49 @@ pub struct Case {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
+    /// `code`.
     pub code: String,
+    /// `msg`.
     pub msg: String,
+    /// `sub_code`, for errors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_code: Option<String>,
+    /// `sub_msg`, for errors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_msg: Option<String>,
+    /// `authorized`, for successes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorized: Option<bool>,
+    /// `open_id`, for authorised successes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
 }
 
-impl Case {
-    /// Whether the case holds for requests signed with `sign_type`.
-    pub fn applies_to(&self, sign_type: SignType) -> bool {
-        self.sign_types
-            .as_ref()
-            .is_none_or(|types| types.contains(&sign_type))
+/// The catalogue as a tab-separated table (`alipay-mock cases`), one case a line.
+pub fn table(cases: &[Case]) -> String {
+    let mut text = String::from(
+        "name\tapp_id\tidentity_param\tauth_category\tcode\tsub_code\tauthorized\topen_id\n",
+    );
+    for case in cases {
+        let field = |key: &str| -> String {
+            match case.biz_content.get(key) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => "-".to_owned(),
+            }
+        };
+        let e = &case.expect;
+        text.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            case.name,
+            case.app_id,
+            field("identity_param"),
+            field("auth_category"),
+            e.code,
+            e.sub_code.as_deref().unwrap_or("-"),
+            e.authorized.map_or("-".to_owned(), |a| a.to_string()),
+            e.open_id.as_deref().unwrap_or("-"),
+        ));
     }
+    text
 }

@@ -9,6 +9,14 @@ use crate::store::StoreLocation;
 
 /// Where `serve` listens unless told otherwise: loopback only.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:9600";
+/// The one path the gateway answers, as on `openapi.alipay.com`.
+pub const GATEWAY_PATH: &str = "/gateway.do";
+/// Path prefix of every admin endpoint.
+pub const ADMIN_PREFIX: &str = "/__admin/";
+/// Environment variable holding the admin token (`serve` enforces it, `admin` sends it).
+pub const ADMIN_TOKEN_ENV: &str = "ALIPAY_MOCK_ADMIN_TOKEN";
+/// Environment variable naming the gateway for `alipay-mock admin` when `--url` is absent.
+pub const URL_ENV: &str = "ALIPAY_MOCK_URL";
 /// Where `serve` keeps its store unless told otherwise (relative to the working folder).
 pub const DEFAULT_DATA_DIR: &str = "alipay-mock-data";
 /// The largest request body read; larger ones are refused without being read.
@@ -39,6 +47,12 @@ pub struct Config {
     pub journal_max: usize,
     /// Keep identity names and certificate numbers unmasked in the journal.
     pub journal_unmasked: bool,
+}
+
+/// Where `alipay-mock admin` looks without `--url` or [`URL_ENV`]: `serve`'s default
+/// address.
+pub fn default_url() -> String {
+    format!("http://{DEFAULT_ADDR}")
 }
 
 impl Config {

@@ -2,7 +2,7 @@
 //! (`code`, `msg`, `sub_code`, `sub_msg`).
 //!
 //! [`PublicError`] lists every public (gateway-level) error of the real gateway
-//! (PROTOCOL.md §4); its `wire` match is the only place their codes and texts appear.
+//! (docs/protocol.md §4); its `wire` match is the only place their codes and texts appear.
 //! Business errors of a method come from that method's own table (see
 //! `methods::auth_query`) and travel through [`GatewayError::Business`].
 
@@ -295,7 +295,7 @@ impl GatewayError {
 
     /// Whether the real gateway leaves this answer unsigned: it cannot pick a key for an
     /// unknown app, nor for an app that has none for the request's sign type
-    /// (PROTOCOL.md §3.5).
+    /// (docs/protocol.md §3.5).
     pub fn is_unsigned(&self) -> bool {
         matches!(
             self,

@@ -1,19 +1,33 @@
 //! alipay-mock: a local sandbox of Alipay's OpenAPI gateway (`gateway.do`).
 //!
 //! Map of the crate, outside in:
-//! - [`server`]: hyper accept loop, bounded bodies, graceful shutdown; [`RunningGateway`].
-//! - [`gateway`]: one request from parameters to the signed answer, in the real check order;
-//!   [`signature`]: request signature checks and their explanations.
-//! - [`admin`]: the test-control API under `/__admin/` and its CLI client; [`control`]: the
-//!   scenarios, faults and journal it drives.
+//! - [`server`]: the only module that knows HTTP: hyper accept loop, bounded bodies,
+//!   graceful shutdown; [`RunningGateway`]. It reads requests into plain values and writes
+//!   back a [`reply::Reply`].
+//! - [`state`]: [`State`], everything a running gateway holds (store, apps with parsed
+//!   keys, fixtures, scenarios, faults, journal) and the one way to change it
+//!   ([`State::commit`], [`State::reset`]).
+//! - [`gateway`]: one `gateway.do` request over a `&State`, from parameters to the signed
+//!   answer, in the real gateway's check order; [`signature`]: the request signature check
+//!   and its explanations.
+//! - [`admin`]: the test-control API under `/__admin/` over a `&State`, one file per URL
+//!   family, and its command-line client; [`control`]: the scenarios, faults and journal
+//!   the gateway consults.
+//! - [`methods`]: the OpenAPI methods (`zhima.auth.info.authquery`) behind one interface:
+//!   each reads its `biz_content` once and owns everything about its fields (answers,
+//!   masking, forced answers).
 //! - [`protocol`]: wire format: charsets, merged parameters, sign content, response bodies.
-//! - [`methods`]: the OpenAPI methods (`zhima.auth.info.authquery`).
 //! - [`error`]: the gateway's failures and the one table of public error codes.
-//! - [`crypto`]: RSA / RSA2 signatures; [`keys`]: key parsing and generation;
+//! - [`crypto`]: RSA / RSA2 signatures; [`keys`]: key parsing; [`keygen`]: key files;
 //!   [`keyring`]: apps with keys parsed once.
 //! - [`store`]: the sled store; [`model`]: its records; [`fixtures`]: seed data;
 //!   [`cases`]: the catalogue of seeded outcomes.
-//! - [`config`]: configuration and its defaults.
+//! - [`config`]: configuration, its defaults and the names shared by server and client.
+//!
+//! Dependencies point inward: `server` → `gateway`, `admin` → `state` → `store`,
+//! `control`, `keyring`; `gateway` → `methods`, `signature`, `protocol`; nothing below
+//! `server` knows hyper, and `admin` does not use the request pipeline. The protocol
+//! rules the code follows are written down in `docs/protocol.md`.
 //!
 //! Embedding in a test:
 //! ```no_run
@@ -24,6 +38,8 @@
 //! gateway.shutdown().await;
 //! # Ok(()) }
 //! ```
+
+#![warn(missing_docs)]
 
 /// Declares an enum of unit variants together with `ALL`, every variant in declaration
 /// order, so a list of variants is written once.
@@ -56,14 +72,18 @@ pub mod crypto;
 pub mod error;
 pub mod fixtures;
 pub mod gateway;
+pub mod keygen;
 pub mod keyring;
 pub mod keys;
 pub mod methods;
 pub mod model;
 pub mod protocol;
+pub mod reply;
 pub mod server;
 pub mod signature;
+pub mod state;
 pub mod store;
 
 pub use config::Config;
 pub use server::RunningGateway;
+pub use state::State;

@@ -7,11 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use alipay_mock::cases::Case;
-use alipay_mock::config::{DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES};
+use alipay_mock::cases;
+use alipay_mock::config::{ADMIN_TOKEN_ENV, DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES};
 use alipay_mock::control::journal::DEFAULT_JOURNAL_MAX;
 use alipay_mock::fixtures::{FixtureSource, Fixtures};
-use alipay_mock::keys::KeyPairText;
 use alipay_mock::store::StoreLocation;
 use alipay_mock::{Config, RunningGateway};
 use clap::{Args, Parser, Subcommand};
@@ -68,7 +67,7 @@ struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = MAX_BODY_BYTES)]
     max_body_bytes: usize,
     /// Require `Authorization: Bearer TOKEN` on every /__admin/ call.
-    #[arg(long, value_name = "TOKEN", env = "ALIPAY_MOCK_ADMIN_TOKEN")]
+    #[arg(long, value_name = "TOKEN", env = ADMIN_TOKEN_ENV)]
     admin_token: Option<String>,
     /// How many requests the journal (/__admin/requests) keeps.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_JOURNAL_MAX)]
@@ -156,87 +155,19 @@ async fn wait_for_signal() -> Result<(), String> {
 
 fn print_cases(json: bool, source: FixtureSource) -> Result<(), String> {
     let fixtures = Fixtures::load(&source).map_err(|e| e.to_string())?;
-    let mut out = std::io::stdout().lock();
     let text = if json {
         serde_json::to_string_pretty(&fixtures.cases).map_err(|e| e.to_string())? + "\n"
     } else {
-        cases_table(&fixtures.cases)
+        cases::table(&fixtures.cases)
     };
-    out.write_all(text.as_bytes()).map_err(|e| e.to_string())
-}
-
-fn cases_table(cases: &[Case]) -> String {
-    let mut text = String::from(
-        "name\tapp_id\tidentity_param\tauth_category\tcode\tsub_code\tauthorized\topen_id\n",
-    );
-    for case in cases {
-        let field = |key: &str| -> String {
-            match case.biz_content.get(key) {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-                None => "-".to_owned(),
-            }
-        };
-        let e = &case.expect;
-        text.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-            case.name,
-            case.app_id,
-            field("identity_param"),
-            field("auth_category"),
-            e.code,
-            e.sub_code.as_deref().unwrap_or("-"),
-            e.authorized.map_or("-".to_owned(), |a| a.to_string()),
-            e.open_id.as_deref().unwrap_or("-"),
-        ));
-    }
-    text
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| e.to_string())
 }
 
 fn keygen(out: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    for (prefix, who) in [
-        ("app", "your app (sign requests)"),
-        ("alipay", "the platform (sign responses)"),
-    ] {
-        let pair = KeyPairText::generate().map_err(|e| e.to_string())?;
-        let files = [
-            (
-                format!("{prefix}_private_key.pem"),
-                pair.private_pkcs8_pem.clone(),
-            ),
-            (
-                format!("{prefix}_private_key_pkcs1.pem"),
-                pair.private_pkcs1_pem.clone(),
-            ),
-            (format!("{prefix}_public_key.pem"), pair.public_pem.clone()),
-            (
-                format!("{prefix}_private_key_pkcs8.txt"),
-                KeyPairText::bare(&pair.private_pkcs8_pem) + "\n",
-            ),
-            (
-                format!("{prefix}_private_key_pkcs1.txt"),
-                KeyPairText::bare(&pair.private_pkcs1_pem) + "\n",
-            ),
-            (
-                format!("{prefix}_public_key.txt"),
-                KeyPairText::bare(&pair.public_pem) + "\n",
-            ),
-        ];
-        for (name, text) in files {
-            let path = out.join(&name);
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-            file.write_all(text.as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        }
-        println!("{prefix}_*: key pair of {who}");
-    }
-    println!(
-        "bare one-liners (*.txt): PKCS#8 for Java, PKCS#1 for the official Python SDK, SPKI public keys for everyone"
-    );
+    let report = alipay_mock::keygen::write_key_pairs(out).map_err(|e| e.to_string())?;
+    print!("{report}");
     Ok(())
 }

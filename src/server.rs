@@ -1,6 +1,6 @@
 //! HTTP with hyper 1.x: the accept loop, one `service_fn`, bounded bodies and graceful
-//! shutdown. The only module that knows hyper; everything it serves comes from
-//! [`Gateway::handle`].
+//! shutdown. The only module that knows hyper: it reads a request into plain values and
+//! hands them to [`gateway::handle`] or [`Admin::handle`], and writes the [`Reply`] back.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{ALLOW, CONTENT_TYPE};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method as HttpMethod, Request, Response, StatusCode};
@@ -19,38 +19,32 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::admin::{self, Admin};
-use crate::config::Config;
-use crate::control::{Faults, Journal, Scenarios};
+use crate::admin::{self, Admin, AdminRequest};
+use crate::config::{Config, ADMIN_PREFIX, GATEWAY_PATH};
 use crate::error::{GatewayError, PublicError};
-use crate::fixtures::{FixtureError, Fixtures};
-use crate::gateway::{Gateway, GatewayResponse};
-use crate::keyring::KeyRing;
-use crate::keys::{self, KeyError};
+use crate::gateway;
 use crate::protocol::params::RawRequest;
-use crate::store::{Store, StoreError};
+use crate::reply::Reply;
+use crate::state::{OpenError, State};
 
-/// The one path the gateway answers, as on `openapi.alipay.com`.
-pub const GATEWAY_PATH: &str = "/gateway.do";
 /// A client that has not sent its headers within this time is disconnected.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why a gateway could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// Fixtures, store or keys could not be loaded.
     #[error(transparent)]
-    Fixtures(#[from] FixtureError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("stored app {app_id} has an unusable key: {source}")]
-    AppKey { app_id: String, source: KeyError },
-    #[error("platform key: {0}")]
-    PlatformKey(KeyError),
+    Open(#[from] OpenError),
+    /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// Why binding failed.
         source: std::io::Error,
     },
+    /// The start-up task died.
     #[error("start-up task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
 }
@@ -59,7 +53,7 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct RunningGateway {
     addr: SocketAddr,
-    gateway: Arc<Gateway>,
+    state: Arc<State>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -70,8 +64,8 @@ impl RunningGateway {
     pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         let setup = config.clone();
         // Opening sled and parsing keys is blocking work: keep it off the runtime.
-        let gateway = tokio::task::spawn_blocking(move || build_gateway(&setup)).await??;
-        let gateway = Arc::new(gateway);
+        let state = tokio::task::spawn_blocking(move || State::open(&setup)).await??;
+        let state = Arc::new(state);
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -84,7 +78,7 @@ impl RunningGateway {
         })?;
         let (shutdown, shutdown_rx) = oneshot::channel();
         let shared = Arc::new(Shared {
-            gateway: Arc::clone(&gateway),
+            state: Arc::clone(&state),
             admin: Admin::new(config.admin_token.clone()),
             max_body_bytes: config.max_body_bytes,
         });
@@ -96,7 +90,7 @@ impl RunningGateway {
         ));
         Ok(RunningGateway {
             addr,
-            gateway,
+            state,
             shutdown,
             task,
         })
@@ -112,9 +106,9 @@ impl RunningGateway {
         format!("http://{}{GATEWAY_PATH}", self.addr)
     }
 
-    /// What it serves from (store, apps).
-    pub fn gateway(&self) -> &Arc<Gateway> {
-        &self.gateway
+    /// What it serves from: store, apps, scenarios, faults, journal.
+    pub fn state(&self) -> &Arc<State> {
+        &self.state
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the grace period) and
@@ -128,44 +122,9 @@ impl RunningGateway {
     }
 }
 
-fn build_gateway(config: &Config) -> Result<Gateway, StartError> {
-    let fixtures = Fixtures::load(&config.fixtures)?;
-    let store = Store::open(&config.store)?;
-    if store.seed_if_empty(&fixtures)? {
-        tracing::info!(digest = %fixtures.digest, "seeded an empty store from the fixtures");
-    }
-    let platform_key =
-        keys::parse_private_key(&fixtures.platform_private_key).map_err(StartError::PlatformKey)?;
-    let keyring = KeyRing::new(platform_key);
-    for app in store.apps()? {
-        let app_id = app.app_id.clone();
-        keyring
-            .insert(app)
-            .map_err(|source| StartError::AppKey { app_id, source })?;
-    }
-    let hostile_key = keys::parse_private_key(HOSTILE_KEY).map_err(StartError::PlatformKey)?;
-    let scenarios = Scenarios::default();
-    scenarios.load(store.scenarios()?);
-    let faults = Faults::default();
-    faults.load(store.faults()?);
-    Ok(Gateway {
-        store,
-        keyring,
-        fixtures,
-        scenarios,
-        faults,
-        journal: Journal::new(config.journal_max, config.journal_unmasked),
-        hostile_key,
-        timestamp_window: config.timestamp_window,
-    })
-}
-
-/// The key of the `wrong_key` hostile fault: no client is configured to trust it.
-const HOSTILE_KEY: &str = include_str!("../fixtures/keys/hostile_private_key.pem");
-
 /// What every connection shares.
 struct Shared {
-    gateway: Arc<Gateway>,
+    state: Arc<State>,
     admin: Admin,
     max_body_bytes: usize,
 }
@@ -210,28 +169,24 @@ async fn accept_loop(
             tracing::warn!("shutdown grace period over; closing remaining connections");
         }
     }
-    if let Err(e) = shared.gateway.store.flush().await {
+    if let Err(e) = shared.state.flush().await {
         tracing::error!(error = %e, "flushing the store at shutdown failed");
     }
 }
 
 type Body = Full<Bytes>;
 
-fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("text/plain;charset=utf-8"),
-    );
-    response
-}
-
-fn from_gateway(answer: GatewayResponse) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(answer.body)));
-    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-    if let Ok(value) = hyper::header::HeaderValue::from_str(&answer.content_type) {
+/// The hyper response for a [`Reply`]: its body bytes untouched.
+fn respond(reply: Reply) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    if let Ok(value) = HeaderValue::from_str(&reply.content_type) {
         response.headers_mut().insert(CONTENT_TYPE, value);
+    }
+    for (name, value) in reply.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
     }
     response
 }
@@ -246,34 +201,38 @@ async fn serve(
     shared: Arc<Shared>,
 ) -> Result<Response<Body>, DroppedByFault> {
     let path = request.uri().path();
-    if path.starts_with(admin::PREFIX) {
+    if path.starts_with(ADMIN_PREFIX) {
         let (parts, body) = request.into_parts();
         let body = match Limited::new(body, shared.max_body_bytes).collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(_) => return Ok(json(admin::too_large(shared.max_body_bytes))),
+            Err(_) => return Ok(respond(admin::too_large(shared.max_body_bytes))),
         };
-        return Ok(json(
-            shared.admin.handle(&shared.gateway, &parts, &body).await,
-        ));
+        let authorization = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let request = AdminRequest {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query(),
+            authorization,
+            body: &body,
+        };
+        return Ok(respond(shared.admin.handle(&shared.state, request).await));
     }
     // `uri().path()` is the path also for absolute-form targets
     // (`POST http://host/gateway.do?… HTTP/1.1`, as the official Python SDK sends).
     if path != GATEWAY_PATH {
-        return Ok(plain(
-            StatusCode::NOT_FOUND,
+        return Ok(respond(Reply::text(
+            404,
             "Not Found: the gateway is at /gateway.do\n",
-        ));
+        )));
     }
     let http_method = request.method().clone();
     if http_method != HttpMethod::GET && http_method != HttpMethod::POST {
-        let mut response = plain(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "gateway.do takes GET or POST\n",
-        );
-        response
-            .headers_mut()
-            .insert(ALLOW, hyper::header::HeaderValue::from_static("GET, POST"));
-        return Ok(response);
+        return Ok(respond(
+            Reply::text(405, "gateway.do takes GET or POST\n").with_header("allow", "GET, POST"),
+        ));
     }
     let query = request.uri().query().map(|q| q.as_bytes().to_vec());
     let content_type = request
@@ -292,20 +251,21 @@ async fn serve(
                 PublicError::InvalidParameter,
                 format!("参数无效：请求体超过 {max_body_bytes} 字节"),
             );
-            return Ok(from_gateway(shared.gateway.reject(error, 413)));
+            return Ok(respond(gateway::reject(error, 413)));
         }
         Err(_) => {
-            return Ok(plain(
-                StatusCode::BAD_REQUEST,
+            return Ok(respond(Reply::text(
+                400,
                 "could not read the request body\n",
-            ))
+            )))
         }
     };
     // Signature checks and RSA signing are CPU work of about a millisecond: run them on
     // the blocking pool so slow requests never stall the accept loop.
-    let gateway = Arc::clone(&shared.gateway);
+    let state = Arc::clone(&shared.state);
     let exchange = tokio::task::spawn_blocking(move || {
-        gateway.handle(
+        gateway::handle(
+            &state,
             RawRequest {
                 query: query.as_deref(),
                 body: &body,
@@ -319,7 +279,7 @@ async fn serve(
         Ok(exchange) => exchange,
         Err(e) => {
             tracing::error!(error = %e, "request handler panicked");
-            return Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"));
+            return Ok(respond(Reply::text(500, "internal error\n")));
         }
     };
     if let Some(delay) = exchange.delay {
@@ -328,20 +288,5 @@ async fn serve(
     if exchange.drop_connection {
         return Err(DroppedByFault);
     }
-    Ok(from_gateway(exchange.response))
-}
-
-fn json(answer: admin::AdminResponse) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(answer.body)));
-    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static(answer.content_type),
-    );
-    for (name, value) in answer.headers {
-        if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    response
+    Ok(respond(exchange.reply))
 }

@@ -1,6 +1,6 @@
 //! Request signature verification, with the real gateway's explanations of a mismatch:
 //! the wrong hash for `sign_type`, bytes not in the declared charset, or else the string
-//! the gateway verified (PROTOCOL.md §4, `isv.invalid-signature`).
+//! the gateway verified (docs/protocol.md §4, `isv.invalid-signature`).
 
 use rsa::RsaPublicKey;
 

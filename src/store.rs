@@ -56,7 +56,7 @@ const SEEDED_KEY: &[u8] = b"seeded_from";
 
 /// The trees, in the order [`Store::trees`] holds them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum T {
+enum Tree {
     Apps = 0,
     Identities,
     ByCert,
@@ -94,18 +94,18 @@ pub struct Plan {
 }
 
 impl Plan {
-    fn insert(&mut self, tree: T, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+    fn insert(&mut self, tree: Tree, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
         self.batches[tree as usize].insert(key.as_ref(), value.as_ref());
     }
 
-    fn insert_json<V: Serialize>(&mut self, tree: T, key: impl AsRef<[u8]>, value: &V) {
+    fn insert_json<V: Serialize>(&mut self, tree: Tree, key: impl AsRef<[u8]>, value: &V) {
         match serde_json::to_vec(value) {
             Ok(bytes) => self.insert(tree, key, bytes),
             Err(e) => self.error = Some(StoreError::Encode(e)),
         }
     }
 
-    fn remove(&mut self, tree: T, key: impl AsRef<[u8]>) {
+    fn remove(&mut self, tree: Tree, key: impl AsRef<[u8]>) {
         self.batches[tree as usize].remove(key.as_ref());
     }
 }
@@ -155,18 +155,26 @@ impl Store {
         Ok(Store { db, trees })
     }
 
-    fn tree(&self, tree: T) -> &sled::Tree {
+    fn tree(&self, tree: Tree) -> &sled::Tree {
         &self.trees[tree as usize]
     }
 
-    fn get_json<V: DeserializeOwned>(&self, tree: T, key: &[u8]) -> Result<Option<V>, StoreError> {
+    fn get_json<V: DeserializeOwned>(
+        &self,
+        tree: Tree,
+        key: &[u8],
+    ) -> Result<Option<V>, StoreError> {
         match self.tree(tree).get(key)? {
             Some(bytes) => decode(key, &bytes).map(Some),
             None => Ok(None),
         }
     }
 
-    fn scan_json<V: DeserializeOwned>(&self, tree: T, prefix: &[u8]) -> Result<Vec<V>, StoreError> {
+    fn scan_json<V: DeserializeOwned>(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+    ) -> Result<Vec<V>, StoreError> {
         self.tree(tree)
             .scan_prefix(prefix)
             .map(|entry| {
@@ -176,7 +184,7 @@ impl Store {
             .collect()
     }
 
-    fn keys(&self, tree: T, prefix: &[u8]) -> Result<Vec<sled::IVec>, StoreError> {
+    fn keys(&self, tree: Tree, prefix: &[u8]) -> Result<Vec<sled::IVec>, StoreError> {
         self.tree(tree)
             .scan_prefix(prefix)
             .keys()
@@ -208,7 +216,7 @@ impl Store {
 
     fn seed_plan(plan: &mut Plan, fixtures: &Fixtures) {
         for app in &fixtures.apps {
-            plan.insert_json(T::Apps, &app.app_id, app);
+            plan.insert_json(Tree::Apps, &app.app_id, app);
         }
         for identity in &fixtures.identities {
             Self::identity_plan(plan, identity);
@@ -216,14 +224,14 @@ impl Store {
         for auth in &fixtures.authorizations {
             Self::authorization_plan(plan, auth);
         }
-        plan.insert(T::Meta, SEEDED_KEY, fixtures.digest.as_bytes());
+        plan.insert(Tree::Meta, SEEDED_KEY, fixtures.digest.as_bytes());
     }
 
     /// Seeds an empty store from fixtures in one transaction and flushes it. A store
     /// that was seeded before is left alone, so a restart never overwrites what it holds.
     /// Returns whether it seeded.
     pub fn seed_if_empty(&self, fixtures: &Fixtures) -> Result<bool, StoreError> {
-        if self.tree(T::Meta).contains_key(SEEDED_KEY)? {
+        if self.tree(Tree::Meta).contains_key(SEEDED_KEY)? {
             return Ok(false);
         }
         let mut plan = Plan::default();
@@ -238,13 +246,13 @@ impl Store {
     pub fn reset_plan(&self, fixtures: &Fixtures) -> Result<Plan, StoreError> {
         let mut plan = Plan::default();
         for tree in [
-            T::Apps,
-            T::Identities,
-            T::ByCert,
-            T::ByUser,
-            T::Authorizations,
-            T::Scenarios,
-            T::Faults,
+            Tree::Apps,
+            Tree::Identities,
+            Tree::ByCert,
+            Tree::ByUser,
+            Tree::Authorizations,
+            Tree::Scenarios,
+            Tree::Faults,
         ] {
             for key in self.keys(tree, b"")? {
                 plan.remove(tree, key);
@@ -260,7 +268,7 @@ impl Store {
     pub fn reset_app_plan(&self, fixtures: &Fixtures, app_id: &str) -> Result<Plan, StoreError> {
         let mut plan = self.delete_app_plan(app_id)?;
         if let Some(app) = fixtures.apps.iter().find(|a| a.app_id == app_id) {
-            plan.insert_json(T::Apps, &app.app_id, app);
+            plan.insert_json(Tree::Apps, &app.app_id, app);
         }
         for auth in fixtures
             .authorizations
@@ -275,7 +283,7 @@ impl Store {
     /// The digest of the fixtures this store was seeded from.
     pub fn seeded_from(&self) -> Result<Option<String>, StoreError> {
         Ok(self
-            .tree(T::Meta)
+            .tree(Tree::Meta)
             .get(SEEDED_KEY)?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
@@ -283,9 +291,9 @@ impl Store {
     /// How many records of each kind are stored.
     pub fn counts(&self) -> Counts {
         Counts {
-            apps: self.tree(T::Apps).len(),
-            identities: self.tree(T::Identities).len(),
-            authorizations: self.tree(T::Authorizations).len(),
+            apps: self.tree(Tree::Apps).len(),
+            identities: self.tree(Tree::Identities).len(),
+            authorizations: self.tree(Tree::Authorizations).len(),
         }
     }
 
@@ -293,70 +301,70 @@ impl Store {
 
     /// Every app (a scan: call it off the async runtime or at start-up).
     pub fn apps(&self) -> Result<Vec<App>, StoreError> {
-        self.scan_json(T::Apps, b"")
+        self.scan_json(Tree::Apps, b"")
     }
 
     /// The app with this id.
     pub fn app(&self, app_id: &str) -> Result<Option<App>, StoreError> {
-        self.get_json(T::Apps, app_id.as_bytes())
+        self.get_json(Tree::Apps, app_id.as_bytes())
     }
 
     /// Stores (creates or replaces) an app.
     pub fn put_app_plan(&self, app: &App) -> Plan {
         let mut plan = Plan::default();
-        plan.insert_json(T::Apps, &app.app_id, app);
+        plan.insert_json(Tree::Apps, &app.app_id, app);
         plan
     }
 
     /// Removes an app with its authorisations, scenarios and faults scoped to it.
     pub fn delete_app_plan(&self, app_id: &str) -> Result<Plan, StoreError> {
         let mut plan = Plan::default();
-        plan.remove(T::Apps, app_id);
-        for key in self.keys(T::Authorizations, format!("{app_id}\0").as_bytes())? {
-            plan.remove(T::Authorizations, key);
+        plan.remove(Tree::Apps, app_id);
+        for key in self.keys(Tree::Authorizations, format!("{app_id}\0").as_bytes())? {
+            plan.remove(Tree::Authorizations, key);
         }
-        plan.remove(T::Faults, app_id);
+        plan.remove(Tree::Faults, app_id);
         Ok(plan)
     }
 
     // ----- identities ----------------------------------------------------------------
 
     fn identity_plan(plan: &mut Plan, identity: &Identity) {
-        plan.insert_json(T::Identities, &identity.id, identity);
+        plan.insert_json(Tree::Identities, &identity.id, identity);
         if let Some(cert_no) = &identity.cert_no {
             plan.insert(
-                T::ByCert,
+                Tree::ByCert,
                 cert_key(&identity.cert_type, cert_no),
                 identity.id.as_bytes(),
             );
         }
         if let Some(user_id) = &identity.user_id {
-            plan.insert(T::ByUser, user_id, identity.id.as_bytes());
+            plan.insert(Tree::ByUser, user_id, identity.id.as_bytes());
         }
     }
 
     fn unindex_plan(plan: &mut Plan, identity: &Identity) {
         if let Some(cert_no) = &identity.cert_no {
-            plan.remove(T::ByCert, cert_key(&identity.cert_type, cert_no));
+            plan.remove(Tree::ByCert, cert_key(&identity.cert_type, cert_no));
         }
         if let Some(user_id) = &identity.user_id {
-            plan.remove(T::ByUser, user_id);
+            plan.remove(Tree::ByUser, user_id);
         }
     }
 
     /// Every identity.
     pub fn identities(&self) -> Result<Vec<Identity>, StoreError> {
-        self.scan_json(T::Identities, b"")
+        self.scan_json(Tree::Identities, b"")
     }
 
     /// The identity with this id.
     pub fn identity(&self, id: &str) -> Result<Option<Identity>, StoreError> {
-        self.get_json(T::Identities, id.as_bytes())
+        self.get_json(Tree::Identities, id.as_bytes())
     }
 
-    fn identity_at(&self, index: T, key: &[u8]) -> Result<Option<Identity>, StoreError> {
+    fn identity_at(&self, index: Tree, key: &[u8]) -> Result<Option<Identity>, StoreError> {
         match self.tree(index).get(key)? {
-            Some(id) => self.get_json(T::Identities, &id),
+            Some(id) => self.get_json(Tree::Identities, &id),
             None => Ok(None),
         }
     }
@@ -367,18 +375,18 @@ impl Store {
         cert_type: &str,
         cert_no: &str,
     ) -> Result<Option<Identity>, StoreError> {
-        self.identity_at(T::ByCert, &cert_key(cert_type, cert_no))
+        self.identity_at(Tree::ByCert, &cert_key(cert_type, cert_no))
     }
 
     /// The identity with this Alipay userId, if any.
     pub fn identity_by_user_id(&self, user_id: &str) -> Result<Option<Identity>, StoreError> {
-        self.identity_at(T::ByUser, user_id.as_bytes())
+        self.identity_at(Tree::ByUser, user_id.as_bytes())
     }
 
     /// Stores (creates or replaces) an identity and re-indexes it. Fails with
     /// [`StoreError::Conflict`] when another identity has the certificate or userId.
     pub fn put_identity_plan(&self, identity: &Identity) -> Result<Plan, StoreError> {
-        let taken = |index: T, key: &[u8], what: &str| -> Result<(), StoreError> {
+        let taken = |index: Tree, key: &[u8], what: &str| -> Result<(), StoreError> {
             match self.tree(index).get(key)? {
                 Some(id) if id != identity.id.as_bytes() => Err(StoreError::Conflict(format!(
                     "{what} already belongs to identity {}",
@@ -389,13 +397,13 @@ impl Store {
         };
         if let Some(cert_no) = &identity.cert_no {
             taken(
-                T::ByCert,
+                Tree::ByCert,
                 &cert_key(&identity.cert_type, cert_no),
                 "cert_no",
             )?;
         }
         if let Some(user_id) = &identity.user_id {
-            taken(T::ByUser, user_id.as_bytes(), "user_id")?;
+            taken(Tree::ByUser, user_id.as_bytes(), "user_id")?;
         }
         let mut plan = Plan::default();
         if let Some(previous) = self.identity(&identity.id)? {
@@ -409,10 +417,10 @@ impl Store {
     pub fn delete_identity_plan(&self, identity: &Identity) -> Result<Plan, StoreError> {
         let mut plan = Plan::default();
         Self::unindex_plan(&mut plan, identity);
-        plan.remove(T::Identities, &identity.id);
+        plan.remove(Tree::Identities, &identity.id);
         for auth in self.authorizations(None, Some(&identity.id))? {
             plan.remove(
-                T::Authorizations,
+                Tree::Authorizations,
                 authorization_key(&auth.app_id, &auth.identity, auth.auth_category),
             );
         }
@@ -423,7 +431,7 @@ impl Store {
 
     fn authorization_plan(plan: &mut Plan, auth: &Authorization) {
         plan.insert_json(
-            T::Authorizations,
+            Tree::Authorizations,
             authorization_key(&auth.app_id, &auth.identity, auth.auth_category),
             auth,
         );
@@ -437,7 +445,7 @@ impl Store {
         category: AuthCategory,
     ) -> Result<Option<Authorization>, StoreError> {
         self.get_json(
-            T::Authorizations,
+            Tree::Authorizations,
             &authorization_key(app_id, identity, category),
         )
     }
@@ -449,7 +457,7 @@ impl Store {
         identity: Option<&str>,
     ) -> Result<Vec<Authorization>, StoreError> {
         let prefix = app_id.map(|a| format!("{a}\0")).unwrap_or_default();
-        let all: Vec<Authorization> = self.scan_json(T::Authorizations, prefix.as_bytes())?;
+        let all: Vec<Authorization> = self.scan_json(Tree::Authorizations, prefix.as_bytes())?;
         Ok(all
             .into_iter()
             .filter(|a| identity.is_none_or(|i| a.identity == i))
@@ -468,7 +476,7 @@ impl Store {
         let mut plan = Plan::default();
         for auth in auths {
             plan.remove(
-                T::Authorizations,
+                Tree::Authorizations,
                 authorization_key(&auth.app_id, &auth.identity, auth.auth_category),
             );
         }
@@ -479,17 +487,17 @@ impl Store {
 
     /// Every stored scenario record.
     pub fn scenarios<V: DeserializeOwned>(&self) -> Result<Vec<V>, StoreError> {
-        self.scan_json(T::Scenarios, b"")
+        self.scan_json(Tree::Scenarios, b"")
     }
 
     /// Adds a scenario write to a plan.
     pub fn put_scenario(plan: &mut Plan, id: &str, scenario: &impl Serialize) {
-        plan.insert_json(T::Scenarios, id, scenario);
+        plan.insert_json(Tree::Scenarios, id, scenario);
     }
 
     /// Adds a scenario removal to a plan.
     pub fn remove_scenario(plan: &mut Plan, id: &str) {
-        plan.remove(T::Scenarios, id);
+        plan.remove(Tree::Scenarios, id);
     }
 
     /// Applies a gateway-side scenario change (new counters, or gone) only if the store
@@ -507,14 +515,14 @@ impl Store {
             .map(|a| serde_json::to_vec(a).map_err(StoreError::Encode))
             .transpose()?;
         let swapped =
-            self.tree(T::Scenarios)
+            self.tree(Tree::Scenarios)
                 .compare_and_swap(id.as_bytes(), Some(before), after)?;
         Ok(swapped.is_ok())
     }
 
     /// Every stored fault set, by scope key ("" = global, else the app_id).
     pub fn faults<V: DeserializeOwned>(&self) -> Result<Vec<(String, V)>, StoreError> {
-        self.tree(T::Faults)
+        self.tree(Tree::Faults)
             .iter()
             .map(|entry| {
                 let (key, value) = entry?;
@@ -528,12 +536,12 @@ impl Store {
 
     /// Adds a fault-set write to a plan.
     pub fn put_faults(plan: &mut Plan, scope: &str, faults: &impl Serialize) {
-        plan.insert_json(T::Faults, scope, faults);
+        plan.insert_json(Tree::Faults, scope, faults);
     }
 
     /// Adds a fault-set removal to a plan.
     pub fn remove_faults(plan: &mut Plan, scope: &str) {
-        plan.remove(T::Faults, scope);
+        plan.remove(Tree::Faults, scope);
     }
 }
 

@@ -1,15 +1,13 @@
 //! `alipay-mock admin …` end to end: the built binary drives the admin API of a gateway
 //! started in-process on 127.0.0.1:0, and signed gateway calls show the effect of each verb.
-//!
-//! These need the server side of the admin API (docs/admin-api-contract.md); on a gateway
-//! without it every verb answers 404, which only the connection test does not depend on.
+//! The API they drive is described by docs/admin-openapi.yaml.
 
 mod common;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use alipay_mock::admin::client::{TOKEN_ENV, URL_ENV};
+use alipay_mock::config::{ADMIN_TOKEN_ENV as TOKEN_ENV, URL_ENV};
 use alipay_mock::RunningGateway;
 use common::*;
 use serde_json::{json, Value};

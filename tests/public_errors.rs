@@ -1,5 +1,5 @@
 //! Public (gateway-level) errors over HTTP: codes, texts, node names and which answers
-//! are signed, as PROTOCOL.md §4 describes the real gateway.
+//! are signed, as docs/protocol.md §4 describes the real gateway.
 
 mod common;
 

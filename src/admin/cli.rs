@@ -14,7 +14,8 @@ use clap::{ArgGroup, Args, Subcommand};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::admin::client::{self, Endpoint, TOKEN_ENV, URL_ENV};
+use crate::admin::client::{self, Endpoint};
+use crate::config::{default_url, ADMIN_TOKEN_ENV, URL_ENV};
 use crate::model::{AccountState, AuthCategory};
 
 pub mod request;
@@ -297,9 +298,9 @@ pub fn run(args: AdminArgs) -> Result<String, String> {
     let url = args
         .url
         .or_else(|| non_empty_env(URL_ENV))
-        .unwrap_or_else(|| client::DEFAULT_URL.to_owned());
+        .unwrap_or_else(default_url);
     let endpoint = Endpoint::parse(&url)?;
-    let token = args.token.or_else(|| non_empty_env(TOKEN_ENV));
+    let token = args.token.or_else(|| non_empty_env(ADMIN_TOKEN_ENV));
     let request = args.command.request(&mut read_input)?;
     // One exchange: a current-thread runtime is all it needs.
     let runtime = tokio::runtime::Builder::new_current_thread()

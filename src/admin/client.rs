@@ -15,17 +15,7 @@ use hyper_util::rt::TokioIo;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
-/// Where the client looks without `--url` or [`URL_ENV`]: `serve`'s default address.
-pub const DEFAULT_URL: &str = "http://127.0.0.1:9600";
-
-/// Environment variable naming the gateway when `--url` is absent.
-pub const URL_ENV: &str = "ALIPAY_MOCK_URL";
-
-/// Environment variable holding the admin token when `--token` is absent.
-pub const TOKEN_ENV: &str = "ALIPAY_MOCK_ADMIN_TOKEN";
-
-/// The path every admin call lives under.
-pub const ADMIN_PREFIX: &str = "/__admin";
+use crate::config::{ADMIN_PREFIX, ADMIN_TOKEN_ENV, GATEWAY_PATH, URL_ENV};
 
 /// How long one exchange (connect, send, read the answer) may take.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -73,7 +63,8 @@ impl Endpoint {
             .filter(|h| !h.is_empty())
             .ok_or_else(|| format!("--url {url:?} has no host; {expected}"))?;
         match uri.path() {
-            "" | "/" | "/gateway.do" | "/__admin" | "/__admin/" => {}
+            "" | "/" => {}
+            path if path == GATEWAY_PATH || path.trim_end_matches('/') == admin_root() => {}
             other => {
                 return Err(format!(
                     "--url {url:?}: unexpected path {other}; {expected}"
@@ -90,6 +81,11 @@ impl Endpoint {
     pub fn authority(&self) -> &str {
         &self.authority
     }
+}
+
+/// The admin prefix without its trailing `/`.
+fn admin_root() -> &'static str {
+    ADMIN_PREFIX.trim_end_matches('/')
 }
 
 /// One admin call, before it is sent: what a verb means on the wire.
@@ -125,7 +121,7 @@ impl ApiRequest {
 /// Builds `/__admin/<segments>?<query>`: each segment and each query value is
 /// percent-encoded on its own, and query pairs whose value is `None` are left out.
 pub fn target(segments: &[&str], query: &[(&str, Option<&str>)]) -> String {
-    let mut target = String::from(ADMIN_PREFIX);
+    let mut target = String::from(admin_root());
     for segment in segments {
         target.push('/');
         target.extend(utf8_percent_encode(segment, UNRESERVED));
@@ -179,7 +175,7 @@ impl Answer {
         }
         if self.status == StatusCode::UNAUTHORIZED {
             message.push_str(&format!(
-                " (the gateway runs with --admin-token: pass --token or set {TOKEN_ENV})"
+                " (the gateway runs with --admin-token: pass --token or set {ADMIN_TOKEN_ENV})"
             ));
         }
         Err(message)
@@ -400,7 +396,7 @@ mod tests {
         assert!(
             err.starts_with("HTTP 401 Unauthorized: admin token required")
                 && err.contains("--token")
-                && err.contains(TOKEN_ENV),
+                && err.contains(ADMIN_TOKEN_ENV),
             "{err}"
         );
     }

@@ -1,108 +1,164 @@
 //! Test control: the admin API under `/__admin/` (WireMock's `/__admin`, LocalStack's
 //! reset) and its command-line client.
 //!
-//! JSON in and out. Bad input answers 400/404/409 with `{"error": "…"}` and changes
-//! nothing. Writes are serialised by one lock, applied in one store transaction and
-//! flushed before they are acknowledged; the in-memory views (apps with parsed keys,
-//! scenarios, faults) change only after the store did. With a token configured, every
-//! call needs `Authorization: Bearer <token>`.
+//! JSON in and out. [`Admin::handle`] takes plain values ([`AdminRequest`]) and answers a
+//! [`Reply`]; the server is the only part that knows HTTP. Bad input answers 400/404/409
+//! with `{"error": "…"}` and changes nothing. Every change goes through
+//! [`State::commit`]: one store transaction, flushed before it is acknowledged, memory
+//! updated after. With a token configured, every call needs
+//! `Authorization: Bearer <token>`.
+//!
+//! One file per URL family: [`apps`], [`identities`], [`authorizations`], [`scenarios`],
+//! [`faults`], [`requests`], [`reset`]; [`records`] holds what the record families share.
 
+mod apps;
+mod authorizations;
 pub mod cli;
 pub mod client;
-mod control;
+mod faults;
+mod identities;
 mod records;
+mod requests;
+mod reset;
+mod scenarios;
 
 use std::sync::Arc;
 
-use hyper::header::AUTHORIZATION;
-use hyper::http::request::Parts;
-use hyper::Method;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::config::ADMIN_PREFIX;
 use crate::control::Rejection;
-use crate::gateway::Gateway;
-use crate::protocol::params::{Params, RawRequest};
-use crate::store::{Plan, Store};
+use crate::reply::Reply;
+use crate::state::{CommitError, State};
 
-/// Path prefix of every admin endpoint.
-pub const PREFIX: &str = "/__admin/";
+pub use authorizations::Grant;
 
 /// The OpenAPI document of this API, served at `/__admin/openapi.yaml`.
 const OPENAPI: &str = include_str!("../../docs/admin-openapi.yaml");
 
-/// An admin answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdminResponse {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub body: Vec<u8>,
-    /// Extra headers (`Allow` on 405, `WWW-Authenticate` on 401).
-    pub headers: Vec<(&'static str, String)>,
-}
-
 const JSON: &str = "application/json";
 
-impl AdminResponse {
-    fn json(status: u16, value: &impl Serialize) -> AdminResponse {
-        match serde_json::to_vec_pretty(value) {
-            Ok(body) => AdminResponse {
-                status,
-                content_type: JSON,
-                body,
-                headers: Vec::new(),
-            },
-            Err(e) => AdminResponse::error(&Rejection::internal(e.to_string())),
-        }
-    }
+/// One admin request as plain values: what the server read off the wire.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminRequest<'a> {
+    /// The HTTP method (`GET`, `POST`, …).
+    pub method: &'a str,
+    /// The path, `/__admin/…`, still percent-encoded.
+    pub path: &'a str,
+    /// The raw query string, if any.
+    pub query: Option<&'a str>,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<&'a str>,
+    /// The body bytes (already bounded by the server).
+    pub body: &'a [u8],
+}
 
-    fn empty() -> AdminResponse {
-        AdminResponse {
-            status: 204,
-            content_type: JSON,
-            body: Vec::new(),
-            headers: Vec::new(),
-        }
+/// `value` as a JSON answer.
+fn json(status: u16, value: &impl Serialize) -> Reply {
+    match serde_json::to_vec_pretty(value) {
+        Ok(body) => Reply::new(status, JSON, body),
+        Err(e) => error(&Rejection::internal(e.to_string())),
     }
+}
 
-    fn error(rejection: &Rejection) -> AdminResponse {
-        let body = serde_json::json!({ "error": rejection.message }).to_string();
-        AdminResponse {
-            status: rejection.status,
-            content_type: JSON,
-            body: body.into_bytes(),
-            headers: Vec::new(),
-        }
-    }
+/// 204, no body.
+fn no_content() -> Reply {
+    Reply::new(204, JSON, Vec::new())
+}
+
+/// `{"error": …}` with the rejection's status.
+fn error(rejection: &Rejection) -> Reply {
+    let body = serde_json::json!({ "error": rejection.message }).to_string();
+    Reply::new(rejection.status, JSON, body.into_bytes())
 }
 
 /// The answer to an admin request body over the size limit.
-pub fn too_large(limit: usize) -> AdminResponse {
-    AdminResponse::error(&Rejection {
+pub fn too_large(limit: usize) -> Reply {
+    error(&Rejection {
         status: 413,
         message: format!("request body over {limit} bytes"),
     })
 }
 
-/// The admin API's own state: the token and the write lock.
+impl From<CommitError<Rejection>> for Rejection {
+    fn from(e: CommitError<Rejection>) -> Rejection {
+        match e {
+            CommitError::Refused(rejection) => rejection,
+            CommitError::Store(e) => e.into(),
+            CommitError::Task(message) => Rejection::internal(message),
+        }
+    }
+}
+
+/// The admin API's own configuration: the token.
 #[derive(Debug)]
 pub struct Admin {
     token_digest: Option<[u8; 32]>,
-    writes: tokio::sync::Mutex<()>,
 }
 
-/// One parsed admin request.
-struct AdminRequest<'a> {
-    method: &'a Method,
-    segments: Vec<String>,
-    query: Params,
+/// The endpoints, each with the methods it takes: the one route table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint<'a> {
+    Health,
+    Ready,
+    OpenApi,
+    Apps(&'a [&'a str]),
+    Identities(&'a [&'a str]),
+    Authorizations,
+    Scenarios(&'a [&'a str]),
+    Faults,
+    Requests,
+    Reset,
+}
+
+impl<'a> Endpoint<'a> {
+    fn parse(segments: &'a [&'a str]) -> Option<Endpoint<'a>> {
+        Some(match segments {
+            ["health"] => Endpoint::Health,
+            ["ready"] => Endpoint::Ready,
+            ["openapi.yaml"] => Endpoint::OpenApi,
+            ["apps", rest @ ..] if rest.len() <= 1 => Endpoint::Apps(rest),
+            ["identities", rest @ ..] if rest.len() <= 1 => Endpoint::Identities(rest),
+            ["authorizations"] => Endpoint::Authorizations,
+            ["scenarios", rest @ ..] if rest.len() <= 1 => Endpoint::Scenarios(rest),
+            ["faults"] => Endpoint::Faults,
+            ["requests"] => Endpoint::Requests,
+            ["reset"] => Endpoint::Reset,
+            _ => return None,
+        })
+    }
+
+    /// The methods it takes (the `Allow` header of a 405).
+    fn methods(self) -> &'static [&'static str] {
+        match self {
+            Endpoint::Health | Endpoint::Ready | Endpoint::OpenApi => &["GET"],
+            Endpoint::Apps([]) | Endpoint::Identities([]) => &["GET", "POST"],
+            Endpoint::Apps(_) | Endpoint::Identities(_) => &["GET", "PUT", "PATCH", "DELETE"],
+            Endpoint::Authorizations | Endpoint::Scenarios([]) => &["GET", "POST", "DELETE"],
+            Endpoint::Scenarios(_) => &["GET", "DELETE"],
+            Endpoint::Faults => &["GET", "PUT", "DELETE"],
+            Endpoint::Requests => &["GET", "DELETE"],
+            Endpoint::Reset => &["POST"],
+        }
+    }
+}
+
+/// One admin request, parsed: what the endpoint handlers see.
+struct Input<'a> {
+    method: &'a str,
+    query: Vec<(String, String)>,
     body: &'a [u8],
 }
 
-impl AdminRequest<'_> {
-    /// A query parameter, refusing parameters the endpoint does not know.
+impl Input<'_> {
+    /// The query, refusing parameters the endpoint does not know and empty values.
     fn query(&self, allowed: &[&str]) -> Result<QueryView<'_>, Rejection> {
-        if let Some((name, _)) = self.query.iter().find(|(name, _)| !allowed.contains(name)) {
+        if let Some((name, _)) = self
+            .query
+            .iter()
+            .find(|(name, _)| !allowed.contains(&name.as_str()))
+        {
             return Err(Rejection::bad_request(format!(
                 "unknown query parameter {name:?} (this endpoint takes: {})",
                 allowed.join(", ")
@@ -123,12 +179,15 @@ impl AdminRequest<'_> {
     }
 }
 
-/// Checked query parameters.
-struct QueryView<'a>(&'a Params);
+/// Checked query parameters; the first occurrence of a name wins.
+struct QueryView<'a>(&'a [(String, String)]);
 
 impl QueryView<'_> {
     fn get(&self, name: &str) -> Option<&str> {
-        self.0.non_empty(name)
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -137,18 +196,14 @@ impl Admin {
     pub fn new(token: Option<String>) -> Admin {
         Admin {
             token_digest: token.map(|t| Sha256::digest(t.as_bytes()).into()),
-            writes: tokio::sync::Mutex::new(()),
         }
     }
 
-    fn authorised(&self, parts: &Parts) -> bool {
+    fn authorised(&self, authorization: Option<&str>) -> bool {
         let Some(expected) = &self.token_digest else {
             return true;
         };
-        let presented = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
+        let presented = authorization
             .and_then(|v| {
                 let (scheme, token) = v.split_once(' ')?;
                 // The auth scheme is case-insensitive (RFC 9110 §11.1).
@@ -167,25 +222,16 @@ impl Admin {
     }
 
     /// Answers one admin request.
-    pub async fn handle(
-        &self,
-        gateway: &Arc<Gateway>,
-        parts: &Parts,
-        body: &[u8],
-    ) -> AdminResponse {
-        if !self.authorised(parts) {
-            let mut response = AdminResponse::error(&Rejection {
+    pub async fn handle(&self, state: &Arc<State>, request: AdminRequest<'_>) -> Reply {
+        if !self.authorised(request.authorization) {
+            return error(&Rejection {
                 status: 401,
                 message: "admin calls need Authorization: Bearer <the --admin-token>".into(),
-            });
-            response.headers.push((
-                "www-authenticate",
-                "Bearer realm=\"alipay-mock admin\"".into(),
-            ));
-            return response;
+            })
+            .with_header("www-authenticate", "Bearer realm=\"alipay-mock admin\"");
         }
-        let path = parts.uri.path().trim_start_matches(PREFIX);
-        let segments = path
+        let path = request.path.trim_start_matches(ADMIN_PREFIX);
+        let segments: Vec<String> = path
             .split('/')
             .filter(|s| !s.is_empty())
             .map(|s| {
@@ -194,143 +240,120 @@ impl Admin {
                     .into_owned()
             })
             .collect();
-        let query = Params::parse(RawRequest {
-            query: parts.uri.query().map(str::as_bytes),
-            body: b"",
-            content_type: Some(JSON),
-        });
-        let request = AdminRequest {
-            method: &parts.method,
-            segments,
-            query,
-            body,
-        };
-        let mut response = match self.route(gateway, &request).await {
-            Ok(response) => response,
-            Err(rejection) => AdminResponse::error(&rejection),
-        };
-        if response.status == 405 {
-            let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
-            if let Some(allow) = allowed_methods(&segments) {
-                response.headers.push(("allow", allow.to_owned()));
-            }
-        }
-        response
-    }
-
-    async fn route(
-        &self,
-        gateway: &Arc<Gateway>,
-        request: &AdminRequest<'_>,
-    ) -> Result<AdminResponse, Rejection> {
-        let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
-        let method = request.method;
-        match segments.as_slice() {
-            ["health"] if method == Method::GET => {
-                request.query(&[])?;
-                Ok(AdminResponse::json(
-                    200,
-                    &serde_json::json!({"status": "ok"}),
-                ))
-            }
-            ["ready"] if method == Method::GET => {
-                request.query(&[])?;
-                control::ready(gateway).await
-            }
-            ["openapi.yaml"] if method == Method::GET => {
-                request.query(&[])?;
-                Ok(AdminResponse {
-                    status: 200,
-                    content_type: "application/yaml",
-                    body: OPENAPI.as_bytes().to_vec(),
-                    headers: Vec::new(),
-                })
-            }
-            ["apps", rest @ ..] => records::apps(self, gateway, request, rest).await,
-            ["identities", rest @ ..] => records::identities(self, gateway, request, rest).await,
-            ["authorizations"] => records::authorizations(self, gateway, request).await,
-            ["scenarios", rest @ ..] => control::scenarios(self, gateway, request, rest).await,
-            ["faults"] => control::faults(self, gateway, request).await,
-            ["requests"] => control::requests(gateway, request).await,
-            ["reset"] if method == Method::POST => control::reset(self, gateway, request).await,
-            ["health" | "ready" | "openapi.yaml" | "reset"] => Err(not_allowed(method)),
-            _ => Err(Rejection::not_found(format!(
-                "no admin endpoint /__admin/{} (see /__admin/openapi.yaml)",
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let Some(endpoint) = Endpoint::parse(&segments) else {
+            return error(&Rejection::not_found(format!(
+                "no admin endpoint {ADMIN_PREFIX}{} (see {ADMIN_PREFIX}openapi.yaml)",
                 segments.join("/")
-            ))),
+            )));
+        };
+        let methods = endpoint.methods();
+        if !methods.contains(&request.method) {
+            return error(&not_allowed(request.method)).with_header("allow", methods.join(", "));
+        }
+        let input = Input {
+            method: request.method,
+            query: form_urlencoded::parse(request.query.unwrap_or("").as_bytes())
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect(),
+            body: request.body,
+        };
+        match route(state, endpoint, &input).await {
+            Ok(reply) => reply,
+            Err(rejection) => {
+                let reply = error(&rejection);
+                if rejection.status == 405 {
+                    reply.with_header("allow", methods.join(", "))
+                } else {
+                    reply
+                }
+            }
         }
     }
+}
 
-    /// Applies a plan atomically and durably while holding the write lock, then runs
-    /// `after` (the in-memory change) before the lock is released. `plan` runs on the
-    /// blocking pool (it may scan sled and parse keys) under the lock, so what it reads
-    /// is still true when the plan commits.
-    async fn commit<R, T>(
-        &self,
-        gateway: &Arc<Gateway>,
-        plan: impl FnOnce(&Gateway) -> Result<(Plan, R), Rejection> + Send + 'static,
-        after: impl FnOnce(&Gateway, R) -> T,
-    ) -> Result<T, Rejection>
-    where
-        R: Send + 'static,
-    {
-        let _writes = self.writes.lock().await;
-        let shared = Arc::clone(gateway);
-        let result = tokio::task::spawn_blocking(move || {
-            let (plan, result) = plan(&shared)?;
-            shared.store.apply(plan)?;
-            Ok::<R, Rejection>(result)
+async fn route(
+    state: &Arc<State>,
+    endpoint: Endpoint<'_>,
+    request: &Input<'_>,
+) -> Result<Reply, Rejection> {
+    match endpoint {
+        Endpoint::Health => {
+            request.query(&[])?;
+            Ok(json(200, &serde_json::json!({"status": "ok"})))
+        }
+        Endpoint::Ready => {
+            request.query(&[])?;
+            ready(state).await
+        }
+        Endpoint::OpenApi => {
+            request.query(&[])?;
+            Ok(Reply::new(
+                200,
+                "application/yaml",
+                OPENAPI.as_bytes().to_vec(),
+            ))
+        }
+        Endpoint::Apps(rest) => apps::route(state, request, rest).await,
+        Endpoint::Identities(rest) => identities::route(state, request, rest).await,
+        Endpoint::Authorizations => authorizations::route(state, request).await,
+        Endpoint::Scenarios(rest) => scenarios::route(state, request, rest).await,
+        Endpoint::Faults => faults::route(state, request).await,
+        Endpoint::Requests => requests::route(state, request).await,
+        Endpoint::Reset => reset::route(state, request).await,
+    }
+}
+
+#[derive(Serialize)]
+struct Ready {
+    status: &'static str,
+    apps: usize,
+    identities: usize,
+    authorizations: usize,
+    scenarios: usize,
+    fixtures_digest: String,
+    seeded_from: Option<String>,
+}
+
+/// `GET /__admin/ready`: the gateway only listens once keys and store are loaded, so an
+/// answer means ready; it reports what is loaded.
+async fn ready(state: &Arc<State>) -> Result<Reply, Rejection> {
+    let ready = read(state, |g| {
+        let counts = g.store().counts();
+        Ok(Ready {
+            status: "ready",
+            apps: counts.apps,
+            identities: counts.identities,
+            authorizations: counts.authorizations,
+            scenarios: g.scenarios().len(),
+            fixtures_digest: g.fixtures().digest.clone(),
+            seeded_from: g.store().seeded_from()?,
         })
-        .await
-        .map_err(|e| Rejection::internal(format!("admin task failed: {e}")))??;
-        gateway.store.flush().await?;
-        Ok(after(gateway, result))
-    }
-}
-
-/// Adds the removal of one app's scenarios (or all) to a plan and returns their ids, for
-/// [`crate::control::Scenarios::remove_ids`] once the plan is applied. Called inside a
-/// commit plan, so the set is taken under the write lock.
-fn remove_scenarios(gateway: &Gateway, plan: &mut Plan, app_id: Option<&str>) -> Vec<String> {
-    let ids = gateway.scenarios.ids(app_id);
-    for id in &ids {
-        Store::remove_scenario(plan, id);
-    }
-    ids
-}
-
-/// The methods an endpoint takes, for the `Allow` header of a 405.
-fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
-    Some(match segments {
-        ["health" | "ready" | "openapi.yaml"] => "GET",
-        ["apps" | "identities"] => "GET, POST",
-        ["apps" | "identities", _] => "GET, PUT, PATCH, DELETE",
-        ["authorizations" | "scenarios"] => "GET, POST, DELETE",
-        ["scenarios", _] => "GET, DELETE",
-        ["faults"] => "GET, PUT, DELETE",
-        ["requests"] => "GET, DELETE",
-        ["reset"] => "POST",
-        _ => return None,
     })
+    .await?;
+    Ok(json(200, &ready))
 }
 
-/// 405 for a method an endpoint does not take.
-fn not_allowed(method: &Method) -> Rejection {
+/// The answer to a delete of many.
+#[derive(Serialize)]
+struct Deleted {
+    deleted: usize,
+}
+
+/// 405 for a method an endpoint does not take (the caller adds `Allow`).
+fn not_allowed(method: &str) -> Rejection {
     Rejection {
         status: 405,
-        message: format!("{method} is not allowed here (see /__admin/openapi.yaml)"),
+        message: format!("{method} is not allowed here (see {ADMIN_PREFIX}openapi.yaml)"),
     }
 }
 
 /// Runs blocking store reads off the async runtime.
 async fn read<R: Send + 'static>(
-    gateway: &Arc<Gateway>,
-    f: impl FnOnce(&Gateway) -> Result<R, Rejection> + Send + 'static,
+    state: &Arc<State>,
+    f: impl FnOnce(&State) -> Result<R, Rejection> + Send + 'static,
 ) -> Result<R, Rejection> {
-    let shared = Arc::clone(gateway);
-    tokio::task::spawn_blocking(move || f(&shared))
-        .await
-        .map_err(|e| Rejection::internal(format!("admin task failed: {e}")))?
+    state.read(f).await.map_err(Rejection::from)
 }
 
 /// Merges a JSON patch into a record's JSON (top level; `null` removes a field).

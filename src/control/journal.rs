@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 /// Default ring-buffer size (`--journal-max`).
@@ -186,70 +185,6 @@ pub fn bounded(value: &str) -> String {
     format!("{}…[cut, {} bytes in all]", &value[..end], value.len())
 }
 
-/// Masks a person's name: the first character stays (a one-character name is hidden).
-fn mask_name(name: &str) -> String {
-    let count = name.chars().count();
-    if count <= 1 {
-        return "*".repeat(count);
-    }
-    name.chars()
-        .enumerate()
-        .map(|(i, c)| if i == 0 { c } else { '*' })
-        .collect()
-}
-
-/// Masks a certificate number: the first 3 and last 4 characters stay.
-fn mask_cert_no(cert_no: &str) -> String {
-    let chars: Vec<char> = cert_no.chars().collect();
-    if chars.len() <= 7 {
-        return "*".repeat(chars.len());
-    }
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i < 3 || i >= chars.len() - 4 {
-                *c
-            } else {
-                '*'
-            }
-        })
-        .collect()
-}
-
-/// Masks the identity fields of an `identity_param` object in place; whether any was.
-fn mask_identity(param: &mut Map<String, Value>) -> bool {
-    let mut masked = false;
-    for (key, mask) in [
-        ("name", mask_name as fn(&str) -> String),
-        ("certNo", mask_cert_no),
-        ("cert_no", mask_cert_no),
-    ] {
-        if let Some(Value::String(value)) = param.get_mut(key) {
-            *value = mask(value);
-            masked = true;
-        }
-    }
-    masked
-}
-
-/// The `biz_content` with the person's name and certificate number masked, read as
-/// JSON (so `\uXXXX` escapes are masked too); `None` when there is nothing to mask.
-pub fn mask_biz_content(biz_content: &str) -> Option<String> {
-    let mut biz: Map<String, Value> = serde_json::from_str(biz_content).ok()?;
-    let masked = match biz.get_mut("identity_param")? {
-        Value::String(text) => {
-            let mut param: Map<String, Value> = serde_json::from_str(text).ok()?;
-            let masked = mask_identity(&mut param);
-            *text = Value::Object(param).to_string();
-            masked
-        }
-        Value::Object(param) => mask_identity(param),
-        _ => false,
-    };
-    masked.then(|| Value::Object(biz).to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,41 +242,6 @@ mod tests {
         assert_eq!((total, entries[0].app_id.as_deref()), (2, Some("a")));
         assert_eq!(journal.clear(Some("a")), 2);
         assert_eq!(journal.len(), 1);
-    }
-
-    #[test]
-    fn names_and_certificate_numbers_are_masked() {
-        let biz = r#"{"identity_param":"{\"certType\":\"IDENTITY_CARD\",\"name\":\"张三\",\"certNo\":\"33021199003132432\"}","identity_type":"2"}"#;
-        let masked = mask_biz_content(biz).unwrap();
-        assert!(
-            !masked.contains("张三") && !masked.contains("33021199003132432"),
-            "{masked}"
-        );
-        assert!(
-            masked.contains("张*") && masked.contains("330**********2432"),
-            "{masked}"
-        );
-    }
-
-    #[test]
-    fn escaped_and_short_values_are_masked_and_nothing_else_changes() {
-        // python-alipay-sdk sends names as \uXXXX escapes; a one-digit certNo must not
-        // turn every 1 elsewhere into a star.
-        let biz = r#"{"identity_param":"{\"name\":\"\\u5f20\",\"certNo\":\"1\"}","identity_type":"2","x":"111"}"#;
-        let masked = mask_biz_content(biz).unwrap();
-        assert!(
-            !masked.contains("u5f20") && !masked.contains('张'),
-            "{masked}"
-        );
-        assert!(
-            masked.contains(r#""x":"111""#),
-            "other fields untouched: {masked}"
-        );
-        assert_eq!(
-            mask_biz_content(r#"{"identity_param":"{\"userId\":\"2088\"}"}"#),
-            None
-        );
-        assert_eq!(mask_biz_content("not json"), None);
     }
 
     #[test]

@@ -174,7 +174,7 @@ impl ScenarioRequest {
 }
 
 /// What the gateway knows of a call when it asks for a forced outcome.
-pub struct Call<'a> {
+pub struct Candidate<'a> {
     pub method: &'a str,
     pub app_id: &'a str,
     /// Resolves the identity the call is about (only asked when a scenario needs it).
@@ -274,7 +274,7 @@ impl Scenarios {
     /// so changes reach the store in the order they happened.
     pub fn take(
         &self,
-        call: &Call<'_>,
+        call: &Candidate<'_>,
         now: OffsetDateTime,
         persist: &dyn Fn(Change<'_>),
     ) -> Option<Forced> {
@@ -326,7 +326,7 @@ impl Scenarios {
 
 fn step(
     scenario: &mut Scenario,
-    call: &Call<'_>,
+    call: &Candidate<'_>,
     identity: &mut Option<Option<String>>,
     now: OffsetDateTime,
     already_fired: bool,
@@ -391,7 +391,7 @@ mod tests {
 
     fn fire(scenarios: &Scenarios, app_id: &str) -> Option<Forced> {
         let none = || None;
-        let call = Call {
+        let call = Candidate {
             method: "zhima.auth.info.authquery",
             app_id,
             identity: &none,
@@ -453,7 +453,7 @@ mod tests {
         assert_eq!(fire(&s, "A"), forced);
         assert_eq!(fire(&s, "A"), forced);
         let none = || None;
-        let call = Call {
+        let call = Candidate {
             method: "m",
             app_id: "A",
             identity: &none,
@@ -507,7 +507,7 @@ mod tests {
             r#"{"for_seconds":60,"outcome":{"authorized":false}}"#,
         );
         let none = || None;
-        let call = Call {
+        let call = Candidate {
             method: "m",
             app_id: "A",
             identity: &none,
@@ -536,7 +536,7 @@ mod tests {
                 .push((c.before.remaining, c.after.map(|a| a.remaining)));
         };
         let none = || None;
-        let call = Call {
+        let call = Candidate {
             method: "m",
             app_id: "A",
             identity: &none,

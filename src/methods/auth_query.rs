@@ -8,13 +8,15 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::Call;
 use crate::error::{GatewayError, PublicError};
 use crate::model::{
     deterministic_open_id, is_well_formed_cert_no, AccountState, AuthCategory, Identity,
     IDENTITY_CARD,
 };
 use crate::store::Store;
+
+/// The method's wire name.
+pub const METHOD_NAME: &str = "zhima.auth.info.authquery";
 
 /// The success fields of the answer. `open_id` is absent when not authorised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -94,36 +96,69 @@ fn text_field(object: &Map<String, Value>, key: &str) -> Result<Option<String>, 
     }
 }
 
-fn parse_request(biz_content: Option<&str>) -> Result<(Subject, AuthCategory), AuthQueryError> {
+/// `biz_content` as this method reads it: parsed once per request; the JSON it parsed is
+/// kept so the journal's masked copy needs no second parse.
+#[derive(Debug, Clone)]
+pub struct BizContent {
+    /// The whole `biz_content` as sent (decoded), when present.
+    text: Option<String>,
+    /// `biz_content` as a JSON object, when it is one.
+    object: Option<Map<String, Value>>,
+    /// `identity_param` as a JSON object, when it is a string holding one.
+    identity_param: Option<Map<String, Value>>,
+    /// What the query asks, or the business error the request earns.
+    request: Result<(Subject, AuthCategory), AuthQueryError>,
+}
+
+/// Reads a request's `biz_content`.
+pub fn read(biz_content: Option<&str>) -> BizContent {
+    let object = biz_content.and_then(|text| serde_json::from_str::<Map<String, Value>>(text).ok());
+    let identity_param = match object.as_ref().and_then(|o| o.get("identity_param")) {
+        Some(Value::String(text)) => serde_json::from_str::<Map<String, Value>>(text).ok(),
+        _ => None,
+    };
+    let request = parse_request(biz_content, object.as_ref(), identity_param.as_ref());
+    BizContent {
+        text: biz_content.map(str::to_owned),
+        object,
+        identity_param,
+        request,
+    }
+}
+
+fn parse_request(
+    biz_content: Option<&str>,
+    biz: Option<&Map<String, Value>>,
+    param: Option<&Map<String, Value>>,
+) -> Result<(Subject, AuthCategory), AuthQueryError> {
     use AuthQueryError::*;
-    let biz_content = biz_content
+    biz_content
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or(NullArgument)?;
-    let biz: Map<String, Value> = serde_json::from_str(biz_content).map_err(|_| IllegalArgument)?;
+    let biz = biz.ok_or(IllegalArgument)?;
     // identity_param must be a JSON document serialised as a string; an object here is a
     // caller mistake (the Node SDK snake-cases such objects' keys).
-    let identity_param = match biz.get("identity_param") {
+    match biz.get("identity_param") {
         None | Some(Value::Null) => return Err(NullArgument),
         Some(Value::String(s)) if s.trim().is_empty() => return Err(NullArgument),
-        Some(Value::String(s)) => s.as_str(),
+        Some(Value::String(_)) => {}
         Some(_) => return Err(IllegalArgument),
     };
-    let identity_type = text_field(&biz, "identity_type")?.ok_or(NullArgument)?;
-    let category = match text_field(&biz, "auth_category")? {
+    let identity_type = text_field(biz, "identity_type")?.ok_or(NullArgument)?;
+    let category = match text_field(biz, "auth_category")? {
         None => AuthCategory::default(),
         Some(value) => AuthCategory::parse(&value).ok_or(IllegalArgument)?,
     };
-    let param: Map<String, Value> =
-        serde_json::from_str(identity_param).map_err(|_| IllegalArgument)?;
+    let param = param.ok_or(IllegalArgument)?;
     let subject = match identity_type.as_str() {
         "2" => {
-            let cert_type = text_field(&param, "certType")?.ok_or(NullArgument)?;
+            let cert_type = text_field(param, "certType")?.ok_or(NullArgument)?;
             if cert_type != IDENTITY_CARD {
                 return Err(IllegalArgument);
             }
-            let name = text_field(&param, "name")?.ok_or(NullArgument)?;
-            let cert_no = text_field(&param, "certNo")?.ok_or(NullArgument)?;
+            let name = text_field(param, "name")?.ok_or(NullArgument)?;
+            let cert_no = text_field(param, "certNo")?.ok_or(NullArgument)?;
             if !is_well_formed_cert_no(&cert_no) {
                 return Err(CertNoWrong);
             }
@@ -133,7 +168,7 @@ fn parse_request(biz_content: Option<&str>) -> Result<(Subject, AuthCategory), A
                 cert_no,
             }
         }
-        "5" => Subject::UserId(text_field(&param, "userId")?.ok_or(NullArgument)?),
+        "5" => Subject::UserId(text_field(param, "userId")?.ok_or(NullArgument)?),
         _ => return Err(IllegalArgument),
     };
     Ok((subject, category))
@@ -175,16 +210,17 @@ fn check_state(state: AccountState) -> Result<(), GatewayError> {
 }
 
 /// The identity a query is about, if it parses and the person is known.
-pub fn identity_of(store: &Store, call: Call<'_>) -> Option<String> {
-    let (subject, _) = parse_request(call.biz_content).ok()?;
-    find(store, &subject).ok().map(|identity| identity.id)
+pub fn identity_of(store: &Store, biz: &BizContent) -> Option<String> {
+    let (subject, _) = biz.request.as_ref().ok()?;
+    find(store, subject).ok().map(|identity| identity.id)
 }
 
 /// A forced answer: an authorised one keeps the stored open_id when there is one, else
 /// gets a deterministic one.
 pub fn forced(
     store: &Store,
-    call: Call<'_>,
+    app_id: &str,
+    biz: &BizContent,
     authorized: bool,
     open_id: Option<String>,
 ) -> AuthQueryAnswer {
@@ -194,21 +230,21 @@ pub fn forced(
             open_id: None,
         };
     }
-    let parsed = parse_request(call.biz_content).ok();
-    let category = parsed.as_ref().map(|(_, c)| *c).unwrap_or_default();
+    let parsed = biz.request.as_ref().ok();
+    let category = parsed.map(|(_, c)| *c).unwrap_or_default();
     let identity = parsed
-        .and_then(|(subject, _)| find(store, &subject).ok())
+        .and_then(|(subject, _)| find(store, subject).ok())
         .map(|identity| identity.id)
         .unwrap_or_default();
     let open_id = open_id
         .or_else(|| {
             store
-                .authorization(call.app_id, &identity, category)
+                .authorization(app_id, &identity, category)
                 .ok()
                 .flatten()
                 .map(|a| a.open_id)
         })
-        .unwrap_or_else(|| deterministic_open_id(call.app_id, &identity, category));
+        .unwrap_or_else(|| deterministic_open_id(app_id, &identity, category));
     AuthQueryAnswer {
         authorized,
         open_id: Some(open_id),
@@ -216,17 +252,128 @@ pub fn forced(
 }
 
 /// Answers the query for the calling app.
-pub fn query(store: &Store, call: Call<'_>) -> Result<AuthQueryAnswer, GatewayError> {
-    let (subject, category) = parse_request(call.biz_content)?;
+pub fn query(
+    store: &Store,
+    app_id: &str,
+    biz: &BizContent,
+) -> Result<AuthQueryAnswer, GatewayError> {
+    let (subject, category) = biz.request.clone()?;
     let identity = find(store, &subject)?;
     check_state(identity.state)?;
     let authorization = store
-        .authorization(call.app_id, &identity.id, category)
+        .authorization(app_id, &identity.id, category)
         .map_err(GatewayError::store)?;
     Ok(AuthQueryAnswer {
         authorized: authorization.is_some(),
         open_id: authorization.map(|a| a.open_id),
     })
+}
+
+/// The `altered_body` fault turns an answer into its opposite, the change a client that
+/// skips verification would act on; any other answer gets a space after the node's `{`.
+pub const TAMPER_PAIRS: &[(&[u8], &[u8])] = &[
+    (br#""authorized":false"#, br#""authorized":true"#),
+    (br#""authorized":true"#, br#""authorized":false"#),
+];
+
+/// `identity_param` fields that name no person and stay readable in the journal.
+const NOT_PERSONAL: &[&str] = &["certType", "userId"];
+
+impl BizContent {
+    /// The text with personal data masked for the journal: every `identity_param` value
+    /// but `certType` and `userId`, whatever its JSON type or key spelling (names keep
+    /// their first character, numbers their first 3 and last 4); an `identity_param` or
+    /// a `biz_content` that does not parse is masked whole, since it may hold anything.
+    /// `None` when there is nothing to mask.
+    pub fn masked(&self) -> Option<String> {
+        let text = self.text.as_deref()?;
+        let Some(object) = &self.object else {
+            return (!text.trim().is_empty()).then(|| mask_whole(text));
+        };
+        let mut object = object.clone();
+        let masked = match object.get_mut("identity_param")? {
+            Value::String(param_text) => match &self.identity_param {
+                Some(param) => {
+                    let mut param = param.clone();
+                    let masked = mask_identity(&mut param);
+                    *param_text = Value::Object(param).to_string();
+                    masked
+                }
+                None if param_text.trim().is_empty() => false,
+                None => {
+                    *param_text = mask_whole(param_text);
+                    true
+                }
+            },
+            Value::Object(param) => mask_identity(param),
+            other @ (Value::Number(_) | Value::Array(_)) => {
+                *other = Value::String(mask_whole(&other.to_string()));
+                true
+            }
+            Value::Null | Value::Bool(_) => false,
+        };
+        masked.then(|| Value::Object(object).to_string())
+    }
+}
+
+/// Masks the personal fields of an `identity_param` object in place; whether any was.
+fn mask_identity(param: &mut Map<String, Value>) -> bool {
+    let mut masked = false;
+    for (key, value) in param.iter_mut() {
+        if NOT_PERSONAL.contains(&key.as_str()) {
+            continue;
+        }
+        let text = match &*value {
+            Value::Null | Value::Bool(_) => continue,
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mask = if key.eq_ignore_ascii_case("name") {
+            mask_name(&text)
+        } else {
+            mask_number(&text)
+        };
+        *value = Value::String(mask);
+        masked = true;
+    }
+    masked
+}
+
+/// A value that could not be read, replaced whole: only its length remains.
+fn mask_whole(text: &str) -> String {
+    format!("[masked: {} characters]", text.chars().count())
+}
+
+/// Masks a person's name: the first character stays (a one-character name is hidden).
+fn mask_name(name: &str) -> String {
+    let count = name.chars().count();
+    if count <= 1 {
+        return "*".repeat(count);
+    }
+    name.chars()
+        .enumerate()
+        .map(|(i, c)| if i == 0 { c } else { '*' })
+        .collect()
+}
+
+/// Masks a certificate number: the first 3 and last 4 characters stay (short values are
+/// hidden whole).
+fn mask_number(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    if chars.len() <= 7 {
+        return "*".repeat(chars.len());
+    }
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i < 3 || i >= chars.len() - 4 {
+                *c
+            } else {
+                '*'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -236,7 +383,7 @@ mod tests {
     #[test]
     fn the_documents_request_example_parses_with_its_trailing_spaces() {
         let biz = "{\"identity_param\":\"{\\\"certType\\\":\\\"IDENTITY_CARD\\\",\\\"name\\\":\\\"张三\\\",\\\"certNo\\\":\\\"33021199003132432\\\"}\",\"identity_type\":\"2\",\"auth_category\":\"C2B\"  }";
-        let (subject, category) = parse_request(Some(biz)).unwrap();
+        let (subject, category) = read(Some(biz)).request.unwrap();
         assert_eq!(category, AuthCategory::C2B);
         assert_eq!(
             subject,
@@ -252,7 +399,7 @@ mod tests {
     fn identity_type_may_be_a_number_as_fastjson_allows() {
         let biz = r#"{"identity_param":"{\"userId\":\"2088\"}","identity_type":5}"#;
         assert_eq!(
-            parse_request(Some(biz)).unwrap().0,
+            read(Some(biz)).request.unwrap().0,
             Subject::UserId("2088".into())
         );
     }
@@ -289,7 +436,84 @@ mod tests {
             ),
         ];
         for (input, expected) in cases {
-            assert_eq!(parse_request(input).unwrap_err(), expected, "{input:?}");
+            assert_eq!(read(input).request.unwrap_err(), expected, "{input:?}");
+        }
+    }
+
+    fn masked(biz: &str) -> String {
+        read(Some(biz)).masked().unwrap()
+    }
+
+    #[test]
+    fn names_and_certificate_numbers_are_masked() {
+        let masked = masked(
+            r#"{"identity_param":"{\"certType\":\"IDENTITY_CARD\",\"name\":\"张三\",\"certNo\":\"33021199003132432\"}","identity_type":"2"}"#,
+        );
+        assert!(
+            !masked.contains("张三") && !masked.contains("33021199003132432"),
+            "{masked}"
+        );
+        assert!(
+            masked.contains("张*") && masked.contains("330**********2432"),
+            "{masked}"
+        );
+        assert!(masked.contains("IDENTITY_CARD"), "{masked}");
+    }
+
+    #[test]
+    fn escaped_and_short_values_are_masked_and_nothing_else_changes() {
+        // python-alipay-sdk sends names as \uXXXX escapes; a one-digit certNo must not
+        // turn every 1 elsewhere into a star.
+        let masked = masked(
+            r#"{"identity_param":"{\"name\":\"\\u5f20\",\"certNo\":\"1\"}","identity_type":"2","x":"111"}"#,
+        );
+        assert!(
+            !masked.contains("u5f20") && !masked.contains('张'),
+            "{masked}"
+        );
+        assert!(
+            masked.contains(r#""x":"111""#),
+            "other fields untouched: {masked}"
+        );
+        assert!(read(Some(r#"{"identity_param":"{\"userId\":\"2088\"}"}"#))
+            .masked()
+            .is_none());
+    }
+
+    // Regression (reliability issue, item 5): a numeric certNo was answered and kept
+    // unmasked in the journal.
+    #[test]
+    fn a_numeric_certificate_number_is_masked() {
+        let masked = masked(
+            r#"{"identity_param":"{\"certType\":\"IDENTITY_CARD\",\"name\":\"张三\",\"certNo\":33021199003132432}","identity_type":"2"}"#,
+        );
+        assert!(!masked.contains("33021199003132432"), "{masked}");
+        assert!(masked.contains("330**********2432"), "{masked}");
+    }
+
+    // Regression (reliability issue, item 5): identity data that did not parse, or used
+    // other key spellings, was kept as sent.
+    #[test]
+    fn unreadable_identity_data_and_other_key_spellings_are_masked() {
+        let lower = masked(
+            r#"{"identity_param":"{\"certtype\":\"IDENTITY_CARD\",\"NAME\":\"张三\",\"certno\":\"33021199003132432\"}","identity_type":"2"}"#,
+        );
+        assert!(
+            !lower.contains("张三") && !lower.contains("33021199003132432"),
+            "{lower}"
+        );
+        for garbage in [
+            r#"{"identity_param":"{\"name\":\"张三\",\"certNo\":\"33021199003132432\"} trailing","identity_type":"2"}"#,
+            r#"{"identity_param":"certNo=33021199003132432","identity_type":"2"}"#,
+            r#"{"identity_param":33021199003132432,"identity_type":"2"}"#,
+            "certNo=33021199003132432&name=张三",
+            r#"{"identity_param":"{\"certNo\":\"33021199003132432\"}"} garbage"#,
+        ] {
+            let masked = masked(garbage);
+            assert!(
+                !masked.contains("33021199003132432") && !masked.contains("张三"),
+                "{garbage} -> {masked}"
+            );
         }
     }
 }

@@ -1,7 +1,11 @@
-//! The OpenAPI methods the gateway answers, and dispatch to them.
+//! The OpenAPI methods the gateway answers, behind one interface.
 //!
-//! One file per method. A method gets the verified request's `biz_content` and answers
-//! the success node's JSON, or a [`GatewayError`] (business errors from its own table).
+//! One file per method. The gateway reads a request's `biz_content` once through
+//! [`Method::read`]; everything method-specific is then asked of that reading: the
+//! answer ([`answer`]), a forced answer in the method's shape ([`forced_answer`]), the
+//! identity a scenario may match ([`identity_of`]), the journal's masked copy
+//! ([`BizContent::masked`]) and the bytes the `altered_body` fault flips
+//! ([`Method::tamper_pairs`]). Nothing outside this folder knows a method's fields.
 
 pub mod auth_query;
 
@@ -9,58 +13,108 @@ use crate::error::{GatewayError, PublicError};
 use crate::protocol::response::{Node, SUCCESS};
 use crate::store::Store;
 
+crate::listed_enum! {
 /// A method the gateway knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     /// `zhima.auth.info.authquery`: has this person authorised this app?
     ZhimaAuthInfoAuthquery,
 }
+}
 
 impl Method {
-    /// Every method, for listings.
-    pub const ALL: [Method; 1] = [Method::ZhimaAuthInfoAuthquery];
-
     /// The method named by the `method` parameter, if the gateway knows it.
     pub fn from_name(name: &str) -> Option<Method> {
-        Method::ALL.into_iter().find(|m| m.name() == name)
+        Method::ALL.iter().copied().find(|m| m.name() == name)
     }
 
     /// The wire name.
     pub fn name(self) -> &'static str {
         match self {
-            Method::ZhimaAuthInfoAuthquery => "zhima.auth.info.authquery",
+            Method::ZhimaAuthInfoAuthquery => auth_query::METHOD_NAME,
         }
     }
+
+    /// Reads a request's `biz_content` as this method does (once per request).
+    pub fn read(self, biz_content: Option<&str>) -> BizContent {
+        match self {
+            Method::ZhimaAuthInfoAuthquery => BizContent::AuthQuery(auth_query::read(biz_content)),
+        }
+    }
+
+    /// Byte strings the `altered_body` fault swaps in a signed answer, so that the
+    /// change is one a careless client would act on (first match wins).
+    pub fn tamper_pairs(self) -> &'static [(&'static [u8], &'static [u8])] {
+        match self {
+            Method::ZhimaAuthInfoAuthquery => auth_query::TAMPER_PAIRS,
+        }
+    }
+}
+
+/// One request's `biz_content` as its method read it.
+#[derive(Debug, Clone)]
+pub enum BizContent {
+    /// `zhima.auth.info.authquery`.
+    AuthQuery(auth_query::BizContent),
+}
+
+impl BizContent {
+    /// The method that read it.
+    pub fn method(&self) -> Method {
+        match self {
+            BizContent::AuthQuery(_) => Method::ZhimaAuthInfoAuthquery,
+        }
+    }
+
+    /// The text with every value the method reads as personal data masked, and a
+    /// payload that could not be read masked whole; `None` when there is nothing to mask.
+    pub fn masked(&self) -> Option<String> {
+        match self {
+            BizContent::AuthQuery(biz) => biz.masked(),
+        }
+    }
+}
+
+/// Masks `biz_content` for the journal when the method is unknown: as every known
+/// method would, since the caller may have meant one of them.
+pub fn mask_for_unknown_method(biz_content: Option<&str>) -> Option<String> {
+    Method::ALL
+        .iter()
+        .find_map(|method| method.read(biz_content).masked())
 }
 
 /// What a method sees of a verified request.
 #[derive(Debug, Clone, Copy)]
 pub struct Call<'a> {
+    /// The calling app.
     pub app_id: &'a str,
-    pub biz_content: Option<&'a str>,
+    /// Its `biz_content`, read once.
+    pub biz: &'a BizContent,
 }
 
 /// Runs a method and renders its success node as JSON.
-pub fn dispatch(method: Method, store: &Store, call: Call<'_>) -> Result<String, GatewayError> {
-    let business = match method {
-        Method::ZhimaAuthInfoAuthquery => auth_query::query(store, call)?,
-    };
-    success_node(business)
+pub fn answer(store: &Store, call: Call<'_>) -> Result<String, GatewayError> {
+    match call.biz {
+        BizContent::AuthQuery(biz) => success_node(auth_query::query(store, call.app_id, biz)?),
+    }
 }
 
 /// A forced success answer (a scenario's `{"authorized": …}` outcome) in the method's
 /// shape. An authorised answer without an `open_id` gets a deterministic one.
 pub fn forced_answer(
-    method: Method,
     store: &Store,
     call: Call<'_>,
     authorized: bool,
     open_id: Option<String>,
 ) -> Result<String, GatewayError> {
-    match method {
-        Method::ZhimaAuthInfoAuthquery => {
-            success_node(auth_query::forced(store, call, authorized, open_id))
-        }
+    match call.biz {
+        BizContent::AuthQuery(biz) => success_node(auth_query::forced(
+            store,
+            call.app_id,
+            biz,
+            authorized,
+            open_id,
+        )),
     }
 }
 
@@ -74,9 +128,9 @@ pub fn business_error(code: &str) -> Option<GatewayError> {
 }
 
 /// The identity id a call is about, when the method names one and it is known.
-pub fn identity_of(method: Method, store: &Store, call: Call<'_>) -> Option<String> {
-    match method {
-        Method::ZhimaAuthInfoAuthquery => auth_query::identity_of(store, call),
+pub fn identity_of(store: &Store, call: Call<'_>) -> Option<String> {
+    match call.biz {
+        BizContent::AuthQuery(biz) => auth_query::identity_of(store, biz),
     }
 }
 

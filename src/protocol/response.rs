@@ -1,7 +1,7 @@
 //! Response bodies exactly as Alipay writes them, signed over the bytes that are sent.
 //!
 //! Layout: `{"<method_with_underscores>_response":<node>,"sign":"<base64>"}`: node first,
-//! `sign` last, compact JSON, Chinese raw, `/` not escaped (PROTOCOL.md §3). The signature
+//! `sign` last, compact JSON, Chinese raw, `/` not escaped (docs/protocol.md §3). The signature
 //! covers the node's value exactly as it appears in the body, encoded in the request
 //! charset, so the body is assembled from the very bytes that were signed and never
 //! re-serialised.
@@ -78,17 +78,20 @@ pub fn render(
 }
 
 /// Changes a signed body so that its signature no longer matches (the `altered_body`
-/// hostile fault): `authorized` is flipped when present, otherwise a space is inserted at
-/// the start of the node. The JSON stays valid, so only a client that verifies notices.
-pub fn alter_after_signing(mut body: Vec<u8>) -> Vec<u8> {
+/// hostile fault): the first of `swaps` found in the body is replaced (a method names
+/// the change a careless client would act on), otherwise a space is inserted at the start
+/// of the node. The JSON stays valid, so only a client that verifies notices.
+pub fn alter_after_signing(mut body: Vec<u8>, swaps: &[(&[u8], &[u8])]) -> Vec<u8> {
     fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         haystack.windows(needle.len()).position(|w| w == needle)
     }
-    if let Some(at) = find(&body, br#""authorized":false"#) {
-        body.splice(at..at + 18, br#""authorized":true"#.iter().copied());
-    } else if let Some(at) = find(&body, br#""authorized":true"#) {
-        body.splice(at..at + 17, br#""authorized":false"#.iter().copied());
-    } else if let Some(at) = body.iter().skip(1).position(|&b| b == b'{') {
+    for (from, to) in swaps {
+        if let Some(at) = find(&body, from) {
+            body.splice(at..at + from.len(), to.iter().copied());
+            return body;
+        }
+    }
+    if let Some(at) = body.iter().skip(1).position(|&b| b == b'{') {
         // `at` counts from index 1: the node's `{` is at at + 1; insert after it.
         body.insert(at + 2, b' ');
     }
@@ -213,11 +216,15 @@ mod tests {
     }
 
     #[test]
-    fn altering_a_body_flips_authorized_or_pads_the_node() {
-        let flipped =
-            alter_after_signing(br#"{"x_response":{"authorized":false},"sign":"s"}"#.to_vec());
+    fn altering_a_body_swaps_the_first_match_or_pads_the_node() {
+        let swaps: &[(&[u8], &[u8])] = &[(b"false", b"true"), (b"true", b"false")];
+        let flipped = alter_after_signing(
+            br#"{"x_response":{"authorized":false},"sign":"s"}"#.to_vec(),
+            swaps,
+        );
         assert_eq!(flipped, br#"{"x_response":{"authorized":true},"sign":"s"}"#);
-        let padded = alter_after_signing(br#"{"x_response":{"code":"1"},"sign":"s"}"#.to_vec());
+        let padded =
+            alter_after_signing(br#"{"x_response":{"code":"1"},"sign":"s"}"#.to_vec(), swaps);
         assert_eq!(padded, br#"{"x_response":{ "code":"1"},"sign":"s"}"#);
     }
 

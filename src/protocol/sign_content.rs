@@ -1,4 +1,4 @@
-//! The string a request signature covers (PROTOCOL.md §2.2).
+//! The string a request signature covers (docs/protocol.md §2.2).
 //!
 //! Every received parameter but `sign` (so `sign_type` is in), parameters with an empty
 //! value dropped, sorted by name, `name=value` joined by `&`, raw decoded values. The

@@ -4,13 +4,14 @@
 
 use hyper::Method;
 use serde::de::IgnoredAny;
-use serde_json::{Map, Value};
 
 use super::{
     AdminCommand, AuthCommand, FaultCommand, ForceArgs, IdentityCommand, RecordCommand,
     RequestsCommand, ScenarioCommand,
 };
 use crate::admin::client::{target, ApiRequest};
+use crate::admin::Grant;
+use crate::control::scenarios::{ForcedAnswer, ForcedError, Match, Outcome, ScenarioRequest};
 use crate::model::AuthCategory;
 
 impl AdminCommand {
@@ -35,7 +36,7 @@ impl AdminCommand {
                 ApiRequest::new(Method::PATCH, target(&["identities", id], &[]))
                     .with_body(body.to_string())
             }
-            AdminCommand::Auth(verb) => verb.request(),
+            AdminCommand::Auth(verb) => verb.request()?,
             AdminCommand::Scenarios(verb) => match verb {
                 ScenarioCommand::List { app_id } => {
                     ApiRequest::new(Method::GET, scoped("scenarios", app_id))
@@ -55,7 +56,7 @@ impl AdminCommand {
                 }
                 ScenarioCommand::Force(force) => {
                     ApiRequest::new(Method::POST, target(&["scenarios"], &[]))
-                        .with_body(force.scenario_request().to_string())
+                        .with_body(to_json(&force.scenario_request())?)
                 }
             },
             AdminCommand::Faults(verb) => match verb {
@@ -125,8 +126,8 @@ impl RecordCommand {
 }
 
 impl AuthCommand {
-    fn request(&self) -> ApiRequest {
-        match self {
+    fn request(&self) -> Result<ApiRequest, String> {
+        Ok(match self {
             AuthCommand::List { app_id, identity } => ApiRequest::new(
                 Method::GET,
                 target(
@@ -143,17 +144,14 @@ impl AuthCommand {
                 category,
                 open_id,
             } => {
-                let mut body = Map::new();
-                body.insert("app_id".into(), app_id.as_str().into());
-                body.insert("identity".into(), identity.as_str().into());
-                if let Some(category) = category {
-                    body.insert("auth_category".into(), category.as_str().into());
-                }
-                if let Some(open_id) = open_id {
-                    body.insert("open_id".into(), open_id.as_str().into());
-                }
+                let grant = Grant {
+                    app_id: app_id.clone(),
+                    identity: identity.clone(),
+                    auth_category: *category,
+                    open_id: open_id.clone(),
+                };
                 ApiRequest::new(Method::POST, target(&["authorizations"], &[]))
-                    .with_body(Value::Object(body).to_string())
+                    .with_body(to_json(&grant)?)
             }
             AuthCommand::Revoke {
                 app_id,
@@ -170,48 +168,40 @@ impl AuthCommand {
                     ],
                 ),
             ),
-        }
+        })
     }
 }
 
 impl ForceArgs {
-    /// The ScenarioRequest these flags describe; absent flags are left out.
-    pub fn scenario_request(&self) -> Value {
-        let mut matching = Map::new();
-        for (name, value) in [
-            ("method", &self.method),
-            ("app_id", &self.app_id),
-            ("identity", &self.identity),
-        ] {
-            if let Some(value) = value {
-                matching.insert(name.into(), value.as_str().into());
-            }
-        }
-        let mut request = Map::new();
-        request.insert("match".into(), Value::Object(matching));
-        for (name, value) in [
-            ("times", self.times),
-            ("nth", self.nth),
-            ("for_seconds", self.for_seconds),
-        ] {
-            if let Some(value) = value {
-                request.insert(name.into(), value.into());
-            }
-        }
-        let mut outcome = Map::new();
+    /// The scenario these flags describe, as the server parses it.
+    pub fn scenario_request(&self) -> ScenarioRequest {
         // clap's `outcome` group guarantees exactly one of --error and --authorized.
-        if let Some(error) = &self.error {
-            outcome.insert("error".into(), error.as_str().into());
+        let outcome = match (&self.error, self.authorized) {
+            (Some(error), _) => Outcome::Error(ForcedError {
+                error: error.clone(),
+            }),
+            (None, authorized) => Outcome::Answer(ForcedAnswer {
+                authorized: authorized.unwrap_or_default(),
+                open_id: self.open_id.clone(),
+            }),
+        };
+        ScenarioRequest {
+            matcher: Match {
+                method: self.method.clone(),
+                app_id: self.app_id.clone(),
+                identity: self.identity.clone(),
+            },
+            times: self.times,
+            nth: self.nth,
+            for_seconds: self.for_seconds,
+            outcome,
         }
-        if let Some(authorized) = self.authorized {
-            outcome.insert("authorized".into(), authorized.into());
-            if let Some(open_id) = &self.open_id {
-                outcome.insert("open_id".into(), open_id.as_str().into());
-            }
-        }
-        request.insert("outcome".into(), Value::Object(outcome));
-        Value::Object(request)
     }
+}
+
+/// A request body as JSON text.
+fn to_json(body: &impl serde::Serialize) -> Result<String, String> {
+    serde_json::to_string(body).map_err(|e| format!("cannot write the request body: {e}"))
 }
 
 /// The text of FILE, once it is known to be JSON (sent as written, so the server sees
@@ -231,7 +221,7 @@ fn json_input(
 #[cfg(test)]
 mod tests {
     use clap::{CommandFactory, Parser, Subcommand};
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::super::AdminArgs;
     use super::*;

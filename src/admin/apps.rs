@@ -1,0 +1,126 @@
+//! `/__admin/apps[/{app_id}]`: apps, their keys, and the platform key that signs their
+//! answers. Every key is parsed before anything is stored.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::records::{check_id, missing, replacement, Existing};
+use super::{json, no_content, not_allowed, Input};
+use crate::control::Rejection;
+use crate::keyring::AppEntry;
+use crate::model::App;
+use crate::reply::Reply;
+use crate::state::State;
+
+/// An app as the admin API shows it: the record plus the public half of the key that
+/// signs its responses (what an SDK takes as "Alipay public key").
+#[derive(Serialize)]
+struct AppView {
+    #[serde(flatten)]
+    app: App,
+    platform_public_key: String,
+}
+
+/// The view of an app from its parsed entry (no key is parsed again).
+fn view(entry: &AppEntry) -> Result<AppView, Rejection> {
+    Ok(AppView {
+        app: entry.app.clone(),
+        platform_public_key: entry
+            .platform_public_key_pem()
+            .map_err(|e| Rejection::internal(e.to_string()))?,
+    })
+}
+
+/// `/__admin/apps[/{app_id}]`.
+pub(super) async fn route(
+    state: &Arc<State>,
+    request: &Input<'_>,
+    rest: &[&str],
+) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    match (request.method, rest) {
+        ("GET", []) => {
+            // The key ring holds every stored app, parsed: no store scan, no key parsing.
+            let mut views = Vec::new();
+            for entry in state.keyring().all() {
+                views.push(view(&entry)?);
+            }
+            views.sort_by(|a, b| a.app.app_id.cmp(&b.app.app_id));
+            Ok(json(200, &views))
+        }
+        ("POST", []) => {
+            let mut body: Map<String, Value> = request.json()?;
+            body.remove("platform_public_key");
+            let app: App = serde_json::from_value(Value::Object(body))
+                .map_err(|e| Rejection::bad_request(format!("invalid app: {e}")))?;
+            write_app(state, app, Existing::MustNotExist).await
+        }
+        ("GET", [app_id]) => {
+            let entry = state
+                .keyring()
+                .get(app_id)
+                .ok_or_else(|| missing("app", app_id))?;
+            Ok(json(200, &view(&entry)?))
+        }
+        ("PUT", [app_id]) => {
+            let app = replacement("app_id", app_id, request.json()?, None::<&App>)?;
+            write_app(state, app, Existing::MustExist).await
+        }
+        ("PATCH", [app_id]) => {
+            let current = state
+                .keyring()
+                .get(app_id)
+                .ok_or_else(|| missing("app", app_id))?;
+            let app = replacement("app_id", app_id, request.json()?, Some(&current.app))?;
+            write_app(state, app, Existing::MustExist).await
+        }
+        ("DELETE", [app_id]) => {
+            let app_id = app_id.to_string();
+            let id = app_id.clone();
+            state
+                .commit(
+                    move |g| {
+                        g.store().app(&id)?.ok_or_else(|| missing("app", &id))?;
+                        let mut plan = g.store().delete_app_plan(&id)?;
+                        let ids = g.remove_scenarios(&mut plan, Some(&id));
+                        Ok((plan, ids))
+                    },
+                    |g, ids| {
+                        g.keyring().remove(&app_id);
+                        g.scenarios().remove_ids(&ids);
+                        g.faults().clear(&app_id);
+                    },
+                )
+                .await?;
+            Ok(no_content())
+        }
+        _ => Err(not_allowed(request.method)),
+    }
+}
+
+async fn write_app(state: &Arc<State>, app: App, existing: Existing) -> Result<Reply, Rejection> {
+    check_id("app_id", &app.app_id)?;
+    let view = state
+        .commit(
+            move |g| {
+                let exists = g.store().app(&app.app_id)?.is_some();
+                existing.check(exists, "app", "apps", &app.app_id)?;
+                // Parse every key before anything is stored: a bad key is a 400 and
+                // nothing changes.
+                let entry = g
+                    .keyring()
+                    .prepare(app.clone())
+                    .map_err(|e| Rejection::bad_request(format!("app {}: {e}", app.app_id)))?;
+                Ok((g.store().put_app_plan(&app), entry))
+            },
+            |g, entry| {
+                let view = view(&entry);
+                g.keyring().install(entry);
+                view
+            },
+        )
+        .await??;
+    Ok(json(existing.status(), &view))
+}

@@ -1,0 +1,22 @@
+//! `POST /__admin/reset[?app_id=]`: back to the fixtures, everything or one app's.
+
+use std::sync::Arc;
+
+use super::{json, Input};
+use crate::control::Rejection;
+use crate::reply::Reply;
+use crate::state::State;
+
+/// Resets through [`State::reset`], all-or-nothing.
+pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    let query = request.query(&["app_id"])?;
+    let app_id = query.get("app_id");
+    state
+        .reset(app_id)
+        .await
+        .map_err(|e| Rejection::internal(e.to_string()))?;
+    Ok(json(
+        200,
+        &serde_json::json!({ "reset": app_id.unwrap_or("all") }),
+    ))
+}

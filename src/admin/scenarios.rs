@@ -1,0 +1,103 @@
+//! `/__admin/scenarios[/{id}]`: forced outcomes. `?app_id=` scopes a listing, a clear
+//! or a new scenario to one app, so parallel tests can share one gateway.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use super::{json, no_content, not_allowed, Deleted, Input};
+use crate::control::scenarios::ScenarioRequest;
+use crate::control::Rejection;
+use crate::reply::Reply;
+use crate::state::State;
+use crate::store::{Plan, Store};
+
+/// `/__admin/scenarios[/{id}]`.
+pub(super) async fn route(
+    state: &Arc<State>,
+    request: &Input<'_>,
+    rest: &[&str],
+) -> Result<Reply, Rejection> {
+    match (request.method, rest) {
+        ("GET", []) => {
+            let query = request.query(&["app_id"])?;
+            Ok(json(200, &state.scenarios().snapshot(query.get("app_id"))))
+        }
+        ("POST", []) => {
+            let query = request.query(&["app_id"])?;
+            let mut scenario_request: ScenarioRequest = request.json()?;
+            // `?app_id=` scopes a new scenario to that app, like every scoped endpoint.
+            if let Some(app_id) = query.get("app_id") {
+                match &scenario_request.matcher.app_id {
+                    Some(other) if other != app_id => {
+                        return Err(Rejection::bad_request(format!(
+                            "match.app_id {other:?} differs from ?app_id={app_id}"
+                        )))
+                    }
+                    _ => scenario_request.matcher.app_id = Some(app_id.to_owned()),
+                }
+            }
+            let id = format!("sc_{:016x}", rand::random::<u64>());
+            let scenario = scenario_request.into_scenario(id, OffsetDateTime::now_utc())?;
+            let stored = scenario.clone();
+            state
+                .commit(
+                    move |_| {
+                        let mut plan = Plan::default();
+                        Store::put_scenario(&mut plan, &stored.id, &stored);
+                        Ok((plan, ()))
+                    },
+                    |g, ()| g.scenarios().add(scenario.clone()),
+                )
+                .await?;
+            Ok(json(201, &scenario))
+        }
+        ("DELETE", []) => {
+            let query = request.query(&["app_id"])?;
+            let app_id = query.get("app_id").map(str::to_owned);
+            let deleted = state
+                .commit(
+                    move |g| {
+                        let mut plan = Plan::default();
+                        let ids = g.remove_scenarios(&mut plan, app_id.as_deref());
+                        Ok((plan, ids))
+                    },
+                    |g, ids| {
+                        g.scenarios().remove_ids(&ids);
+                        ids.len()
+                    },
+                )
+                .await?;
+            Ok(json(200, &Deleted { deleted }))
+        }
+        ("GET", [id]) => {
+            request.query(&[])?;
+            state
+                .scenarios()
+                .snapshot(None)
+                .into_iter()
+                .find(|s| s.id == *id)
+                .map(|s| json(200, &s))
+                .ok_or_else(|| Rejection::not_found(format!("no scenario {id:?}")))
+        }
+        ("DELETE", [id]) => {
+            request.query(&[])?;
+            let id = id.to_string();
+            state
+                .commit(
+                    move |g| {
+                        if !g.scenarios().ids(None).contains(&id) {
+                            return Err(Rejection::not_found(format!("no scenario {id:?}")));
+                        }
+                        let mut plan = Plan::default();
+                        Store::remove_scenario(&mut plan, &id);
+                        Ok((plan, vec![id]))
+                    },
+                    |g, ids| g.scenarios().remove_ids(&ids),
+                )
+                .await?;
+            Ok(no_content())
+        }
+        _ => Err(not_allowed(request.method)),
+    }
+}

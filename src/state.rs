@@ -1,0 +1,281 @@
+//! Everything a running gateway holds, in one place: the store, the apps with their
+//! parsed keys, the fixtures, the scenarios, the faults, the journal and the hostile key,
+//! and the one way to change them.
+//!
+//! Reads go straight to the parts ([`State::store`], [`State::keyring`], …). Changes go
+//! through [`State::commit`]: a [`Plan`] computed under the write lock is applied to sled in
+//! one transaction and flushed, and only then is memory updated, so memory never shows
+//! what the disk does not hold and a crash never loses an acknowledged change. The
+//! gateway itself only reads, and counts scenarios.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rsa::RsaPrivateKey;
+
+use crate::config::Config;
+use crate::control::{Faults, Journal, Scenarios};
+use crate::fixtures::{FixtureError, Fixtures};
+use crate::keyring::{AppEntry, KeyRing};
+use crate::keys::{self, KeyError};
+use crate::store::{Plan, Store, StoreError};
+
+/// The key of the `wrong_key` hostile fault: no client is configured to trust it.
+const HOSTILE_KEY: &str = include_str!("../fixtures/keys/hostile_private_key.pem");
+
+/// Why a gateway's state could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The fixtures could not be read.
+    #[error(transparent)]
+    Fixtures(#[from] FixtureError),
+    /// The store could not be opened, seeded or read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored app's key does not parse.
+    #[error("stored app {app_id} has an unusable key: {source}")]
+    AppKey {
+        /// The app.
+        app_id: String,
+        /// What is wrong with its key.
+        source: KeyError,
+    },
+    /// The default platform key or the hostile key does not parse.
+    #[error("platform key: {0}")]
+    PlatformKey(KeyError),
+}
+
+/// Why a change was not made: the caller's own refusal, a store failure, or a task that
+/// died. Callers map it into their own error type.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError<E> {
+    /// The plan refused the change (bad input, missing record, …); nothing was written.
+    #[error("{0}")]
+    Refused(E),
+    /// The store failed; nothing was acknowledged.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The blocking task that computed or applied the plan failed.
+    #[error("state task failed: {0}")]
+    Task(String),
+}
+
+/// A gateway's state. Shared as `Arc<State>` by the server, the gateway and the admin API.
+#[derive(Debug)]
+pub struct State {
+    /// Apps, identities, authorisations, scenarios and faults, on disk.
+    store: Store,
+    /// Every stored app with its keys parsed: the gateway never parses a key per request.
+    keyring: KeyRing,
+    /// What the store was (or would be) seeded from; reset goes back to it.
+    fixtures: Fixtures,
+    /// Forced outcomes in force (written through to the store).
+    scenarios: Scenarios,
+    /// Injected faults (written through to the store).
+    faults: Faults,
+    /// What apps sent: memory only, bounded.
+    journal: Journal,
+    /// Signs answers of the `wrong_key` hostile fault.
+    hostile_key: RsaPrivateKey,
+    /// See [`Config::timestamp_window`].
+    timestamp_window: Option<Duration>,
+    /// Serialises changes, so a plan computed from reads still holds when it commits.
+    writes: tokio::sync::Mutex<()>,
+}
+
+impl State {
+    /// Loads the fixtures, opens the store (seeding it when empty, never over existing
+    /// data), parses every app's keys and loads scenarios and faults. Blocking: call it
+    /// off the async runtime.
+    pub fn open(config: &Config) -> Result<State, OpenError> {
+        let fixtures = Fixtures::load(&config.fixtures)?;
+        let store = Store::open(&config.store)?;
+        if store.seed_if_empty(&fixtures)? {
+            tracing::info!(digest = %fixtures.digest, "seeded an empty store from the fixtures");
+        }
+        let platform_key = keys::parse_private_key(&fixtures.platform_private_key)
+            .map_err(OpenError::PlatformKey)?;
+        let keyring = KeyRing::new(platform_key);
+        for app in store.apps()? {
+            let app_id = app.app_id.clone();
+            keyring
+                .insert(app)
+                .map_err(|source| OpenError::AppKey { app_id, source })?;
+        }
+        let hostile_key = keys::parse_private_key(HOSTILE_KEY).map_err(OpenError::PlatformKey)?;
+        let scenarios = Scenarios::default();
+        scenarios.load(store.scenarios()?);
+        let faults = Faults::default();
+        faults.load(store.faults()?);
+        Ok(State {
+            store,
+            keyring,
+            fixtures,
+            scenarios,
+            faults,
+            journal: Journal::new(config.journal_max, config.journal_unmasked),
+            hostile_key,
+            timestamp_window: config.timestamp_window,
+            writes: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The sled store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The apps with their parsed keys.
+    pub fn keyring(&self) -> &KeyRing {
+        &self.keyring
+    }
+
+    /// The fixtures the store was seeded from.
+    pub fn fixtures(&self) -> &Fixtures {
+        &self.fixtures
+    }
+
+    /// The scenarios in force.
+    pub fn scenarios(&self) -> &Scenarios {
+        &self.scenarios
+    }
+
+    /// The injected faults.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// The request journal.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// The key no client trusts (the `wrong_key` hostile fault).
+    pub fn hostile_key(&self) -> &RsaPrivateKey {
+        &self.hostile_key
+    }
+
+    /// How far a request `timestamp` may be from now, when checked at all.
+    pub fn timestamp_window(&self) -> Option<Duration> {
+        self.timestamp_window
+    }
+
+    /// Makes one change: under the write lock, `plan` computes the writes on the blocking
+    /// pool (it may scan sled and parse keys), the plan is applied in one transaction and
+    /// flushed, and then `after` updates memory before the lock is released.
+    pub async fn commit<R, T, E>(
+        self: &Arc<Self>,
+        plan: impl FnOnce(&State) -> Result<(Plan, R), E> + Send + 'static,
+        after: impl FnOnce(&State, R) -> T,
+    ) -> Result<T, CommitError<E>>
+    where
+        R: Send + 'static,
+        E: Send + 'static,
+    {
+        let _writes = self.writes.lock().await;
+        let state = Arc::clone(self);
+        let result = tokio::task::spawn_blocking(move || {
+            let (plan, result) = plan(&state).map_err(CommitError::Refused)?;
+            state.store.apply(plan)?;
+            Ok::<R, CommitError<E>>(result)
+        })
+        .await
+        .map_err(|e| CommitError::Task(e.to_string()))??;
+        self.store.flush().await?;
+        Ok(after(self, result))
+    }
+
+    /// Runs blocking reads (store scans, journal copies) off the async runtime.
+    pub async fn read<R: Send + 'static, E: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&State) -> Result<R, E> + Send + 'static,
+    ) -> Result<R, CommitError<E>> {
+        let state = Arc::clone(self);
+        tokio::task::spawn_blocking(move || f(&state))
+            .await
+            .map_err(|e| CommitError::Task(e.to_string()))?
+            .map_err(CommitError::Refused)
+    }
+
+    /// Back to the fixtures: every record, scenario, fault and journal entry, or only
+    /// those of one app. All-or-nothing on disk; memory follows once the disk holds it.
+    pub async fn reset(self: &Arc<Self>, app_id: Option<&str>) -> Result<(), CommitError<String>> {
+        match app_id.map(str::to_owned) {
+            None => {
+                self.commit(
+                    |state| {
+                        // Parse the fixture apps' keys first: once the store is reset,
+                        // memory follows without a step that can fail.
+                        let entries = state.fixture_apps(None)?;
+                        let plan = state
+                            .store
+                            .reset_plan(&state.fixtures)
+                            .map_err(|e| e.to_string())?;
+                        Ok((plan, entries))
+                    },
+                    |state, entries| {
+                        state.keyring.replace_all(entries);
+                        state.scenarios.load(Vec::new());
+                        state.faults.clear_all();
+                        state.journal.clear(None);
+                    },
+                )
+                .await
+            }
+            Some(app_id) => {
+                let id = app_id.clone();
+                self.commit(
+                    move |state| {
+                        let entry = state.fixture_apps(Some(&id))?.pop();
+                        let mut plan = state
+                            .store
+                            .reset_app_plan(&state.fixtures, &id)
+                            .map_err(|e| e.to_string())?;
+                        let ids = state.remove_scenarios(&mut plan, Some(&id));
+                        Ok((plan, (entry, ids)))
+                    },
+                    |state, (entry, ids)| {
+                        match entry {
+                            Some(entry) => state.keyring.install(entry),
+                            None => state.keyring.remove(&app_id),
+                        }
+                        state.scenarios.remove_ids(&ids);
+                        state.faults.clear(&app_id);
+                        state.journal.clear(Some(&app_id));
+                    },
+                )
+                .await
+            }
+        }
+    }
+
+    /// Adds the removal of one app's scenarios (or all) to a plan and returns their ids,
+    /// for [`Scenarios::remove_ids`] once the plan is applied. Call it inside a commit
+    /// plan, so the set is taken under the write lock.
+    pub fn remove_scenarios(&self, plan: &mut Plan, app_id: Option<&str>) -> Vec<String> {
+        let ids = self.scenarios.ids(app_id);
+        for id in &ids {
+            Store::remove_scenario(plan, id);
+        }
+        ids
+    }
+
+    /// The fixture apps (or one of them) with their keys parsed.
+    fn fixture_apps(&self, only: Option<&str>) -> Result<Vec<AppEntry>, String> {
+        self.fixtures
+            .apps
+            .iter()
+            .filter(|a| only.is_none_or(|id| a.app_id == id))
+            .map(|a| {
+                self.keyring
+                    .prepare(a.clone())
+                    .map_err(|e| format!("fixture app {}: {e}", a.app_id))
+            })
+            .collect()
+    }
+
+    /// Writes everything to disk (shutdown).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.store.flush().await
+    }
+}
