@@ -23,6 +23,10 @@ pub const DEFAULT_DATA_DIR: &str = "alipay-mock-data";
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How long shutdown waits for in-flight requests.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's headers, and then its body.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Open connections served at once; further clients wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 1024;
 
 /// Everything a gateway needs to start.
 #[derive(Debug, Clone)]
@@ -41,6 +45,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// How long a client may take to send a request's headers (also between requests
+    /// on a kept-alive connection), and then its body; a slower client is cut off.
+    pub request_timeout: Duration,
+    /// Open connections served at once; at the cap new clients wait to be accepted.
+    pub max_connections: usize,
     /// When set, every admin call needs `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
     /// How many requests the journal keeps.
@@ -87,6 +96,8 @@ impl Default for Config {
             timestamp_window: None,
             max_body_bytes: MAX_BODY_BYTES,
             shutdown_grace: SHUTDOWN_GRACE,
+            request_timeout: REQUEST_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
             admin_token: None,
             journal_max: crate::control::journal::DEFAULT_JOURNAL_MAX,
             journal_unmasked: false,

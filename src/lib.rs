@@ -22,6 +22,7 @@
 //!   [`keyring`]: apps with keys parsed once.
 //! - [`store`]: the sled store; [`model`]: its records; [`fixtures`]: seed data;
 //!   [`cases`]: the catalogue of seeded outcomes.
+//! - [`cpu_pool`]: the fixed threads that run the CPU-bound part of gateway requests.
 //! - [`config`]: configuration, its defaults and the names shared by server and client.
 //!
 //! Dependencies point inward: `server` → `gateway`, `admin` → `state` → `store`,
@@ -68,6 +69,7 @@ pub mod admin;
 pub mod cases;
 pub mod config;
 pub mod control;
+pub mod cpu_pool;
 pub mod crypto;
 pub mod error;
 pub mod fixtures;

@@ -8,7 +8,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use alipay_mock::cases;
-use alipay_mock::config::{ADMIN_TOKEN_ENV, DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES};
+use alipay_mock::config::{
+    ADMIN_TOKEN_ENV, DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES, MAX_CONNECTIONS,
+    REQUEST_TIMEOUT,
+};
 use alipay_mock::control::journal::DEFAULT_JOURNAL_MAX;
 use alipay_mock::fixtures::{FixtureSource, Fixtures};
 use alipay_mock::store::StoreLocation;
@@ -66,6 +69,14 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Seconds a client may take to send a request's headers, and then its body.
+    #[arg(long, value_name = "SECONDS", default_value_t = REQUEST_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout: u64,
+    /// Connections served at once; further clients wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = MAX_CONNECTIONS as u32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
     /// Require `Authorization: Bearer TOKEN` on every /__admin/ call.
     #[arg(long, value_name = "TOKEN", env = ADMIN_TOKEN_ENV)]
     admin_token: Option<String>,
@@ -125,6 +136,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         fixtures: fixture_source(args.fixtures),
         timestamp_window: args.timestamp_window.map(|m| Duration::from_secs(m * 60)),
         max_body_bytes: args.max_body_bytes,
+        request_timeout: Duration::from_secs(args.request_timeout),
+        max_connections: args.max_connections as usize,
         admin_token: args.admin_token,
         journal_max: args.journal_max,
         journal_unmasked: args.journal_unmasked,

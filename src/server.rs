@@ -16,19 +16,22 @@ use hyper::{Method as HttpMethod, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::admin::{self, Admin, AdminRequest};
-use crate::config::{Config, ADMIN_PREFIX, GATEWAY_PATH};
+use crate::config::{Config, ADMIN_PREFIX, ADMIN_TOKEN_ENV, GATEWAY_PATH};
+use crate::cpu_pool::CpuPool;
 use crate::error::{GatewayError, PublicError};
 use crate::gateway;
 use crate::protocol::params::RawRequest;
 use crate::reply::Reply;
 use crate::state::{OpenError, State};
 
-/// A client that has not sent its headers within this time is disconnected.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The first pause after a failed accept; it doubles up to [`ACCEPT_BACKOFF_MAX`].
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// The longest pause between accepts while they keep failing.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// Why a gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +50,13 @@ pub enum StartError {
     /// The start-up task died.
     #[error("start-up task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    /// `--admin-token` (or its environment variable) is set but empty: that would turn
+    /// admin authentication off while looking like it is on.
+    #[error("the admin token is empty; give a non-empty token, or leave it unset for no admin authentication")]
+    EmptyAdminToken,
+    /// The CPU worker threads could not be started.
+    #[error("cannot start the CPU worker threads: {0}")]
+    Threads(std::io::Error),
 }
 
 /// A gateway serving on a socket until [`RunningGateway::shutdown`].
@@ -62,6 +72,13 @@ impl RunningGateway {
     /// Loads fixtures, opens (and if empty seeds) the store, parses every app's keys,
     /// binds and starts serving.
     pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
+        if config
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return Err(StartError::EmptyAdminToken);
+        }
         let setup = config.clone();
         // Opening sled and parsing keys is blocking work: keep it off the runtime.
         let state = tokio::task::spawn_blocking(move || State::open(&setup)).await??;
@@ -76,18 +93,28 @@ impl RunningGateway {
             addr: config.addr,
             source,
         })?;
+        if !addr.ip().is_loopback() && config.admin_token.is_none() {
+            tracing::warn!(
+                %addr,
+                "listening beyond loopback without an admin token: anyone who can reach this \
+                 address can change apps, keys and answers through /__admin/; set one with \
+                 --admin-token or the {ADMIN_TOKEN_ENV} environment variable"
+            );
+        }
         let (shutdown, shutdown_rx) = oneshot::channel();
         let shared = Arc::new(Shared {
             state: Arc::clone(&state),
             admin: Admin::new(config.admin_token.clone()),
+            cpu: CpuPool::per_core().map_err(StartError::Threads)?,
             max_body_bytes: config.max_body_bytes,
+            request_timeout: config.request_timeout,
         });
-        let task = tokio::spawn(accept_loop(
-            listener,
-            shared,
-            config.shutdown_grace,
-            shutdown_rx,
-        ));
+        let limits = Limits {
+            grace: config.shutdown_grace,
+            request_timeout: config.request_timeout,
+            connections: Arc::new(Semaphore::new(config.max_connections.max(1))),
+        };
+        let task = tokio::spawn(accept_loop(listener, shared, limits, shutdown_rx));
         Ok(RunningGateway {
             addr,
             state,
@@ -126,24 +153,56 @@ impl RunningGateway {
 struct Shared {
     state: Arc<State>,
     admin: Admin,
+    /// Runs the CPU-bound part of gateway requests.
+    cpu: CpuPool,
     max_body_bytes: usize,
+    /// Longest wait for a request's body once its headers are in.
+    request_timeout: Duration,
+}
+
+/// The accept loop's bounds.
+struct Limits {
+    grace: Duration,
+    /// Longest wait for a request's headers (also between requests on a kept-alive
+    /// connection).
+    request_timeout: Duration,
+    /// One permit per open connection: at the cap the loop stops accepting and new
+    /// clients wait in the kernel's backlog.
+    connections: Arc<Semaphore>,
 }
 
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
-    grace: Duration,
+    limits: Limits,
     mut shutdown: oneshot::Receiver<()>,
 ) {
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(limits.request_timeout)
+        // A client that sends a whole request and then shuts down its write side still
+        // gets the answer.
+        .half_close(true);
+    let mut backoff = ACCEPT_BACKOFF_MIN;
+    let mut failed_accepts: u64 = 0;
     loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&limits.connections).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
+                    if failed_accepts > 0 {
+                        tracing::info!(failed_accepts, "accepting connections again");
+                        failed_accepts = 0;
+                        backoff = ACCEPT_BACKOFF_MIN;
+                    }
                     let shared = Arc::clone(&shared);
                     let service = service_fn(move |request| serve(request, Arc::clone(&shared)));
                     let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
@@ -151,12 +210,25 @@ async fn accept_loop(
                         if let Err(e) = connection.await {
                             tracing::debug!(error = %e, "connection ended with an error");
                         }
+                        drop(permit);
                     });
                 }
                 Err(e) => {
-                    // Typically out of file descriptors: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Typically out of file descriptors (EMFILE): one log line per streak
+                    // of failures, and a growing pause instead of a hot loop.
+                    if failed_accepts == 0 {
+                        tracing::warn!(
+                            error = %e,
+                            "accept failed; pausing accepts until it succeeds again \
+                             (raise the open-file limit or lower --max-connections)"
+                        );
+                    }
+                    failed_accepts += 1;
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        _ = &mut shutdown => break,
+                    }
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                 }
             },
             _ = &mut shutdown => break,
@@ -165,7 +237,7 @@ async fn accept_loop(
     drop(listener);
     tokio::select! {
         () = graceful.shutdown() => {}
-        () = tokio::time::sleep(grace) => {
+        () = tokio::time::sleep(limits.grace) => {
             tracing::warn!("shutdown grace period over; closing remaining connections");
         }
     }
@@ -175,6 +247,27 @@ async fn accept_loop(
 }
 
 type Body = Full<Bytes>;
+
+/// Why a request body could not be read.
+enum BodyError {
+    /// Over `max_body_bytes`.
+    TooLarge,
+    /// Not complete within `request_timeout` (a client that stalls).
+    TimedOut,
+    /// The connection failed.
+    Broken,
+}
+
+/// Reads a whole body, bounded in size and in time.
+async fn read_body(body: Incoming, shared: &Shared) -> Result<Bytes, BodyError> {
+    let read = Limited::new(body, shared.max_body_bytes).collect();
+    match tokio::time::timeout(shared.request_timeout, read).await {
+        Err(_) => Err(BodyError::TimedOut),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(BodyError::TooLarge),
+        Ok(Err(_)) => Err(BodyError::Broken),
+    }
+}
 
 /// The hyper response for a [`Reply`]: its body bytes untouched.
 fn respond(reply: Reply) -> Response<Body> {
@@ -203,9 +296,20 @@ async fn serve(
     let path = request.uri().path();
     if path.starts_with(ADMIN_PREFIX) {
         let (parts, body) = request.into_parts();
-        let body = match Limited::new(body, shared.max_body_bytes).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(_) => return Ok(respond(admin::too_large(shared.max_body_bytes))),
+        let body = match read_body(body, &shared).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
+                return Ok(respond(admin::too_large(shared.max_body_bytes)))
+            }
+            Err(BodyError::TimedOut) => {
+                return Ok(respond(admin::timed_out(shared.request_timeout)))
+            }
+            Err(BodyError::Broken) => {
+                return Ok(respond(Reply::text(
+                    400,
+                    "could not read the request body\n",
+                )))
+            }
         };
         let authorization = parts
             .headers
@@ -240,45 +344,54 @@ async fn serve(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let max_body_bytes = shared.max_body_bytes;
-    let body = match Limited::new(request.into_body(), max_body_bytes)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+    let body = match read_body(request.into_body(), &shared).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
             let error = GatewayError::Explained(
                 PublicError::InvalidParameter,
-                format!("参数无效：请求体超过 {max_body_bytes} 字节"),
+                format!("参数无效：请求体超过 {} 字节", shared.max_body_bytes),
             );
             return Ok(respond(gateway::reject(error, 413)));
         }
-        Err(_) => {
+        Err(BodyError::TimedOut) => {
+            let error = GatewayError::Explained(
+                PublicError::InvalidParameter,
+                format!(
+                    "参数无效：请求体未在 {} 秒内收完",
+                    shared.request_timeout.as_secs()
+                ),
+            );
+            return Ok(respond(gateway::reject(error, 408)));
+        }
+        Err(BodyError::Broken) => {
             return Ok(respond(Reply::text(
                 400,
                 "could not read the request body\n",
             )))
         }
     };
-    // Signature checks and RSA signing are CPU work of about a millisecond: run them on
-    // the blocking pool so slow requests never stall the accept loop.
+    // Signature checks and RSA signing are CPU work of about a millisecond: they run on
+    // the fixed CPU pool, so the accept loop and the other connections stay responsive
+    // and no thread is created per request.
     let state = Arc::clone(&shared.state);
-    let exchange = tokio::task::spawn_blocking(move || {
-        gateway::handle(
-            &state,
-            RawRequest {
-                query: query.as_deref(),
-                body: &body,
-                content_type: content_type.as_deref(),
-            },
-            http_method.as_str(),
-        )
-    })
-    .await;
+    let exchange = shared
+        .cpu
+        .run(move || {
+            gateway::handle(
+                &state,
+                RawRequest {
+                    query: query.as_deref(),
+                    body: &body,
+                    content_type: content_type.as_deref(),
+                },
+                http_method.as_str(),
+            )
+        })
+        .await;
     let exchange = match exchange {
         Ok(exchange) => exchange,
         Err(e) => {
-            tracing::error!(error = %e, "request handler panicked");
+            tracing::error!(error = %e, "request handler failed");
             return Ok(respond(Reply::text(500, "internal error\n")));
         }
     };

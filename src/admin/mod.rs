@@ -81,6 +81,14 @@ pub fn too_large(limit: usize) -> Reply {
     })
 }
 
+/// The answer to an admin request whose body did not arrive in time.
+pub fn timed_out(limit: std::time::Duration) -> Reply {
+    error(&Rejection {
+        status: 408,
+        message: format!("request body not received within {} s", limit.as_secs()),
+    })
+}
+
 impl From<CommitError<Rejection>> for Rejection {
     fn from(e: CommitError<Rejection>) -> Rejection {
         match e {
