@@ -9,51 +9,99 @@
 use std::borrow::Cow;
 
 crate::listed_enum! {
-/// Every public error the real gateway answers, named for its condition.
+/// Every public error the real gateway answers, named for its condition. Each variant's
+/// `code`, `msg`, `sub_code` and default `sub_msg` are in [`PublicError::wire`] (and in
+/// docs/protocol.md §4); the docs below say when the mock answers it. Every variant can be
+/// forced with a scenario naming its `sub_code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PublicError {
     /// The backend behind the gateway is unavailable (the API document's failure example).
     ServiceUnavailable,
     /// The gateway itself failed.
     GatewayUnavailable,
+    /// The user's `auth_token` is not valid. Reached only through a scenario.
     InvalidAuthToken,
+    /// The user's `auth_token` has expired. Reached only through a scenario.
     AuthTokenTimeOut,
+    /// The `app_auth_token` was not issued to the calling app.
     InvalidAppAuthToken,
+    /// The merchant behind the `app_auth_token` has not authorised this method. Reached
+    /// only through a scenario.
     AppAuthTokenNoApi,
+    /// The `app_auth_token` has expired.
     AppAuthTokenTimeOut,
+    /// The merchant has signed up for no product. Reached only through a scenario.
     NoProductRegByPartner,
+    /// The `method` parameter is absent or empty.
     MissingMethod,
+    /// The `sign` parameter is absent or empty.
     MissingSignature,
+    /// The `sign_type` parameter is absent or empty.
     MissingSignatureType,
+    /// No signing configuration for the app. Reached only through a scenario.
     MissingSignatureKey,
+    /// The `app_id` parameter is absent or empty.
     MissingAppId,
+    /// The `timestamp` parameter is absent or empty.
     MissingTimestamp,
+    /// The `version` parameter is absent or empty.
     MissingVersion,
+    /// Encrypted content without an `encrypt_type`. Reached only through a scenario.
     MissingEncryptType,
+    /// `encrypt_type=AES` for an app without an AES key (every app, in this mock).
     MissingEncryptKey,
+    /// A parameter's value is refused: `version` other than `1.0`, or a body above the
+    /// size limit (answered unsigned with HTTP 413).
     InvalidParameter,
+    /// The `method` names no method the gateway implements.
     InvalidMethod,
+    /// `format` is present and not `json` (any case).
     InvalidFormat,
+    /// `sign_type` is neither `RSA2` nor `RSA`.
     InvalidSignatureType,
+    /// `sign` does not verify over the sign content with the app's public key.
     InvalidSignature,
+    /// `encrypt_type` is present and not `AES`.
     InvalidEncryptType,
+    /// Encrypted content could not be decrypted. Reached only through a scenario.
     InvalidEncrypt,
+    /// `app_id` names no app the gateway knows (answered unsigned).
     InvalidAppId,
+    /// `timestamp` is not `yyyy-MM-dd HH:mm:ss`, or lies outside the configured window.
     InvalidTimestamp,
+    /// `charset` names a charset other than UTF-8, GBK and GB2312.
     InvalidCharset,
+    /// A digest check failed. Reached only through a scenario.
     InvalidDigest,
+    /// The encryption algorithm is not supported. Reached only through a scenario.
     UnsupportedEncryptType,
+    /// No AES key configured, or a malformed one. Reached only through a scenario.
     InvalidEncryptKey,
+    /// The method may not be called on behalf of another app. Reached only through a
+    /// scenario.
     NotSupportAppAuth,
+    /// Certificate mode: the app's public-key certificate is unknown. Reached only
+    /// through a scenario.
     AppCertNotExist,
+    /// Certificate mode: the Alipay root certificate serial number is wrong. Reached
+    /// only through a scenario.
     InvalidAlipayRootCertSn,
+    /// The app has no public key for the request's `sign_type` (answered unsigned).
     MissingSignatureConfig,
+    /// Decryption failed for an unknown reason. Reached only through a scenario.
     DecryptionFailed,
+    /// No authorisation relation between the caller and the merchant. Reached only
+    /// through a scenario.
     InvalidAuthRelations,
+    /// The app exceeded its call quota or rate. Reached only through a scenario.
     AppCallLimited,
+    /// The method's call quota or rate is exceeded. Reached only through a scenario.
     MethodCallLimited,
+    /// The method is outside the app's `allowed_methods`.
     InsufficientIsvPermissions,
+    /// The user has not granted the permission. Reached only through a scenario.
     InsufficientUserPermissions,
+    /// The user may not call on themself. Reached only through a scenario.
     SelfInvokeForbidden,
 }
 }
@@ -243,7 +291,9 @@ pub enum GatewayError {
     /// A method's business failure: `sub_code` and `sub_msg` come from the method's table.
     #[error("business failure {sub_code}")]
     Business {
+        /// The business code, sent as `sub_code` (`ZM_ACCOUNT_PAUSE`).
         sub_code: &'static str,
+        /// The method's description of the code, sent as `sub_msg`.
         sub_msg: &'static str,
     },
 }
@@ -257,9 +307,13 @@ impl From<PublicError> for GatewayError {
 /// The four fields of an Alipay error node, in the order the real gateway writes them.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct WireError {
+    /// The five-digit error class (`40002`), a JSON string on the wire.
     pub code: &'static str,
+    /// The class's English text (`Invalid Arguments`).
     pub msg: &'static str,
+    /// The precise condition (`isv.invalid-signature`, or a method's business code).
     pub sub_code: Cow<'static, str>,
+    /// The condition in Chinese, or this request's explanation of it.
     pub sub_msg: Cow<'static, str>,
 }
 

@@ -13,6 +13,7 @@ use crate::model::App;
 /// An app with its keys ready for use.
 #[derive(Debug)]
 pub struct AppEntry {
+    /// The app's record as stored, keys still as text.
     pub app: App,
     public_keys: BTreeMap<SignType, RsaPublicKey>,
     platform_key: Arc<RsaPrivateKey>,

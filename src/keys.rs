@@ -17,15 +17,22 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 /// Why a key could not be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
+    /// Nothing is left once PEM armour lines and whitespace are removed.
     #[error("the key is empty")]
     Empty,
+    /// The text inside the armour is not standard Base64.
     #[error("the key is neither PEM nor bare Base64")]
     NotBase64,
+    /// The Base64 decodes, but not to an RSA key of the expected kind in any supported
+    /// structure.
     #[error("the key is not an RSA {expected} key in any supported format ({formats})")]
     NotRsa {
+        /// Which half was expected: `private` or `public`.
         expected: &'static str,
+        /// The formats that were tried, for the message.
         formats: &'static str,
     },
+    /// Generating a key, or writing one as PEM, failed; the underlying error's text.
     #[error("could not encode the key: {0}")]
     Encode(String),
 }

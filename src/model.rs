@@ -41,6 +41,7 @@ pub struct App {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppAuthToken {
+    /// The token's text, compared exactly with the request's `app_auth_token`.
     pub token: String,
     /// RFC 3339; `None` never expires.
     #[serde(
@@ -201,11 +202,14 @@ impl AuthCategory {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Authorization {
+    /// The [`App::app_id`] of the app that was authorised.
     pub app_id: String,
     /// The [`Identity::id`] of the person who authorised.
     pub identity: String,
+    /// The kind of authorisation; `C2B` when absent.
     #[serde(default)]
     pub auth_category: AuthCategory,
+    /// The person's id for this app, answered as `open_id` (`2088…`).
     pub open_id: String,
 }
 

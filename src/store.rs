@@ -29,13 +29,18 @@ pub enum StoreLocation {
 /// Store failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// sled failed (I/O, corruption of its own files, a lock held by another process).
     #[error("store: {0}")]
     Sled(#[from] sled::Error),
+    /// A stored record is not the JSON its type expects.
     #[error("store record {key} is corrupt: {source}")]
     Corrupt {
+        /// The record's key as text (a compound key joins its parts with NUL).
         key: String,
+        /// Why the JSON did not decode.
         source: serde_json::Error,
     },
+    /// A record could not be written as JSON.
     #[error("store: cannot encode record: {0}")]
     Encode(serde_json::Error),
     /// The change would break a uniqueness rule (an index already points elsewhere).
@@ -81,8 +86,11 @@ const TREE_NAMES: [&str; 8] = [
 /// Counts of stored records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Counts {
+    /// Apps stored, seeded and admin-made alike.
     pub apps: usize,
+    /// Identities (people) stored, not counting their lookup indexes.
     pub identities: usize,
+    /// Authorisations stored, one per (app, identity, category).
     pub authorizations: usize,
 }
 

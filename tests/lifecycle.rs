@@ -1,15 +1,20 @@
-//! Start-up, restart and shutdown: the store survives restarts and is never re-seeded
-//! over; the binary prints its URL when ready and exits cleanly on SIGTERM.
+//! Start-up, restart and shutdown: the store survives restarts (records, scenarios with
+//! their counters, faults; not the journal), holds what memory showed even after racing
+//! calls and admin changes, and is never re-seeded over; shutdown answers a request in
+//! flight; the binary prints its URL when ready and exits cleanly on SIGTERM.
 
 mod common;
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use alipay_mock::fixtures::FixtureSource;
 use alipay_mock::{Config, RunningGateway};
 use common::*;
+use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_alipay-mock");
 
@@ -28,6 +33,19 @@ fn copy_fixtures(to: &std::path::Path) {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), to.join("keys").join(entry.file_name())).unwrap();
     }
+}
+
+/// A gateway over the store in `dir`, which outlives it.
+async fn start_in(dir: &Path) -> RunningGateway {
+    RunningGateway::start(Config::with_data_dir(dir))
+        .await
+        .unwrap()
+}
+
+/// Shuts down a gateway no task holds any more and starts a new one over the same store.
+async fn restart(gateway: Arc<RunningGateway>, dir: &Path) -> RunningGateway {
+    Arc::try_unwrap(gateway).unwrap().shutdown().await;
+    start_in(dir).await
 }
 
 async fn open_id_of_zhangsan(gateway: &RunningGateway) -> String {
@@ -51,9 +69,7 @@ async fn a_restart_keeps_the_store_and_never_reseeds_it_from_other_fixtures() {
     )
     .unwrap();
 
-    let first = RunningGateway::start(Config::with_data_dir(&data))
-        .await
-        .unwrap();
+    let first = start_in(&data).await;
     assert_eq!(open_id_of_zhangsan(&first).await, "2088202844499224");
     first.shutdown().await;
 
@@ -100,6 +116,135 @@ async fn broken_fixtures_stop_start_up_with_a_message() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("identities.json"), "{err}");
+}
+
+#[tokio::test]
+async fn everything_but_the_journal_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start_in(dir.path()).await;
+    force(
+        &first,
+        json!({"times": 3, "outcome": {"error": "ZM_ACCOUNT_PAUSE"}}),
+    )
+    .await;
+    query(&first, &zhangsan("C2B")).await;
+    set_faults(&first, json!({"seed": 5, "latency_ms": 1})).await;
+    admin(
+        &first,
+        "PATCH",
+        "identities/lisi",
+        Some(json!({"state": "simulate_account"})),
+    )
+    .await;
+    first.shutdown().await;
+
+    let second = start_in(dir.path()).await;
+    let (_, scenarios) = admin(&second, "GET", "scenarios", None).await;
+    assert_eq!(scenarios[0]["remaining"], 2, "the counter survived");
+    assert_eq!(
+        admin(&second, "GET", "faults", None).await.1,
+        json!({"seed": 5, "latency_ms": 1})
+    );
+    assert_eq!(admin(&second, "GET", "requests", None).await.1["total"], 0);
+    assert_eq!(
+        query(&second, &zhangsan("C2B")).await["sub_code"],
+        "ZM_ACCOUNT_PAUSE"
+    );
+    admin(&second, "DELETE", "scenarios", None).await;
+    assert_eq!(
+        query(&second, &by_cert(LISI.0, LISI.1)).await["sub_code"],
+        "ALIPAY_SIMULATE_ACCOUNT"
+    );
+    second.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_scoped_deletes_and_creates_leave_store_and_memory_agreeing() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = start_in(dir.path()).await;
+    let gateway = Arc::new(gateway);
+    let creator = {
+        let g = Arc::clone(&gateway);
+        tokio::spawn(async move {
+            for _ in 0..40 {
+                let s = json!({"match": {"app_id": APP_ID}, "outcome": {"error": "SYSTEM_ERROR"}});
+                admin(&g, "POST", "scenarios", Some(s)).await;
+            }
+        })
+    };
+    let deleter = {
+        let g = Arc::clone(&gateway);
+        tokio::spawn(async move {
+            for _ in 0..40 {
+                admin(&g, "DELETE", &format!("scenarios?app_id={APP_ID}"), None).await;
+            }
+        })
+    };
+    creator.await.unwrap();
+    deleter.await.unwrap();
+    let before = ids(&admin(&gateway, "GET", "scenarios", None).await.1);
+    let restarted = restart(gateway, dir.path()).await;
+    let after = ids(&admin(&restarted, "GET", "scenarios", None).await.1);
+    assert_eq!(before, after, "what was listed is what the store holds");
+    restarted.shutdown().await;
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_use_up_a_scenario_exactly_and_it_stays_gone_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = start_in(dir.path()).await;
+    force(
+        &gateway,
+        json!({"times": 30, "outcome": {"error": "SYSTEM_ERROR"}}),
+    )
+    .await;
+    let gateway = Arc::new(gateway);
+    let mut calls = Vec::new();
+    for _ in 0..60 {
+        let g = Arc::clone(&gateway);
+        calls.push(tokio::spawn(
+            async move { query(&g, &zhangsan("C2B")).await },
+        ));
+    }
+    let mut forced = 0;
+    for call in calls {
+        if call.await.unwrap()["sub_code"] == "SYSTEM_ERROR" {
+            forced += 1;
+        }
+    }
+    assert_eq!(forced, 30, "exactly `times` calls were forced");
+    let restarted = restart(gateway, dir.path()).await;
+    assert_eq!(
+        admin(&restarted, "GET", "scenarios", None).await.1,
+        json!([])
+    );
+    restarted.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_lets_a_request_in_flight_finish() {
+    let gateway = start().await;
+    set_faults(&gateway, json!({"seed": 1, "latency_ms": 500})).await;
+    let (mut sender, request) = unsent_post(&gateway, &Call::authquery(&zhangsan("C2B"))).await;
+    let in_flight = tokio::spawn(async move { sender.send_request(request).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    gateway.shutdown().await;
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request was answered");
+    assert_eq!(response.status(), 200);
 }
 
 struct Child(std::process::Child);

@@ -8,8 +8,8 @@
 //! updated after. With a token configured, every call needs
 //! `Authorization: Bearer <token>`.
 //!
-//! One file per URL family: [`apps`], [`identities`], [`authorizations`], [`scenarios`],
-//! [`faults`], [`requests`], [`reset`]; [`records`] holds what the record families share.
+//! One private module per URL family: `apps`, `identities`, `authorizations`, `scenarios`,
+//! `faults`, `requests`, `reset`; `records` holds what the record families share.
 
 mod apps;
 mod authorizations;

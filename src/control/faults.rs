@@ -24,14 +24,19 @@ pub const MAX_LATENCY_MS: u64 = 120_000;
 pub struct FaultConfig {
     /// Seeds the RNG of every draw.
     pub seed: u64,
+    /// Latency added before answering (`latency_ms`, milliseconds, at most
+    /// [`MAX_LATENCY_MS`]); `None` adds none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<Latency>,
-    /// Probability of answering 20000 `isp.unknow-error` instead.
+    /// Probability (0 to 1) of answering 20000 `isp.unknow-error` instead; `None` never
+    /// does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unknown_error_rate: Option<f64>,
-    /// Probability of closing the connection without answering.
+    /// Probability (0 to 1) of closing the connection without answering; `None` never
+    /// does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_connection_rate: Option<f64>,
+    /// How and how often the answer is spoiled after signing; `None` leaves answers intact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostile: Option<Hostile>,
 }
@@ -43,7 +48,9 @@ pub struct FaultConfig {
     expecting = "latency_ms: a number of milliseconds or {\"min\": ms, \"max\": ms}"
 )]
 pub enum Latency {
+    /// The same delay for every request, in milliseconds (`"latency_ms": 250`).
     Fixed(u64),
+    /// A delay drawn per request from the range (`"latency_ms": {"min": 100, "max": 300}`).
     Range(LatencyRange),
 }
 
@@ -51,7 +58,9 @@ pub enum Latency {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LatencyRange {
+    /// Shortest delay, in milliseconds; not above `max`.
     pub min: u64,
+    /// Longest delay, in milliseconds; at most [`MAX_LATENCY_MS`].
     pub max: u64,
 }
 
@@ -59,6 +68,7 @@ pub struct LatencyRange {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hostile {
+    /// How the answer is spoiled.
     pub mode: HostileMode,
     /// Probability per answer; 1 when absent.
     #[serde(default = "always")]
@@ -122,12 +132,16 @@ impl FaultConfig {
     }
 }
 
-/// What the faults decided for one request.
+/// What the faults decided for one request. Only the gateway draws and applies it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Draw {
+pub(crate) struct Draw {
+    /// Latency to add before answering; `None` when no latency fault is set.
     pub delay: Option<Duration>,
+    /// Close the connection instead of answering.
     pub drop_connection: bool,
+    /// Answer 20000 `isp.unknow-error` instead of the method's answer.
     pub unknown_error: bool,
+    /// Spoil the signed answer this way; `None` leaves it intact.
     pub hostile: Option<HostileMode>,
 }
 
@@ -241,7 +255,7 @@ impl Faults {
     }
 
     /// Draws the faults for one request of `app_id`.
-    pub fn draw(&self, app_id: Option<&str>) -> Draw {
+    pub(crate) fn draw(&self, app_id: Option<&str>) -> Draw {
         let mut sets = self.sets();
         if let Some(active) = app_id.and_then(|id| sets.get_mut(id)) {
             return active.draw();

@@ -24,7 +24,10 @@ pub struct SignatureVerdict {
 /// The answer's codes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct OutcomeCodes {
+    /// The answer's `code`: `10000` on success, else the error's (`40002`, …).
     pub code: String,
+    /// The answer's `sub_code` (`isv.invalid-signature`, a business code …); `None` on
+    /// success.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_code: Option<String>,
 }
@@ -32,32 +35,47 @@ pub struct OutcomeCodes {
 /// One journal entry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JournalEntry {
+    /// Position in the journal, from 1, never reused; [`Journal::record`] assigns it.
     pub id: u64,
+    /// When the answer was ready (UTC, RFC 3339 on the wire).
     #[serde(with = "time::serde::rfc3339")]
     pub time: OffsetDateTime,
+    /// The HTTP method of the request (`GET` or `POST`).
     pub http_method: String,
+    /// The `app_id` parameter as sent; `None` when the request had none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
+    /// The `method` parameter as sent (`zhima.auth.info.authquery`); `None` when the
+    /// request had none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
+    /// The charset label the parameters were decoded with, as the request wrote it
+    /// (`utf-8` when it named none or an unsupported one).
     pub charset: String,
+    /// Every received parameter by name, decoded, each value cut to [`MAX_VALUE_BYTES`];
+    /// identity data in `biz_content` masked unless the journal is unmasked.
     pub params: BTreeMap<String, String>,
+    /// The request signature check.
     pub signature: SignatureVerdict,
+    /// The codes the gateway answered with.
     pub outcome: OutcomeCodes,
     /// Faults applied to this request (`latency:120ms`, `dropped`, …).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<String>,
-    /// Time spent answering, injected latency included.
+    /// Time spent answering, in milliseconds, injected latency included.
     pub latency_ms: f64,
 }
 
 /// Journal filters (all optional).
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// Only entries whose `method` is exactly this.
     pub method: Option<String>,
+    /// Only entries whose `app_id` is exactly this.
     pub app_id: Option<String>,
     /// Matches the answer's code or sub_code.
     pub outcome: Option<String>,
+    /// Only entries recorded at or after this time.
     pub since: Option<OffsetDateTime>,
     /// Only the newest N.
     pub limit: Option<usize>,

@@ -14,7 +14,9 @@ pub use scenarios::Scenarios;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct Rejection {
+    /// The HTTP status code of the refusal (400, 404, 409 or 500).
     pub status: u16,
+    /// A sentence for people that says what was wrong; sent as the `error` field.
     pub message: String,
 }
 

@@ -20,8 +20,10 @@ use crate::methods;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Match {
+    /// The `method` a call must name (`zhima.auth.info.authquery`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
+    /// The `app_id` a call must come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
     /// An identity id: matches requests about that person.
@@ -47,6 +49,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForcedError {
+    /// A public `sub_code` or a business code of the called method.
     pub error: String,
 }
 
@@ -54,7 +57,10 @@ pub struct ForcedError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForcedAnswer {
+    /// The answer's `authorized`.
     pub authorized: bool,
+    /// The answer's `open_id`, only with `authorized: true`; `None` keeps the stored
+    /// authorisation's `open_id`, or derives a stable one when there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
 }
@@ -63,23 +69,33 @@ pub struct ForcedAnswer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioRequest {
+    /// Which calls it applies to (`match` on the wire); absent matches every call.
     #[serde(default, rename = "match")]
     pub matcher: Match,
+    /// Fire for the next N matching calls, then go. At most one of `times`, `nth` and
+    /// `for_seconds` is given; with none, a scenario fires once (`times` 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u64>,
+    /// Fire only on the N-th matching call (counting from 1), then go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nth: Option<u64>,
+    /// Fire on every matching call for this many seconds (at most [`MAX_FOR_SECONDS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub for_seconds: Option<u64>,
+    /// What a firing call answers.
     pub outcome: Outcome,
 }
 
 /// A stored scenario with its counters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scenario {
+    /// The id the admin API gave it; names it in URLs and in the store.
     pub id: String,
+    /// What was asked for, `times` filled in with 1 when no mode was given (its fields sit
+    /// at the top level of the JSON).
     #[serde(flatten)]
     pub request: ScenarioRequest,
+    /// When it was created (UTC, RFC 3339 on the wire); scenarios apply in this order.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Calls left (`times`).
@@ -99,17 +115,21 @@ pub struct Scenario {
 
 /// A scenario's outcome, resolved to what the gateway answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Forced {
+pub(crate) enum Forced {
+    /// Answer this error (public or business) instead of calling the method.
     Error(GatewayError),
+    /// Answer success with these fields.
     Answer {
+        /// The answer's `authorized`.
         authorized: bool,
+        /// The `open_id` asked for; `None` lets the method choose.
         open_id: Option<String>,
     },
 }
 
 impl Outcome {
     /// Resolves the outcome, or says why it names nothing the gateway knows.
-    pub fn resolve(&self) -> Result<Forced, Rejection> {
+    pub(crate) fn resolve(&self) -> Result<Forced, Rejection> {
         match self {
             Outcome::Error(ForcedError { error }) => PublicError::from_sub_code(error)
                 .map(GatewayError::from)
@@ -174,8 +194,10 @@ impl ScenarioRequest {
 }
 
 /// What the gateway knows of a call when it asks for a forced outcome.
-pub struct Candidate<'a> {
+pub(crate) struct Candidate<'a> {
+    /// The called method's name.
     pub method: &'a str,
+    /// The calling app.
     pub app_id: &'a str,
     /// Resolves the identity the call is about (only asked when a scenario needs it).
     pub identity: &'a dyn Fn() -> Option<String>,
@@ -197,8 +219,10 @@ enum Step {
 /// A counter change to persist: the scenario as it was and as it is now (`None` when it
 /// is gone). The store applies it only if it still holds `before`, so a late write can
 /// never resurrect a scenario an admin call or another request removed.
-pub struct Change<'a> {
+pub(crate) struct Change<'a> {
+    /// The scenario as the store should still hold it.
     pub before: &'a Scenario,
+    /// The scenario with its new counters; `None` when it is used up or expired.
     pub after: Option<&'a Scenario>,
 }
 
@@ -272,7 +296,7 @@ impl Scenarios {
     /// Counts a call against every matching scenario and returns the first outcome that
     /// fires. Every counter change is handed to `persist` while the list is still locked,
     /// so changes reach the store in the order they happened.
-    pub fn take(
+    pub(crate) fn take(
         &self,
         call: &Candidate<'_>,
         now: OffsetDateTime,

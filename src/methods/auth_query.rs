@@ -21,24 +21,43 @@ pub const METHOD_NAME: &str = "zhima.auth.info.authquery";
 /// The success fields of the answer. `open_id` is absent when not authorised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuthQueryAnswer {
+    /// Whether the person has authorised the calling app for the asked `auth_category`.
     pub authorized: bool,
+    /// The authorisation's `open_id`, the person's id for this app; `None` when not
+    /// authorised.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
 }
 
 crate::listed_enum! {
-/// The method's business errors, as the API document lists them.
+/// The method's business errors, as the API document lists them; each answers 40004 with
+/// the `sub_code` and `sub_msg` of [`AuthQueryError::code_and_description`]. The docs below
+/// say which request earns each; every one can also be forced with a scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthQueryError {
+    /// The Sesame backend failed: the identity's state is `system_error`.
     SystemError,
+    /// The account is not a personal one certified with an ID card: state `not_certified`.
     AccountNotCertified,
+    /// The identity is in doubt: state `related_unknown`.
     RelatedUnknown,
+    /// The account is a simulated one: state `simulate_account`.
     SimulateAccount,
+    /// `certNo` is not 15 to 18 digits (the last may be `X`).
     CertNoWrong,
+    /// A field is malformed: `biz_content` not a JSON object, `identity_param` not a
+    /// string holding one, an unknown `identity_type`, `auth_category` or `certType`, or an
+    /// array or object where text belongs.
     IllegalArgument,
+    /// `biz_content` or a field the query needs (`identity_param`, `identity_type`,
+    /// `certType`, `name`, `certNo`, `userId`) is absent, null or blank.
     NullArgument,
+    /// No person has that certificate number and name, or the person has no Sesame
+    /// account (state `zhima_not_opened`).
     ZmAccountNotExisted,
+    /// The person's Sesame service is paused: state `paused`.
     ZmAccountPause,
+    /// No person has that `userId`.
     AlipayAccountNotExisted,
 }
 }

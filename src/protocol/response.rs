@@ -26,12 +26,18 @@ pub fn node_name(method: &str) -> String {
 /// The fields every node starts with, followed by the method's own fields.
 #[derive(Debug, Serialize)]
 pub struct Node<'a, B: Serialize> {
+    /// `code`: [`SUCCESS`]'s `10000`, or the error's class (`40004`).
     pub code: &'a str,
+    /// `msg`: `Success`, or the error class's text.
     pub msg: &'a str,
+    /// `sub_code`; `None` on success, where SDKs take its absence to mean success.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_code: Option<&'a str>,
+    /// `sub_msg`; `None` on success.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_msg: Option<&'a str>,
+    /// The method's own fields, written after these four at the same level (`()` for
+    /// none).
     #[serde(flatten)]
     pub business: B,
 }
@@ -47,7 +53,9 @@ impl<B: Serialize> Node<'_, B> {
 /// `sign_type`.
 #[derive(Debug, Clone, Copy)]
 pub struct Signer<'a> {
+    /// The platform private key the app's SDK verifies with (its "Alipay public key").
     pub key: &'a RsaPrivateKey,
+    /// The request's `sign_type`: RSA2 signs with SHA-256, RSA with SHA-1.
     pub sign_type: SignType,
 }
 

@@ -156,6 +156,21 @@ pub async fn connect(gateway: &RunningGateway) -> SendRequest<Full<Bytes>> {
     sender
 }
 
+/// A call signed and put in the query of a bare POST (empty body) on a new connection,
+/// not yet sent: for tests that watch the connection rather than read the answer.
+pub async fn unsent_post(
+    gateway: &RunningGateway,
+    call: &Call,
+) -> (SendRequest<Full<Bytes>>, Request<Full<Bytes>>) {
+    let target = format!("/gateway.do?{}", form(&call.signed_params(), "utf-8"));
+    let sender = connect(gateway).await;
+    let request = Request::post(target)
+        .header("host", "x")
+        .body(Full::default())
+        .unwrap();
+    (sender, request)
+}
+
 /// Percent-encodes pairs as a form in a charset (`+` for spaces).
 pub fn form(pairs: &BTreeMap<String, String>, charset: &str) -> String {
     let encoding = encoding_for(charset);
@@ -331,6 +346,23 @@ pub async fn admin_with_token(
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&answer.body).into_owned()))
     };
     (answer.status, value)
+}
+
+/// Installs the global fault set through the admin API (`PUT /__admin/faults`); returns
+/// the status and the JSON answer.
+pub async fn set_faults(gateway: &RunningGateway, faults: Value) -> (u16, Value) {
+    admin(gateway, "PUT", "faults", Some(faults)).await
+}
+
+/// The fixture person 李四: name and certificate number.
+pub const LISI: (&str, &str) = ("李四", "110101199001011001");
+
+/// Creates a scenario through the admin API and asserts it was accepted (201); returns
+/// the scenario as the API shows it.
+pub async fn force(gateway: &RunningGateway, scenario: Value) -> Value {
+    let (status, created) = admin(gateway, "POST", "scenarios", Some(scenario)).await;
+    assert_eq!(status, 201, "{created}");
+    created
 }
 
 /// The document's example person by certificate, with a chosen category.
