@@ -11,7 +11,8 @@
 //! - [`error`]: the gateway's failures and the one table of public error codes.
 //! - [`crypto`]: RSA / RSA2 signatures; [`keys`]: key parsing and generation;
 //!   [`keyring`]: apps with keys parsed once.
-//! - [`content_encryption`]: AES content encryption (`encrypt_type=AES`).
+//! - [`cert`]: certificate mode: certificates, their SNs, the test PKI of `keygen --cert`;
+//!   [`content_encryption`]: AES content encryption (`encrypt_type=AES`).
 //! - [`store`]: the sled store; [`model`]: its records; [`fixtures`]: seed data;
 //!   [`cases`]: the catalogue of seeded outcomes.
 //! - [`config`]: configuration and its defaults.
@@ -51,6 +52,7 @@ macro_rules! listed_enum {
 
 pub mod admin;
 pub mod cases;
+pub mod cert;
 pub mod config;
 pub mod content_encryption;
 pub mod control;
