@@ -73,12 +73,18 @@ pub mod files {
 /// Why the test PKI could not be made or written.
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
+    /// The RSA backend could not make a key.
     #[error("RSA key generation failed: {0}")]
     Key(String),
+    /// A name, serial, validity or signature could not be encoded.
     #[error("building a certificate failed: {0}")]
     Build(String),
-    #[error("{path} already exists; refusing to overwrite test certificates")]
+    /// An output file exists already; nothing was written.
+    #[error(
+        "{path} already exists; refusing to overwrite test certificates (choose another --out)"
+    )]
     Exists { path: PathBuf },
+    /// The folder or a file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,

@@ -48,8 +48,9 @@ pub struct PublicKeyCertificate {
     /// The subject's public key: verifies an app's requests, or is what an SDK verifies
     /// the platform's answers with.
     pub public_key: RsaPublicKey,
-    /// The PEM text of this certificate alone (what `alipay_cert_content` carries,
-    /// Base64-encoded, for the platform certificate).
+    /// The PEM text as given, any chain after the first certificate included: for the
+    /// platform certificate, `alipay_cert_content` of `alipay.open.app.alipaycert.download`
+    /// carries it Base64-encoded, and Java must be able to chain it to its root bundle.
     pub pem: String,
 }
 
@@ -144,15 +145,10 @@ impl PublicKeyCertificate {
         // parse_pem_chain never returns an empty Ok: no block is `NoPem`.
         let first = chain.first().ok_or(CertError::NoPem)?;
         let public_key = rsa_public_key(first)?;
-        let pem = x509_cert::der::EncodePem::to_pem(first, x509_cert::der::pem::LineEnding::LF)
-            .map_err(|e| CertError::NotCertificate {
-                index: 1,
-                reason: e.to_string(),
-            })?;
         Ok(PublicKeyCertificate {
             sn: sn::cert_sn(first),
             public_key,
-            pem,
+            pem: text.to_owned(),
         })
     }
 }

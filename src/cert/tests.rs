@@ -76,11 +76,18 @@ fn a_request_signed_with_the_app_key_verifies_with_the_certificate_key() {
 }
 
 #[test]
-fn the_pem_kept_is_the_first_certificate_alone() {
+fn only_the_first_certificate_counts_but_the_whole_chain_is_kept() {
     let chain = format!("{APP_CERT}\n{ROOT_BUNDLE}");
     let cert = PublicKeyCertificate::from_pem(&chain).unwrap();
-    assert_eq!(cert.sn, APP_CERT_SN, "only the first certificate counts");
-    assert_eq!(cert.pem.trim(), APP_CERT.trim());
+    assert_eq!(cert.sn, APP_CERT_SN);
+    assert_eq!(
+        cert.public_key,
+        keys::parse_private_key(APP_KEY).unwrap().to_public_key()
+    );
+    assert_eq!(
+        cert.pem, chain,
+        "alipay_cert_content must keep any intermediate"
+    );
 }
 
 #[test]
