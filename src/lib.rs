@@ -20,6 +20,8 @@
 //! - [`error`]: the gateway's failures and the one table of public error codes.
 //! - [`crypto`]: RSA / RSA2 signatures; [`keys`]: key parsing; [`keygen`]: key files;
 //!   [`keyring`]: apps with keys parsed once.
+//! - [`cert`]: certificate mode: certificates, their SNs, the test PKI of `keygen --cert`;
+//!   [`content_encryption`]: AES content encryption (`encrypt_type=AES`).
 //! - [`store`]: the sled store; [`model`]: its records; [`fixtures`]: seed data;
 //!   [`cases`]: the catalogue of seeded outcomes.
 //! - [`cpu_pool`]: the fixed threads that run the CPU-bound part of gateway requests.
@@ -67,7 +69,9 @@ macro_rules! listed_enum {
 
 pub mod admin;
 pub mod cases;
+pub mod cert;
 pub mod config;
+pub mod content_encryption;
 pub mod control;
 pub mod cpu_pool;
 pub mod crypto;

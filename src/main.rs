@@ -44,6 +44,9 @@ enum Command {
         /// Folder to write into (created if missing; existing key files are not overwritten).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Write a test root CA, platform and app certificates (certificate mode) instead.
+        #[arg(long)]
+        cert: bool,
     },
     /// Control a running gateway through its admin API.
     Admin(alipay_mock::admin::cli::AdminArgs),
@@ -97,7 +100,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Cases { json, fixtures } => print_cases(json, fixture_source(fixtures)),
-        Command::Keygen { out } => keygen(&out),
+        Command::Keygen { out, cert: false } => keygen(&out),
+        Command::Keygen { out, cert: true } => alipay_mock::cert::generate::write_test_pki(
+            &out,
+            alipay_mock::cert::generate::DEFAULT_CERT_APP_ID,
+        )
+        .map(|written| println!("{written}"))
+        .map_err(|e| e.to_string()),
         Command::Admin(args) => admin(args),
     };
     match result {
