@@ -54,6 +54,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// How many requests the journal keeps.
     pub journal_max: usize,
+    /// About how many bytes of requests the journal keeps (the oldest go first).
+    pub journal_max_bytes: usize,
     /// Keep identity names and certificate numbers unmasked in the journal.
     pub journal_unmasked: bool,
 }
@@ -100,6 +102,7 @@ impl Default for Config {
             max_connections: MAX_CONNECTIONS,
             admin_token: None,
             journal_max: crate::control::journal::DEFAULT_JOURNAL_MAX,
+            journal_max_bytes: crate::control::journal::DEFAULT_JOURNAL_MAX_BYTES,
             journal_unmasked: false,
         }
     }

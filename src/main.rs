@@ -12,7 +12,7 @@ use alipay_mock::config::{
     ADMIN_TOKEN_ENV, DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES, MAX_CONNECTIONS,
     REQUEST_TIMEOUT,
 };
-use alipay_mock::control::journal::DEFAULT_JOURNAL_MAX;
+use alipay_mock::control::journal::{DEFAULT_JOURNAL_MAX, DEFAULT_JOURNAL_MAX_BYTES};
 use alipay_mock::fixtures::{FixtureSource, Fixtures};
 use alipay_mock::store::StoreLocation;
 use alipay_mock::{Config, RunningGateway};
@@ -86,6 +86,9 @@ struct ServeArgs {
     /// How many requests the journal (/__admin/requests) keeps.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_JOURNAL_MAX)]
     journal_max: usize,
+    /// About how many bytes of requests the journal keeps; the oldest go first.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_JOURNAL_MAX_BYTES)]
+    journal_max_bytes: usize,
     /// Keep identity names and certificate numbers unmasked in the journal.
     #[arg(long)]
     journal_unmasked: bool,
@@ -149,6 +152,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         max_connections: args.max_connections as usize,
         admin_token: args.admin_token,
         journal_max: args.journal_max,
+        journal_max_bytes: args.journal_max_bytes,
         journal_unmasked: args.journal_unmasked,
         ..Config::default()
     };

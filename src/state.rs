@@ -113,7 +113,11 @@ impl State {
             fixtures,
             scenarios,
             faults,
-            journal: Journal::new(config.journal_max, config.journal_unmasked),
+            journal: Journal::new(
+                config.journal_max,
+                config.journal_max_bytes,
+                config.journal_unmasked,
+            ),
             hostile_key,
             timestamp_window: config.timestamp_window,
             writes: tokio::sync::Mutex::new(()),

@@ -9,7 +9,10 @@ use crate::control::Rejection;
 
 /// Ids travel in URLs and store keys: keep them to a safe alphabet.
 pub(super) fn check_id(kind: &str, id: &str) -> Result<(), Rejection> {
+    // `.` and `..` would be path segments that clients and proxies normalise away.
     let ok = !id.is_empty()
+        && id != "."
+        && id != ".."
         && id.len() <= 64
         && id
             .bytes()
@@ -18,7 +21,7 @@ pub(super) fn check_id(kind: &str, id: &str) -> Result<(), Rejection> {
         Ok(())
     } else {
         Err(Rejection::bad_request(format!(
-            "{kind} must be 1 to 64 characters of A-Z a-z 0-9 _ - . (got {id:?})"
+            "{kind} must be 1 to 64 characters of A-Z a-z 0-9 _ - ., and not . or .. (got {id:?})"
         )))
     }
 }

@@ -10,6 +10,9 @@ use time::OffsetDateTime;
 
 /// Default ring-buffer size (`--journal-max`).
 pub const DEFAULT_JOURNAL_MAX: usize = 10_000;
+/// Default memory bound of the journal (`--journal-max-bytes`): 8 MiB, about 3,000
+/// typical calls, so the whole process stays near 30 MB.
+pub const DEFAULT_JOURNAL_MAX_BYTES: usize = 8 * 1024 * 1024;
 
 /// The signature check of one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -101,32 +104,63 @@ impl Filter {
 struct Ring {
     entries: VecDeque<JournalEntry>,
     next_id: u64,
+    /// The approximate heap size of `entries` (see [`JournalEntry::approximate_bytes`]).
+    bytes: usize,
 }
 
-/// The bounded journal.
+/// The bounded journal: at most `max` entries and about `max_bytes` of them.
 pub struct Journal {
     max: usize,
+    max_bytes: usize,
     unmasked: bool,
     ring: Mutex<Ring>,
+}
+
+impl JournalEntry {
+    /// About how much memory the entry holds: its text plus a fixed allowance for the
+    /// map nodes and fields. Close enough to bound the journal by bytes.
+    pub fn approximate_bytes(&self) -> usize {
+        const ENTRY: usize = 320;
+        const PARAM: usize = 64;
+        let optional = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        ENTRY
+            + self.http_method.len()
+            + optional(&self.app_id)
+            + optional(&self.method)
+            + self.charset.len()
+            + self
+                .params
+                .iter()
+                .map(|(k, v)| PARAM + k.len() + v.len())
+                .sum::<usize>()
+            + optional(&self.signature.sign_content)
+            + self.outcome.code.len()
+            + optional(&self.outcome.sub_code)
+            + self.faults.iter().map(String::len).sum::<usize>()
+    }
 }
 
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Journal")
             .field("max", &self.max)
+            .field("max_bytes", &self.max_bytes)
             .finish_non_exhaustive()
     }
 }
 
 impl Journal {
-    /// A journal keeping at most `max` entries.
-    pub fn new(max: usize, unmasked: bool) -> Journal {
+    /// A journal keeping at most `max` entries and about `max_bytes` of them, whichever
+    /// bound is reached first.
+    pub fn new(max: usize, max_bytes: usize, unmasked: bool) -> Journal {
         Journal {
             max,
+            max_bytes,
             unmasked,
             ring: Mutex::new(Ring {
                 entries: VecDeque::with_capacity(max.min(1024)),
                 next_id: 1,
+                bytes: 0,
             }),
         }
     }
@@ -146,13 +180,24 @@ impl Journal {
         if self.max == 0 {
             return;
         }
+        let size = entry.approximate_bytes();
         let mut ring = self.ring();
         entry.id = ring.next_id;
         ring.next_id += 1;
-        if ring.entries.len() == self.max {
-            ring.entries.pop_front();
+        while !ring.entries.is_empty()
+            && (ring.entries.len() >= self.max || ring.bytes + size > self.max_bytes)
+        {
+            if let Some(oldest) = ring.entries.pop_front() {
+                ring.bytes -= oldest.approximate_bytes();
+            }
         }
+        ring.bytes += size;
         ring.entries.push_back(entry);
+    }
+
+    /// The approximate memory the kept entries hold.
+    pub fn bytes(&self) -> usize {
+        self.ring().bytes
     }
 
     /// Entries matching the filter, oldest first, and how many matched before `limit`.
@@ -173,6 +218,13 @@ impl Journal {
             None => ring.entries.clear(),
             Some(app) => ring.entries.retain(|e| e.app_id.as_deref() != Some(app)),
         }
+        ring.bytes = ring
+            .entries
+            .iter()
+            .map(JournalEntry::approximate_bytes)
+            .sum();
+        // Give the ring's own buffer back too, not only the entries.
+        ring.entries.shrink_to(self.max.min(1024));
         before - ring.entries.len()
     }
 
@@ -228,7 +280,7 @@ mod tests {
 
     #[test]
     fn the_ring_keeps_the_newest_entries_up_to_its_bound() {
-        let journal = Journal::new(3, false);
+        let journal = Journal::new(3, usize::MAX, false);
         for i in 0..5 {
             journal.record(entry("a", &i.to_string()));
         }
@@ -242,7 +294,7 @@ mod tests {
 
     #[test]
     fn filters_and_limit_select_the_newest_matches() {
-        let journal = Journal::new(10, false);
+        let journal = Journal::new(10, usize::MAX, false);
         journal.record(entry("a", "10000"));
         journal.record(entry("b", "40004"));
         journal.record(entry("a", "40004"));
@@ -269,5 +321,31 @@ mod tests {
         assert!(kept.len() < long.len(), "{}", kept.len());
         assert!(kept.ends_with("3000 bytes in all]"), "{kept}");
         assert_eq!(bounded("short"), "short");
+    }
+
+    #[test]
+    fn the_byte_bound_drops_the_oldest_entries_and_clearing_gives_the_bytes_back() {
+        let one = entry("a", "10000").approximate_bytes();
+        let journal = Journal::new(1000, one * 3, false);
+        for i in 0..10 {
+            journal.record(entry("a", &format!("1000{}", i % 10)));
+        }
+        assert_eq!(journal.len(), 3);
+        assert!(journal.bytes() <= one * 3, "{}", journal.bytes());
+        let (_, kept) = journal.query(&Filter::default());
+        assert_eq!(
+            kept.iter().map(|e| e.id).collect::<Vec<_>>(),
+            vec![8, 9, 10]
+        );
+        journal.clear(None);
+        assert_eq!((journal.len(), journal.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn an_entry_larger_than_the_byte_bound_is_still_kept_alone() {
+        let journal = Journal::new(10, 1, false);
+        journal.record(entry("a", "1"));
+        journal.record(entry("a", "2"));
+        assert_eq!(journal.len(), 1);
     }
 }
