@@ -27,7 +27,8 @@ pub const TOKEN_ENV: &str = "ALIPAY_MOCK_ADMIN_TOKEN";
 /// The path every admin call lives under.
 pub const ADMIN_PREFIX: &str = "/__admin";
 
-/// How long one exchange (connect, send, read the answer) may take.
+/// How long one exchange (connect, send, read the answer) may take unless `--timeout`
+/// says otherwise.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The largest answer read; a full request journal stays far below it.
@@ -193,15 +194,25 @@ pub async fn send(
     token: Option<&str>,
     request: &ApiRequest,
 ) -> Result<Answer, String> {
+    send_within(endpoint, token, request, TIMEOUT).await
+}
+
+/// [`send`] with its own bound on the whole exchange: a health check must fail fast
+/// when the port accepts connections but nothing answers (a hung process, a proxy
+/// with nothing behind it), not after [`TIMEOUT`].
+pub async fn send_within(
+    endpoint: &Endpoint,
+    token: Option<&str>,
+    request: &ApiRequest,
+    timeout: Duration,
+) -> Result<Answer, String> {
     let authority = endpoint.authority();
-    tokio::time::timeout(TIMEOUT, exchange(endpoint, token, request))
+    tokio::time::timeout(timeout, exchange(endpoint, token, request))
         .await
         .map_err(|_| {
             format!(
-                "no answer from {authority} within {} s ({} {})",
-                TIMEOUT.as_secs(),
-                request.method,
-                request.target
+                "no answer from {authority} within {timeout:?} ({} {})",
+                request.method, request.target
             )
         })?
 }
