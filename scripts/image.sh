@@ -87,8 +87,10 @@ case "$TOOL" in
         # BuildKit takes the image dates from SOURCE_DATE_EPOCH.
         docker build --build-arg "SOURCE_DATE_EPOCH=$EPOCH" "${ARGS[@]}" "${TAGS[@]}" "$CONTEXT" >&2 ;;
     podman | buildah)
-        # docker format: OCI image configs cannot carry the HEALTHCHECK.
-        "$TOOL" build --format docker --timestamp "$EPOCH" "${ARGS[@]}" "${TAGS[@]}" "$CONTEXT" >&2 ;;
+        # docker format: OCI image configs cannot carry the HEALTHCHECK. One layer, no
+        # intermediate images: podman and buildah then build the same image.
+        "$TOOL" build --format docker --layers=false --timestamp "$EPOCH" \
+            "${ARGS[@]}" "${TAGS[@]}" "$CONTEXT" >&2 ;;
     *) die "IMAGE_TOOL=$TOOL: expected docker, podman or buildah" ;;
 esac
 echo "$IMAGE_NAME:$VERSION"
