@@ -29,7 +29,8 @@ case "$TRIPLE" in
 esac
 CARGO_HOME_DIR=${CARGO_HOME:-$HOME/.cargo}
 # Paths of this clone and of the cargo home are remapped, so two clean clones in
-# different folders build the same bytes.
+# different folders build the same binary, hence the same image layer (the image id still
+# differs: buildah 1.28 records its random build container id in docker-format configs).
 export RUSTFLAGS="-C target-feature=+crt-static --remap-path-prefix=$ROOT=/alipay-mock --remap-path-prefix=$CARGO_HOME_DIR=/cargo"
 log "cargo build --release --target $TRIPLE (static)"
 cargo build --locked --release --target "$TRIPLE" --bin alipay-mock >&2
