@@ -23,8 +23,6 @@
 # Notes on each SDK's quirks and what this suite does about them: docs/sdk-notes.md
 set -uo pipefail
 
-NODE_SDK_VERSION=4.14.0
-PYTHON_SDK_VERSION=3.7.1411
 DRIVER_TIMEOUT=240   # seconds per driver; the whole suite must stay well under 5 minutes
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,39 +34,10 @@ log() { printf '[sdk-conformance] %s\n' "$*" >&2; }
 die() { log "error: $*"; echo "0 passed, 1 failed"; exit 1; }
 
 # ---------------------------------------------------------------- SDKs
-install_node_sdk() {
-    local have
-    have=$(node -e "process.stdout.write(require(process.argv[1]).version)" \
-        "$SDK_DIR/node/node_modules/alipay-sdk/package.json" 2>/dev/null || true)
-    if [ "$have" = "$NODE_SDK_VERSION" ]; then
-        log "npm alipay-sdk@$NODE_SDK_VERSION already in .sdk/node"
-        return 0
-    fi
-    log "installing npm alipay-sdk@$NODE_SDK_VERSION into .sdk/node"
-    mkdir -p "$SDK_DIR/node"
-    npm install --prefix "$SDK_DIR/node" --no-audit --no-fund --save-exact \
-        "alipay-sdk@$NODE_SDK_VERSION" >&2
-}
-
-install_python_sdk() {
-    local py="$SDK_DIR/python/bin/python"
-    if [ -x "$py" ] && "$py" - "$PYTHON_SDK_VERSION" >/dev/null 2>&1 <<'EOF'
-import sys
-from importlib.metadata import version
-assert version("alipay-sdk-python") == sys.argv[1]
-import alipay.aop.api.DefaultAlipayClient  # noqa: F401  (deps importable too)
-EOF
-    then
-        log "PyPI alipay-sdk-python==$PYTHON_SDK_VERSION already in .sdk/python"
-        return 0
-    fi
-    log "installing PyPI alipay-sdk-python==$PYTHON_SDK_VERSION into .sdk/python"
-    if [ ! -x "$py" ]; then
-        python3 -m venv "$SDK_DIR/python" >&2 || return 1
-    fi
-    "$SDK_DIR/python/bin/pip" install --disable-pip-version-check --quiet \
-        "alipay-sdk-python==$PYTHON_SDK_VERSION" >&2
-}
+# The pinned versions and install_node_sdk / install_python_sdk (scripts/image-test.sh
+# sends its call through the same Node SDK install).
+# shellcheck source=sdk/install.sh
+. "$ROOT/scripts/sdk/install.sh"
 
 command -v node >/dev/null || die "node is required"
 command -v npm >/dev/null || die "npm is required"

@@ -18,9 +18,17 @@ use alipay_mock::store::StoreLocation;
 use alipay_mock::{Config, RunningGateway};
 use clap::{Args, Parser, Subcommand};
 
+/// `--version`: the crate version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ALIPAY_MOCK_COMMIT"),
+    ")"
+);
+
 /// A local sandbox of Alipay's OpenAPI gateway (gateway.do).
 #[derive(Debug, Parser)]
-#[command(name = "alipay-mock", version, about)]
+#[command(name = "alipay-mock", version = VERSION, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -592,6 +592,73 @@ fn a_closed_port_is_reported_as_a_connection_failure() {
 }
 
 #[test]
+fn health_with_a_timeout_answers_ok_from_a_running_gateway() {
+    let h = Harness::start();
+
+    assert_eq!(
+        h.ok(&["--timeout", "2", "health"]),
+        json!({ "status": "ok" })
+    );
+}
+
+/// The container image's HEALTHCHECK runs `admin --timeout 2 health`: a process that
+/// accepts connections but never answers must turn into exit status 1 within the
+/// timeout, not after the 30 s default.
+#[test]
+fn health_gives_up_within_its_timeout_on_a_port_that_accepts_but_never_answers() {
+    // Bound and listening but never accepting: the kernel completes the handshake,
+    // nothing ever reads the request.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let mut child = Command::new(BIN)
+        .args(["admin", "--url", &format!("http://127.0.0.1:{port}")])
+        .args(["--timeout", "500ms", "health"])
+        .env_remove(URL_ENV)
+        .env_remove(TOKEN_ENV)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Far above the timeout, far below the 30 s default: a generous bound, not a benchmark.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("`admin --timeout 500ms health` still running after 15 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let said = stderr(&output);
+    assert!(
+        said.contains(&format!("no answer from 127.0.0.1:{port} within 500ms")),
+        "{said}"
+    );
+    drop(silent);
+}
+
+#[test]
+fn an_unreadable_timeout_is_refused_before_anything_is_sent() {
+    let output = Command::new(BIN)
+        .args(["admin", "--timeout", "0", "health"])
+        .env_remove(URL_ENV)
+        .env_remove(TOKEN_ENV)
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(2), "clap's usage error");
+    let said = stderr(&output);
+    assert!(
+        said.contains("--timeout") && said.contains("500ms"),
+        "{said}"
+    );
+}
+
+#[test]
 fn the_token_comes_from_the_flag_or_the_environment() {
     let h = Harness::with_config(alipay_mock::Config {
         admin_token: Some("s3cret".into()),

@@ -9,6 +9,7 @@
 //! or category, a malformed `--since`).
 
 use std::io::Read;
+use std::time::Duration;
 
 use clap::{ArgGroup, Args, Subcommand};
 use serde::de::DeserializeOwned;
@@ -31,6 +32,10 @@ pub struct AdminArgs {
     /// does not show [env: ALIPAY_MOCK_ADMIN_TOKEN]
     #[arg(long, global = true, value_name = "TOKEN", display_order = 901)]
     pub token: Option<String>,
+    /// Give up when the whole call (connect, send, answer) takes longer: seconds
+    /// (`2`, `0.5`) or `500ms`; the exit status is then 1 [default: 30]
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = timeout, display_order = 902)]
+    pub timeout: Option<Duration>,
     /// What to do.
     #[command(subcommand)]
     pub command: AdminCommand,
@@ -307,7 +312,13 @@ pub fn run(args: AdminArgs) -> Result<String, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start tokio: {e}"))?;
-    let answer = runtime.block_on(client::send(&endpoint, token.as_deref(), &request))?;
+    let timeout = args.timeout.unwrap_or(client::TIMEOUT);
+    let answer = runtime.block_on(client::send_within(
+        &endpoint,
+        token.as_deref(),
+        &request,
+        timeout,
+    ))?;
     answer.output()
 }
 
@@ -339,6 +350,48 @@ fn rfc3339(text: &str) -> Result<String, String> {
         .map_err(|e| format!("not an RFC 3339 time like 2024-05-01T12:00:00+08:00: {e}"))
 }
 
+/// Reads `--timeout`: seconds, fractions allowed, or milliseconds with `ms`; more than
+/// zero and at most a day.
+fn timeout(text: &str) -> Result<Duration, String> {
+    let expected = "expected seconds (2, 0.5) or milliseconds (500ms), more than zero";
+    let text = text.trim();
+    let parsed = match text.strip_suffix("ms") {
+        Some(ms) => ms.trim().parse::<u64>().ok().map(Duration::from_millis),
+        None => text
+            .strip_suffix('s')
+            .unwrap_or(text)
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|s| Duration::try_from_secs_f64(s).ok()),
+    };
+    match parsed {
+        Some(d) if !d.is_zero() && d <= Duration::from_secs(86_400) => Ok(d),
+        _ => Err(format!("{text:?}: {expected}, at most a day (86400)")),
+    }
+}
+
 fn non_empty_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_takes_seconds_fractions_and_milliseconds() {
+        assert_eq!(timeout("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(timeout("3s"), Ok(Duration::from_secs(3)));
+        assert_eq!(timeout("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(timeout("250ms"), Ok(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn timeout_refuses_zero_negative_huge_and_non_numbers_saying_what_to_give() {
+        for bad in ["0", "0ms", "-1", "1e9", "NaN", "inf", "soon", "", "5m"] {
+            let err = timeout(bad).unwrap_err();
+            assert!(err.contains("500ms"), "{bad:?}: {err}");
+        }
+    }
 }

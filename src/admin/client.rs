@@ -17,7 +17,8 @@ use serde_json::Value;
 
 use crate::config::{ADMIN_PREFIX, ADMIN_TOKEN_ENV, GATEWAY_PATH, URL_ENV};
 
-/// How long one exchange (connect, send, read the answer) may take.
+/// How long one exchange (connect, send, read the answer) may take unless `--timeout`
+/// says otherwise.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The largest answer read; a full request journal stays far below it.
@@ -189,15 +190,25 @@ pub async fn send(
     token: Option<&str>,
     request: &ApiRequest,
 ) -> Result<Answer, String> {
+    send_within(endpoint, token, request, TIMEOUT).await
+}
+
+/// [`send`] with its own bound on the whole exchange: a health check must fail fast
+/// when the port accepts connections but nothing answers (a hung process, a proxy
+/// with nothing behind it), not after [`TIMEOUT`].
+pub async fn send_within(
+    endpoint: &Endpoint,
+    token: Option<&str>,
+    request: &ApiRequest,
+    timeout: Duration,
+) -> Result<Answer, String> {
     let authority = endpoint.authority();
-    tokio::time::timeout(TIMEOUT, exchange(endpoint, token, request))
+    tokio::time::timeout(timeout, exchange(endpoint, token, request))
         .await
         .map_err(|_| {
             format!(
-                "no answer from {authority} within {} s ({} {})",
-                TIMEOUT.as_secs(),
-                request.method,
-                request.target
+                "no answer from {authority} within {timeout:?} ({} {})",
+                request.method, request.target
             )
         })?
 }
