@@ -34,47 +34,42 @@ async fn read_all(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&answer).into_owned()
 }
 
-#[tokio::test]
-async fn a_body_that_stalls_is_answered_408_in_the_gateways_format_and_closed() {
+/// Sends `head` (request line, headers, part of the body) to a gateway whose request
+/// timeout is one second, then stalls; returns what the gateway answered.
+async fn stall_after(head: &[u8]) -> String {
     let gateway = start_with(Config {
         request_timeout: Duration::from_secs(1),
         ..Config::ephemeral()
     })
     .await;
     let mut stream = TcpStream::connect(gateway.addr()).await.unwrap();
-    stream
-        .write_all(
-            b"POST /gateway.do HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-              Content-Length: 1000\r\n\r\nmethod=zhi",
-        )
-        .await
-        .unwrap();
+    stream.write_all(head).await.unwrap();
     let answer = read_all(&mut stream).await;
+    gateway.shutdown().await;
+    answer
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_is_answered_408_in_the_gateways_format_and_closed() {
+    let answer = stall_after(
+        b"POST /gateway.do HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+          Content-Length: 1000\r\n\r\nmethod=zhi",
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(
         answer.contains(r#""sub_code":"isv.invalid-parameter""#),
         "{answer}"
     );
-    gateway.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_admin_body_that_stalls_is_answered_408() {
-    let gateway = start_with(Config {
-        request_timeout: Duration::from_secs(1),
-        ..Config::ephemeral()
-    })
+    let answer = stall_after(
+        b"PUT /__admin/faults HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"seed\"",
+    )
     .await;
-    let mut stream = TcpStream::connect(gateway.addr()).await.unwrap();
-    stream
-        .write_all(
-            b"PUT /__admin/faults HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"seed\"",
-        )
-        .await
-        .unwrap();
-    let answer = read_all(&mut stream).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    gateway.shutdown().await;
 }
 
 #[tokio::test]
