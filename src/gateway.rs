@@ -171,7 +171,7 @@ fn process(
             return Err(InvalidFormat.into());
         }
     }
-    check_timestamp(state.timestamp_window(), timestamp)?;
+    check_timestamp(state.timestamp_window(), state.clock().now(), timestamp)?;
     if version != "1.0" {
         return Err(InvalidParameter.into());
     }
@@ -191,10 +191,7 @@ fn process(
         let known = app.app.app_auth_tokens.iter().find(|t| t.token == token);
         match known {
             None => return Err(InvalidAppAuthToken.into()),
-            Some(t)
-                if t.expires_at
-                    .is_some_and(|at| at <= OffsetDateTime::now_utc()) =>
-            {
+            Some(t) if t.expires_at.is_some_and(|at| at <= state.clock().now()) => {
                 return Err(AppAuthTokenTimeOut.into())
             }
             Some(_) => {}
@@ -243,10 +240,14 @@ fn forced_outcome(state: &State, call: Call<'_>) -> Option<Forced> {
     };
     state
         .scenarios()
-        .take(&candidate, OffsetDateTime::now_utc(), &persist)
+        .take(&candidate, state.clock().now(), &persist)
 }
 
-fn check_timestamp(window: Option<Duration>, timestamp: &str) -> Result<(), GatewayError> {
+fn check_timestamp(
+    window: Option<Duration>,
+    now: OffsetDateTime,
+    timestamp: &str,
+) -> Result<(), GatewayError> {
     let parsed = (timestamp.len() == 19)
         .then(|| PrimitiveDateTime::parse(timestamp, TIMESTAMP_FORMAT).ok())
         .flatten()
@@ -254,7 +255,7 @@ fn check_timestamp(window: Option<Duration>, timestamp: &str) -> Result<(), Gate
     if let Some(window) = window {
         // The real gateway reads timestamps as Beijing time (GMT+8).
         let sent = parsed.assume_offset(offset!(+8));
-        let skew = (OffsetDateTime::now_utc() - sent).unsigned_abs();
+        let skew = (now - sent).unsigned_abs();
         if skew > window {
             return Err(PublicError::InvalidTimestamp.into());
         }
@@ -283,8 +284,14 @@ fn journal_entry(
     };
     let mut signature = observed.signature;
     signature.sign_content = signature.sign_content.map(|content| {
+        // Only the biz_content pair: a short value masked whole must not rewrite the
+        // same characters elsewhere (app_id, timestamp).
         let content = match (raw_biz, &masked_biz) {
-            (Some(raw), Some(masked)) if !raw.is_empty() => content.replace(raw, masked),
+            (Some(raw), Some(masked)) if !raw.is_empty() => content.replacen(
+                &format!("biz_content={raw}"),
+                &format!("biz_content={masked}"),
+                1,
+            ),
             _ => content,
         };
         journal::bounded(&content)

@@ -25,6 +25,7 @@
 //! - [`store`]: the sled store; [`model`]: its records; [`fixtures`]: seed data;
 //!   [`cases`]: the catalogue of seeded outcomes.
 //! - [`cpu_pool`]: the fixed threads that run the CPU-bound part of gateway requests.
+//! - [`clock`]: the gateway's notion of now (real, shifted or frozen).
 //! - [`config`]: configuration, its defaults and the names shared by server and client.
 //!
 //! Dependencies point inward: `server` → `gateway`, `admin` → `state` → `store`,
@@ -70,6 +71,7 @@ macro_rules! listed_enum {
 pub mod admin;
 pub mod cases;
 pub mod cert;
+pub mod clock;
 pub mod config;
 pub mod content_encryption;
 pub mod control;

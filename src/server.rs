@@ -238,7 +238,7 @@ async fn accept_loop(
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(limits.grace) => {
-            tracing::warn!("shutdown grace period over; closing remaining connections");
+            tracing::warn!("shutdown grace period over; no longer waiting for open connections");
         }
     }
     if let Err(e) = shared.state.flush().await {
@@ -391,8 +391,10 @@ async fn serve(
     let exchange = match exchange {
         Ok(exchange) => exchange,
         Err(e) => {
+            // A bug, not the client's fault: still the gateway's own error shape.
             tracing::error!(error = %e, "request handler failed");
-            return Ok(respond(Reply::text(500, "internal error\n")));
+            let error = GatewayError::from(PublicError::GatewayUnavailable);
+            return Ok(respond(gateway::reject(error, 200)));
         }
     };
     if let Some(delay) = exchange.delay {

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use rsa::RsaPrivateKey;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::control::{Faults, Journal, Scenarios};
 use crate::fixtures::{FixtureError, Fixtures};
@@ -79,6 +80,8 @@ pub struct State {
     hostile_key: RsaPrivateKey,
     /// See [`Config::timestamp_window`].
     timestamp_window: Option<Duration>,
+    /// "Now" for every time-based rule (real, shifted or frozen).
+    clock: Clock,
     /// Serialises changes, so a plan computed from reads still holds when it commits.
     writes: tokio::sync::Mutex<()>,
 }
@@ -120,6 +123,7 @@ impl State {
             ),
             hostile_key,
             timestamp_window: config.timestamp_window,
+            clock: Clock::default(),
             writes: tokio::sync::Mutex::new(()),
         })
     }
@@ -159,6 +163,11 @@ impl State {
         &self.hostile_key
     }
 
+    /// The gateway's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     /// How far a request `timestamp` may be from now, when checked at all.
     pub fn timestamp_window(&self) -> Option<Duration> {
         self.timestamp_window
@@ -166,27 +175,35 @@ impl State {
 
     /// Makes one change: under the write lock, `plan` computes the writes on the blocking
     /// pool (it may scan sled and parse keys), the plan is applied in one transaction and
-    /// flushed, and then `after` updates memory before the lock is released.
+    /// flushed, and then `after` updates memory before the lock is released. The whole
+    /// sequence runs in its own task, so a caller that goes away (a client that resets
+    /// its connection) cannot leave the disk changed and memory not.
     pub async fn commit<R, T, E>(
         self: &Arc<Self>,
         plan: impl FnOnce(&State) -> Result<(Plan, R), E> + Send + 'static,
-        after: impl FnOnce(&State, R) -> T,
+        after: impl FnOnce(&State, R) -> T + Send + 'static,
     ) -> Result<T, CommitError<E>>
     where
         R: Send + 'static,
+        T: Send + 'static,
         E: Send + 'static,
     {
-        let _writes = self.writes.lock().await;
         let state = Arc::clone(self);
-        let result = tokio::task::spawn_blocking(move || {
-            let (plan, result) = plan(&state).map_err(CommitError::Refused)?;
-            state.store.apply(plan)?;
-            Ok::<R, CommitError<E>>(result)
+        tokio::spawn(async move {
+            let _writes = state.writes.lock().await;
+            let planner = Arc::clone(&state);
+            let result = tokio::task::spawn_blocking(move || {
+                let (plan, result) = plan(&planner).map_err(CommitError::Refused)?;
+                planner.store.apply(plan)?;
+                Ok::<R, CommitError<E>>(result)
+            })
+            .await
+            .map_err(|e| CommitError::Task(e.to_string()))??;
+            state.store.flush().await?;
+            Ok(after(&state, result))
         })
         .await
-        .map_err(|e| CommitError::Task(e.to_string()))??;
-        self.store.flush().await?;
-        Ok(after(self, result))
+        .map_err(|e| CommitError::Task(e.to_string()))?
     }
 
     /// Runs blocking reads (store scans, journal copies) off the async runtime.
@@ -201,8 +218,8 @@ impl State {
             .map_err(CommitError::Refused)
     }
 
-    /// Back to the fixtures: every record, scenario, fault and journal entry, or only
-    /// those of one app. All-or-nothing on disk; memory follows once the disk holds it.
+    /// Back to the fixtures: every record, scenario, fault and journal entry and the
+    /// clock, or only the records, scenarios, faults and journal entries of one app. All-or-nothing on disk; memory follows once the disk holds it.
     pub async fn reset(self: &Arc<Self>, app_id: Option<&str>) -> Result<(), CommitError<String>> {
         match app_id.map(str::to_owned) {
             None => {
@@ -222,6 +239,7 @@ impl State {
                         state.scenarios.load(Vec::new());
                         state.faults.clear_all();
                         state.journal.clear(None);
+                        state.clock.set(Default::default());
                     },
                 )
                 .await
@@ -238,7 +256,7 @@ impl State {
                         let ids = state.remove_scenarios(&mut plan, Some(&id));
                         Ok((plan, (entry, ids)))
                     },
-                    |state, (entry, ids)| {
+                    move |state, (entry, ids)| {
                         match entry {
                             Some(entry) => state.keyring.install(entry),
                             None => state.keyring.remove(&app_id),

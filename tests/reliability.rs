@@ -29,9 +29,16 @@ async fn start_with(config: Config) -> RunningGateway {
 
 /// Reads until the server closes the connection (or the bound passes).
 async fn read_all(stream: &mut TcpStream) -> String {
+    read_until_closed(stream).await.0
+}
+
+/// What the server sent, and whether it closed the connection within the bound.
+async fn read_until_closed(stream: &mut TcpStream) -> (String, bool) {
     let mut answer = Vec::new();
-    let _ = tokio::time::timeout(ANSWER_WITHIN, stream.read_to_end(&mut answer)).await;
-    String::from_utf8_lossy(&answer).into_owned()
+    let closed = tokio::time::timeout(ANSWER_WITHIN, stream.read_to_end(&mut answer))
+        .await
+        .is_ok();
+    (String::from_utf8_lossy(&answer).into_owned(), closed)
 }
 
 /// Sends `head` (request line, headers, part of the body) to a gateway whose request
@@ -44,9 +51,61 @@ async fn stall_after(head: &[u8]) -> String {
     .await;
     let mut stream = TcpStream::connect(gateway.addr()).await.unwrap();
     stream.write_all(head).await.unwrap();
-    let answer = read_all(&mut stream).await;
+    let (answer, closed) = read_until_closed(&mut stream).await;
     gateway.shutdown().await;
+    assert!(closed, "the connection stayed open after: {answer}");
     answer
+}
+
+#[tokio::test]
+async fn headers_that_stall_close_the_connection() {
+    let answer = stall_after(b"POST /gateway.do HTTP/1.1\r\nHost: x\r\nContent-Le").await;
+    assert!(!answer.starts_with("HTTP/1.1 2"), "{answer}");
+}
+
+#[tokio::test]
+async fn the_journal_keeps_no_more_than_its_byte_bound() {
+    let gateway = start_with(Config {
+        journal_max_bytes: 4096,
+        ..Config::ephemeral()
+    })
+    .await;
+    for _ in 0..10 {
+        query(&gateway, DOC_BIZ_CONTENT).await;
+    }
+    let (_, journal) = admin(&gateway, "GET", "requests", None).await;
+    let kept = journal["total"].as_u64().unwrap();
+    assert!((1..10).contains(&kept), "{kept} of 10 kept in 4 KiB");
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn identity_data_sent_to_an_unknown_method_is_masked_and_the_sign_content_stays_readable() {
+    let gateway = start().await;
+    Call::new("zhima.auth.info.authQuery")
+        .param("biz_content", DOC_BIZ_CONTENT)
+        .post(&gateway)
+        .await;
+    Call::authquery("1").post(&gateway).await;
+    let (_, journal) = admin(&gateway, "GET", "requests", None).await;
+    let text = journal.to_string();
+    assert!(
+        !text.contains("33021199003132432") && !text.contains("张三"),
+        "{text}"
+    );
+    // The short biz_content `1` is masked whole inside its own pair only.
+    let sign_content = journal["requests"][1]["signature"]["sign_content"]
+        .as_str()
+        .unwrap();
+    assert!(
+        sign_content.contains("app_id=2014072300007148"),
+        "{sign_content}"
+    );
+    assert!(
+        sign_content.contains("biz_content=[masked"),
+        "{sign_content}"
+    );
+    gateway.shutdown().await;
 }
 
 #[tokio::test]

@@ -87,7 +87,7 @@ pub(super) async fn route(
                         let ids = g.remove_scenarios(&mut plan, Some(&id));
                         Ok((plan, ids))
                     },
-                    |g, ids| {
+                    move |g, ids| {
                         g.keyring().remove(&app_id);
                         g.scenarios().remove_ids(&ids);
                         g.faults().clear(&app_id);

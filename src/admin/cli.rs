@@ -71,6 +71,29 @@ pub enum AdminCommand {
         #[arg(long, value_name = "APP_ID")]
         app_id: Option<String>,
     },
+    /// The gateway's clock: show it, freeze it, shift it, or back to real time.
+    #[command(subcommand)]
+    Clock(ClockCommand),
+}
+
+/// `alipay-mock admin clock …`.
+#[derive(Debug, Subcommand)]
+pub enum ClockCommand {
+    /// Show now and the setting.
+    Get,
+    /// Stop time at an instant (RFC 3339, e.g. 2026-01-01T10:00:00+08:00).
+    Freeze {
+        /// The instant.
+        at: String,
+    },
+    /// Run real time shifted by SECONDS (negative: the past).
+    Offset {
+        /// The shift in seconds.
+        #[arg(allow_hyphen_values = true)]
+        seconds: i64,
+    },
+    /// Back to real time.
+    Real,
 }
 
 /// The record verbs apps and identities share.

@@ -23,6 +23,7 @@ pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Rep
             let config: FaultConfig = request.json()?;
             config.validate()?;
             let stored = (key.clone(), config.clone());
+            let installed = config.clone();
             state
                 .commit(
                     move |_| {
@@ -30,7 +31,7 @@ pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Rep
                         Store::put_faults(&mut plan, &stored.0, &stored.1);
                         Ok((plan, ()))
                     },
-                    |g, ()| g.faults().set(key.clone(), config.clone()),
+                    move |g, ()| g.faults().set(key, installed),
                 )
                 .await?;
             Ok(json(200, &config))
@@ -44,7 +45,7 @@ pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Rep
                         Store::remove_faults(&mut plan, &doomed);
                         Ok((plan, ()))
                     },
-                    |g, ()| g.faults().clear(&key),
+                    move |g, ()| g.faults().clear(&key),
                 )
                 .await?;
             Ok(no_content())

@@ -9,12 +9,13 @@
 //! `Authorization: Bearer <token>`.
 //!
 //! One private module per URL family: `apps`, `identities`, `authorizations`, `scenarios`,
-//! `faults`, `requests`, `reset`; `records` holds what the record families share.
+//! `faults`, `requests`, `reset`, `clock`; `records` holds what the record families share.
 
 mod apps;
 mod authorizations;
 pub mod cli;
 pub mod client;
+mod clock;
 mod faults;
 mod identities;
 mod records;
@@ -118,6 +119,7 @@ enum Endpoint<'a> {
     Faults,
     Requests,
     Reset,
+    Clock,
 }
 
 impl<'a> Endpoint<'a> {
@@ -133,6 +135,7 @@ impl<'a> Endpoint<'a> {
             ["faults"] => Endpoint::Faults,
             ["requests"] => Endpoint::Requests,
             ["reset"] => Endpoint::Reset,
+            ["clock"] => Endpoint::Clock,
             _ => return None,
         })
     }
@@ -145,7 +148,7 @@ impl<'a> Endpoint<'a> {
             Endpoint::Apps(_) | Endpoint::Identities(_) => &["GET", "PUT", "PATCH", "DELETE"],
             Endpoint::Authorizations | Endpoint::Scenarios([]) => &["GET", "POST", "DELETE"],
             Endpoint::Scenarios(_) => &["GET", "DELETE"],
-            Endpoint::Faults => &["GET", "PUT", "DELETE"],
+            Endpoint::Faults | Endpoint::Clock => &["GET", "PUT", "DELETE"],
             Endpoint::Requests => &["GET", "DELETE"],
             Endpoint::Reset => &["POST"],
         }
@@ -309,6 +312,7 @@ async fn route(
         Endpoint::Faults => faults::route(state, request).await,
         Endpoint::Requests => requests::route(state, request).await,
         Endpoint::Reset => reset::route(state, request).await,
+        Endpoint::Clock => clock::route(state, request).await,
     }
 }
 
@@ -333,7 +337,7 @@ async fn ready(state: &Arc<State>) -> Result<Reply, Rejection> {
             apps: counts.apps,
             identities: counts.identities,
             authorizations: counts.authorizations,
-            scenarios: g.scenarios().len(),
+            scenarios: g.scenarios().live_count(g.clock().now()),
             fixtures_digest: g.fixtures().digest.clone(),
             seeded_from: g.store().seeded_from()?,
         })

@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
-
 use super::{json, no_content, not_allowed, Deleted, Input};
 use crate::control::scenarios::ScenarioRequest;
 use crate::control::Rejection;
@@ -21,7 +19,12 @@ pub(super) async fn route(
     match (request.method, rest) {
         ("GET", []) => {
             let query = request.query(&["app_id"])?;
-            Ok(json(200, &state.scenarios().snapshot(query.get("app_id"))))
+            Ok(json(
+                200,
+                &state
+                    .scenarios()
+                    .snapshot(query.get("app_id"), state.clock().now()),
+            ))
         }
         ("POST", []) => {
             let query = request.query(&["app_id"])?;
@@ -38,8 +41,9 @@ pub(super) async fn route(
                 }
             }
             let id = format!("sc_{:016x}", rand::random::<u64>());
-            let scenario = scenario_request.into_scenario(id, OffsetDateTime::now_utc())?;
+            let scenario = scenario_request.into_scenario(id, state.clock().now())?;
             let stored = scenario.clone();
+            let installed = scenario.clone();
             state
                 .commit(
                     move |_| {
@@ -47,7 +51,7 @@ pub(super) async fn route(
                         Store::put_scenario(&mut plan, &stored.id, &stored);
                         Ok((plan, ()))
                     },
-                    |g, ()| g.scenarios().add(scenario.clone()),
+                    move |g, ()| g.scenarios().add(installed),
                 )
                 .await?;
             Ok(json(201, &scenario))
@@ -74,7 +78,7 @@ pub(super) async fn route(
             request.query(&[])?;
             state
                 .scenarios()
-                .snapshot(None)
+                .snapshot(None, state.clock().now())
                 .into_iter()
                 .find(|s| s.id == *id)
                 .map(|s| json(200, &s))

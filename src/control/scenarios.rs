@@ -271,9 +271,8 @@ impl Scenarios {
         self.list().retain(|s| !ids.contains(&s.id));
     }
 
-    /// Scenarios in force now (expired ones are not), optionally only one app's.
-    pub fn snapshot(&self, app_id: Option<&str>) -> Vec<Scenario> {
-        let now = OffsetDateTime::now_utc();
+    /// Scenarios in force at `now` (expired ones are not), optionally only one app's.
+    pub fn snapshot(&self, app_id: Option<&str>, now: OffsetDateTime) -> Vec<Scenario> {
         self.list()
             .iter()
             .filter(|s| live(s, now))
@@ -282,15 +281,9 @@ impl Scenarios {
             .collect()
     }
 
-    /// How many are in force now.
-    pub fn len(&self) -> usize {
-        let now = OffsetDateTime::now_utc();
+    /// How many are in force at `now`.
+    pub fn live_count(&self, now: OffsetDateTime) -> usize {
         self.list().iter().filter(|s| live(s, now)).count()
-    }
-
-    /// Whether none is in force.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Counts a call against every matching scenario and returns the first outcome that
@@ -541,11 +534,15 @@ mod tests {
             writes.set(writes.get() + 1)
         });
         assert_eq!(writes.get(), 0, "nothing changed, nothing to persist");
-        let mut expired = s.snapshot(None).remove(0);
+        let mut expired = s.snapshot(None, OffsetDateTime::now_utc()).remove(0);
         expired.expires_at = Some(OffsetDateTime::now_utc() - Duration::from_secs(1));
         s.load(vec![expired]);
         assert_eq!(
-            (s.len(), s.snapshot(None).len(), s.ids(None).len()),
+            (
+                s.live_count(OffsetDateTime::now_utc()),
+                s.snapshot(None, OffsetDateTime::now_utc()).len(),
+                s.ids(None).len()
+            ),
             (0, 0, 1)
         );
     }
@@ -579,7 +576,7 @@ mod tests {
         add(&s, "a", r#"{"outcome":{"error":"ZM_ACCOUNT_PAUSE"}}"#);
         add(&s, "b", r#"{"outcome":{"error":"SYSTEM_ERROR"}}"#);
         assert_eq!(fire(&s, "A"), pause());
-        assert_eq!(s.len(), 1);
+        assert_eq!(s.live_count(OffsetDateTime::now_utc()), 1);
         assert!(matches!(
             fire(&s, "A"),
             Some(Forced::Error(GatewayError::Business {

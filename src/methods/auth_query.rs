@@ -131,7 +131,9 @@ pub struct BizContent {
 
 /// Reads a request's `biz_content`.
 pub fn read(biz_content: Option<&str>) -> BizContent {
-    let object = biz_content.and_then(|text| serde_json::from_str::<Map<String, Value>>(text).ok());
+    // Trimmed as fastjson reads it: serde_json alone refuses trailing Unicode spaces.
+    let object =
+        biz_content.and_then(|text| serde_json::from_str::<Map<String, Value>>(text.trim()).ok());
     let identity_param = match object.as_ref().and_then(|o| o.get("identity_param")) {
         Some(Value::String(text)) => serde_json::from_str::<Map<String, Value>>(text).ok(),
         _ => None,
@@ -303,41 +305,37 @@ impl BizContent {
     /// but `certType` and `userId`, whatever its JSON type or key spelling (names keep
     /// their first character, numbers their first 3 and last 4); an `identity_param` or
     /// a `biz_content` that does not parse is masked whole, since it may hold anything.
-    /// `None` when there is nothing to mask.
+    /// Whenever `identity_param` is present the object is written anew, so a key sent
+    /// twice (JSON keeps the last) cannot smuggle a first copy into the journal. `None`
+    /// when there is nothing that could be personal data.
     pub fn masked(&self) -> Option<String> {
         let text = self.text.as_deref()?;
         let Some(object) = &self.object else {
             return (!text.trim().is_empty()).then(|| mask_whole(text));
         };
         let mut object = object.clone();
-        let masked = match object.get_mut("identity_param")? {
+        match object.get_mut("identity_param")? {
             Value::String(param_text) => match &self.identity_param {
                 Some(param) => {
                     let mut param = param.clone();
-                    let masked = mask_identity(&mut param);
+                    mask_identity(&mut param);
                     *param_text = Value::Object(param).to_string();
-                    masked
                 }
-                None if param_text.trim().is_empty() => false,
-                None => {
-                    *param_text = mask_whole(param_text);
-                    true
-                }
+                None if param_text.trim().is_empty() => {}
+                None => *param_text = mask_whole(param_text),
             },
             Value::Object(param) => mask_identity(param),
             other @ (Value::Number(_) | Value::Array(_)) => {
                 *other = Value::String(mask_whole(&other.to_string()));
-                true
             }
-            Value::Null | Value::Bool(_) => false,
-        };
-        masked.then(|| Value::Object(object).to_string())
+            Value::Null | Value::Bool(_) => {}
+        }
+        Some(Value::Object(object).to_string())
     }
 }
 
-/// Masks the personal fields of an `identity_param` object in place; whether any was.
-fn mask_identity(param: &mut Map<String, Value>) -> bool {
-    let mut masked = false;
+/// Masks the personal fields of an `identity_param` object in place.
+fn mask_identity(param: &mut Map<String, Value>) {
     for (key, value) in param.iter_mut() {
         if NOT_PERSONAL.contains(&key.as_str()) {
             continue;
@@ -353,9 +351,7 @@ fn mask_identity(param: &mut Map<String, Value>) -> bool {
             mask_number(&text)
         };
         *value = Value::String(mask);
-        masked = true;
     }
-    masked
 }
 
 /// A value that could not be read, replaced whole: only its length remains.
@@ -494,9 +490,13 @@ mod tests {
             masked.contains(r#""x":"111""#),
             "other fields untouched: {masked}"
         );
-        assert!(read(Some(r#"{"identity_param":"{\"userId\":\"2088\"}"}"#))
-            .masked()
-            .is_none());
+        assert_eq!(
+            read(Some(r#"{"identity_param":"{\"userId\":\"2088\"}"}"#))
+                .masked()
+                .unwrap(),
+            r#"{"identity_param":"{\"userId\":\"2088\"}"}"#
+        );
+        assert!(read(Some(r#"{"other":"x"}"#)).masked().is_none());
     }
 
     // Regression (reliability issue, item 5): a numeric certNo was answered and kept
@@ -534,5 +534,33 @@ mod tests {
                 "{garbage} -> {masked}"
             );
         }
+    }
+
+    // Review finding: JSON keeps the last of a repeated key, so a first copy holding a
+    // name and number stayed in the raw text the journal kept.
+    #[test]
+    fn a_repeated_key_cannot_carry_identity_data_past_the_mask() {
+        for biz in [
+            r#"{"identity_param":"{\"name\":\"张三\",\"certNo\":\"33021199003132432\"}","identity_param":"{\"userId\":\"2088\"}","identity_type":"5"}"#,
+            r#"{"identity_param":"{\"name\":\"张三\",\"certNo\":\"33021199003132432\"}","identity_param":null}"#,
+            r#"{"identity_param":"{\"name\":\"张三\",\"certNo\":\"33021199003132432\",\"certNo\":null,\"name\":null}"}"#,
+        ] {
+            let masked = masked(biz);
+            assert!(
+                !masked.contains("33021199003132432") && !masked.contains("张三"),
+                "{biz} -> {masked}"
+            );
+        }
+    }
+
+    // Review finding: trailing Unicode spaces were accepted before biz_content was read
+    // once, and must still be.
+    #[test]
+    fn trailing_unicode_spaces_after_biz_content_are_accepted() {
+        let biz = "{\"identity_param\":\"{\\\"userId\\\":\\\"2088\\\"}\",\"identity_type\":\"5\"}\u{3000}";
+        assert_eq!(
+            read(Some(biz)).request.unwrap().0,
+            Subject::UserId("2088".into())
+        );
     }
 }

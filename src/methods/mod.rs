@@ -5,7 +5,8 @@
 //! answer ([`answer`]), a forced answer in the method's shape ([`forced_answer`]), the
 //! identity a scenario may match ([`identity_of`]), the journal's masked copy
 //! ([`BizContent::masked`]) and the bytes the `altered_body` fault flips
-//! ([`Method::tamper_pairs`]). Nothing outside this folder knows a method's fields.
+//! ([`Method::tamper_pairs`]). Nothing outside this folder reads a method's request
+//! fields; scenarios name the success fields they force (`authorized`, `open_id`).
 
 pub mod auth_query;
 

@@ -4,13 +4,16 @@
 
 use hyper::Method;
 use serde::de::IgnoredAny;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 use super::{
-    AdminCommand, AuthCommand, FaultCommand, ForceArgs, IdentityCommand, RecordCommand,
-    RequestsCommand, ScenarioCommand,
+    AdminCommand, AuthCommand, ClockCommand, FaultCommand, ForceArgs, IdentityCommand,
+    RecordCommand, RequestsCommand, ScenarioCommand,
 };
 use crate::admin::client::{target, ApiRequest};
 use crate::admin::Grant;
+use crate::clock::ClockSetting;
 use crate::control::scenarios::{ForcedAnswer, ForcedError, Match, Outcome, ScenarioRequest};
 use crate::model::AuthCategory;
 
@@ -89,6 +92,32 @@ impl AdminCommand {
             },
             AdminCommand::Reset { app_id } => {
                 ApiRequest::new(Method::POST, scoped("reset", app_id))
+            }
+            AdminCommand::Clock(verb) => {
+                let clock = target(&["clock"], &[]);
+                match verb {
+                    ClockCommand::Get => ApiRequest::new(Method::GET, clock),
+                    ClockCommand::Real => ApiRequest::new(Method::DELETE, clock),
+                    ClockCommand::Freeze { at } => {
+                        let frozen_at = OffsetDateTime::parse(at, &Rfc3339).map_err(|_| {
+                            format!(
+                                "{at:?} is not an RFC 3339 time (e.g. 2026-01-01T10:00:00+08:00)"
+                            )
+                        })?;
+                        let setting = ClockSetting {
+                            frozen_at: Some(frozen_at),
+                            offset_seconds: None,
+                        };
+                        ApiRequest::new(Method::PUT, clock).with_body(to_json(&setting)?)
+                    }
+                    ClockCommand::Offset { seconds } => {
+                        let setting = ClockSetting {
+                            frozen_at: None,
+                            offset_seconds: Some(*seconds),
+                        };
+                        ApiRequest::new(Method::PUT, clock).with_body(to_json(&setting)?)
+                    }
+                }
             }
         })
     }

@@ -1,0 +1,132 @@
+//! The gateway's notion of "now": real time, real time shifted by an offset, or a frozen
+//! instant. Every time-based rule reads it — the `timestamp` window, `app_auth_token`
+//! expiry, `for_seconds` scenarios — so a test can move time instead of sleeping
+//! (`PUT /__admin/clock`). The journal keeps real time: it records when calls happened.
+//!
+//! The setting lives in memory only: a restart or a full reset returns to real time.
+
+use std::sync::RwLock;
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::control::Rejection;
+
+/// The largest offset accepted: a hundred years either way.
+pub const MAX_OFFSET_SECONDS: i64 = 100 * 366 * 24 * 3600;
+
+/// How the clock runs, as `PUT /__admin/clock` takes it and `GET` shows it (with `now`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSetting {
+    /// Time stands still at this instant (RFC 3339, any offset).
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub frozen_at: Option<OffsetDateTime>,
+    /// Real time shifted by this many seconds (negative: the past).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset_seconds: Option<i64>,
+}
+
+impl ClockSetting {
+    /// Refuses a setting with both fields or an offset out of range.
+    pub fn validate(&self) -> Result<(), Rejection> {
+        if self.frozen_at.is_some() && self.offset_seconds.is_some() {
+            return Err(Rejection::bad_request(
+                "give frozen_at or offset_seconds, not both",
+            ));
+        }
+        if self
+            .offset_seconds
+            .is_some_and(|s| s.unsigned_abs() > MAX_OFFSET_SECONDS.unsigned_abs())
+        {
+            return Err(Rejection::bad_request(format!(
+                "offset_seconds must be within ±{MAX_OFFSET_SECONDS}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether this is real time.
+    pub fn is_real(&self) -> bool {
+        self.frozen_at.is_none() && self.offset_seconds.is_none()
+    }
+}
+
+/// The clock every time-based rule reads.
+#[derive(Debug, Default)]
+pub struct Clock {
+    setting: RwLock<ClockSetting>,
+}
+
+impl Clock {
+    /// Now, as the gateway sees it.
+    pub fn now(&self) -> OffsetDateTime {
+        let setting = self.setting();
+        if let Some(frozen) = setting.frozen_at {
+            return frozen;
+        }
+        let real = OffsetDateTime::now_utc();
+        match setting.offset_seconds {
+            // In range by validation, so the sum stays far inside time's limits.
+            Some(seconds) => real.checked_add(Duration::seconds(seconds)).unwrap_or(real),
+            None => real,
+        }
+    }
+
+    /// The current setting.
+    pub fn setting(&self) -> ClockSetting {
+        // A poisoned lock only means a panic between complete updates of a Copy value.
+        *self.setting.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Changes the setting (validate it first).
+    pub fn set(&self, setting: ClockSetting) {
+        *self.setting.write().unwrap_or_else(|p| p.into_inner()) = setting;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_frozen_clock_stands_still_and_an_offset_clock_runs_shifted() {
+        let clock = Clock::default();
+        let frozen = datetime!(2026-01-01 10:00:00 +08:00);
+        clock.set(ClockSetting {
+            frozen_at: Some(frozen),
+            offset_seconds: None,
+        });
+        assert_eq!(clock.now(), frozen);
+        clock.set(ClockSetting {
+            frozen_at: None,
+            offset_seconds: Some(-86_400),
+        });
+        let shifted = OffsetDateTime::now_utc() - clock.now();
+        assert!(
+            (shifted - Duration::days(1)).abs() < Duration::seconds(5),
+            "{shifted}"
+        );
+        clock.set(ClockSetting::default());
+        assert!((OffsetDateTime::now_utc() - clock.now()).abs() < Duration::seconds(5));
+    }
+
+    #[test]
+    fn both_fields_or_a_huge_offset_are_refused() {
+        let both = ClockSetting {
+            frozen_at: Some(datetime!(2026-01-01 0:00 UTC)),
+            offset_seconds: Some(1),
+        };
+        assert_eq!(both.validate().unwrap_err().status, 400);
+        let huge = ClockSetting {
+            frozen_at: None,
+            offset_seconds: Some(i64::MAX),
+        };
+        assert_eq!(huge.validate().unwrap_err().status, 400);
+    }
+}
