@@ -13,7 +13,7 @@ use crate::control::Rejection;
 use crate::reply::Reply;
 use crate::state::State;
 
-/// The clock as `GET` shows it.
+/// The clock as `GET` shows it: `now` in UTC, and the setting.
 #[derive(Serialize)]
 struct ClockView {
     #[serde(with = "time::serde::rfc3339")]
@@ -26,7 +26,7 @@ fn view(state: &State) -> Reply {
     json(
         200,
         &ClockView {
-            now: state.clock().now(),
+            now: state.clock().now().to_offset(time::UtcOffset::UTC),
             setting: state.clock().setting(),
         },
     )
