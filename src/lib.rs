@@ -26,6 +26,8 @@
 //!   [`cases`]: the catalogue of seeded outcomes.
 //! - [`cpu_pool`]: the fixed threads that run the CPU-bound part of gateway requests.
 //! - [`clock`]: the gateway's notion of now (real, shifted or frozen).
+//! - [`embed`]: [`MockGateway`], the in-process gateway for Rust tests, with typed control
+//!   that runs the admin API's own code.
 //! - [`config`]: configuration, its defaults and the names shared by server and client.
 //!
 //! Dependencies point inward: `server` → `gateway`, `admin` → `state` → `store`,
@@ -77,6 +79,7 @@ pub mod content_encryption;
 pub mod control;
 pub mod cpu_pool;
 pub mod crypto;
+pub mod embed;
 pub mod error;
 pub mod fixtures;
 pub mod gateway;
@@ -93,5 +96,6 @@ pub mod state;
 pub mod store;
 
 pub use config::Config;
+pub use embed::MockGateway;
 pub use server::RunningGateway;
 pub use state::State;

@@ -124,3 +124,10 @@ async fn write_app(state: &Arc<State>, app: App, existing: Existing) -> Result<R
         .await??;
     Ok(json(existing.status(), &view))
 }
+
+/// Creates an app (`POST /__admin/apps`): every key parsed first, 409 if it exists.
+pub(crate) async fn create(state: &Arc<State>, app: App) -> Result<(), Rejection> {
+    write_app(state, app, Existing::MustNotExist)
+        .await
+        .map(drop)
+}

@@ -54,39 +54,7 @@ pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Rep
         }
         "POST" => {
             request.query(&[])?;
-            let grant: Grant = request.json()?;
-            if let Some(open_id) = &grant.open_id {
-                if open_id.trim().is_empty() || open_id.len() > OPEN_ID_MAX {
-                    return Err(Rejection::bad_request(format!(
-                        "open_id must be 1 to {OPEN_ID_MAX} characters (leave it out for a derived one)"
-                    )));
-                }
-            }
-            let granted = state
-                .commit(
-                    move |g| {
-                        g.store()
-                            .app(&grant.app_id)?
-                            .ok_or_else(|| missing("app", &grant.app_id))?;
-                        g.store()
-                            .identity(&grant.identity)?
-                            .ok_or_else(|| missing("identity", &grant.identity))?;
-                        let auth_category = grant.auth_category.unwrap_or_default();
-                        let open_id = grant.open_id.unwrap_or_else(|| {
-                            deterministic_open_id(&grant.app_id, &grant.identity, auth_category)
-                        });
-                        let auth = Authorization {
-                            app_id: grant.app_id,
-                            identity: grant.identity,
-                            auth_category,
-                            open_id,
-                        };
-                        Ok((g.store().put_authorization_plan(&auth), auth))
-                    },
-                    |_, auth| auth,
-                )
-                .await?;
-            Ok(json(201, &granted))
+            Ok(json(201, &grant(state, request.json()?).await?))
         }
         "DELETE" => {
             let query = request.query(&["app_id", "identity", "auth_category"])?;
@@ -102,28 +70,77 @@ pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Rep
                     Rejection::bad_request(format!("auth_category {c:?} is not C2B, C2ConB or B2B"))
                 })?),
             };
-            let (app_id, identity) = (app_id.to_owned(), identity.to_owned());
-            let revoked = state
-                .commit(
-                    move |g| {
-                        let doomed: Vec<Authorization> = g
-                            .store()
-                            .authorizations(Some(&app_id), Some(&identity))?
-                            .into_iter()
-                            .filter(|a| category.is_none_or(|c| a.auth_category == c))
-                            .collect();
-                        if doomed.is_empty() {
-                            return Err(Rejection::not_found(format!(
-                                "{identity:?} has no such authorisation of app {app_id:?}"
-                            )));
-                        }
-                        Ok((g.store().revoke_plan(&doomed), doomed.len()))
-                    },
-                    |_, revoked| revoked,
-                )
-                .await?;
+            let revoked = revoke(state, app_id, identity, category).await?;
             Ok(json(200, &Revoked { revoked }))
         }
         _ => Err(not_allowed(request.method)),
     }
+}
+
+/// Grants an authorisation (the app and the identity must exist); a missing `open_id`
+/// is derived deterministically. What `POST /__admin/authorizations` does.
+pub(crate) async fn grant(state: &Arc<State>, grant: Grant) -> Result<Authorization, Rejection> {
+    if let Some(open_id) = &grant.open_id {
+        if open_id.trim().is_empty() || open_id.len() > OPEN_ID_MAX {
+            return Err(Rejection::bad_request(format!(
+                "open_id must be 1 to {OPEN_ID_MAX} characters (leave it out for a derived one)"
+            )));
+        }
+    }
+    let granted = state
+        .commit(
+            move |g| {
+                g.store()
+                    .app(&grant.app_id)?
+                    .ok_or_else(|| missing("app", &grant.app_id))?;
+                g.store()
+                    .identity(&grant.identity)?
+                    .ok_or_else(|| missing("identity", &grant.identity))?;
+                let auth_category = grant.auth_category.unwrap_or_default();
+                let open_id = grant.open_id.unwrap_or_else(|| {
+                    deterministic_open_id(&grant.app_id, &grant.identity, auth_category)
+                });
+                let auth = Authorization {
+                    app_id: grant.app_id,
+                    identity: grant.identity,
+                    auth_category,
+                    open_id,
+                };
+                Ok((g.store().put_authorization_plan(&auth), auth))
+            },
+            |_, auth| auth,
+        )
+        .await?;
+    Ok(granted)
+}
+
+/// Revokes an app's authorisations by a person (every category unless one is named);
+/// how many went. 404 when there was none. What `DELETE /__admin/authorizations` does.
+pub(crate) async fn revoke(
+    state: &Arc<State>,
+    app_id: &str,
+    identity: &str,
+    category: Option<AuthCategory>,
+) -> Result<usize, Rejection> {
+    let (app_id, identity) = (app_id.to_owned(), identity.to_owned());
+    let revoked = state
+        .commit(
+            move |g| {
+                let doomed: Vec<Authorization> = g
+                    .store()
+                    .authorizations(Some(&app_id), Some(&identity))?
+                    .into_iter()
+                    .filter(|a| category.is_none_or(|c| a.auth_category == c))
+                    .collect();
+                if doomed.is_empty() {
+                    return Err(Rejection::not_found(format!(
+                        "{identity:?} has no such authorisation of app {app_id:?}"
+                    )));
+                }
+                Ok((g.store().revoke_plan(&doomed), doomed.len()))
+            },
+            |_, revoked| revoked,
+        )
+        .await?;
+    Ok(revoked)
 }

@@ -21,20 +21,7 @@ pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Rep
         }),
         "PUT" => {
             let config: FaultConfig = request.json()?;
-            config.validate()?;
-            let stored = (key.clone(), config.clone());
-            let installed = config.clone();
-            state
-                .commit(
-                    move |_| {
-                        let mut plan = Plan::default();
-                        Store::put_faults(&mut plan, &stored.0, &stored.1);
-                        Ok((plan, ()))
-                    },
-                    move |g, ()| g.faults().set(key, installed),
-                )
-                .await?;
-            Ok(json(200, &config))
+            Ok(json(200, &set(state, query.get("app_id"), config).await?))
         }
         "DELETE" => {
             let doomed = key.clone();
@@ -52,4 +39,28 @@ pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Rep
         }
         _ => Err(not_allowed(request.method)),
     }
+}
+
+/// Replaces the faults of one app (or the global set); validated first. What
+/// `PUT /__admin/faults` does.
+pub(crate) async fn set(
+    state: &Arc<State>,
+    app_id: Option<&str>,
+    config: FaultConfig,
+) -> Result<FaultConfig, Rejection> {
+    config.validate()?;
+    let key = scope(app_id);
+    let stored = (key.clone(), config.clone());
+    let installed = config.clone();
+    state
+        .commit(
+            move |_| {
+                let mut plan = Plan::default();
+                Store::put_faults(&mut plan, &stored.0, &stored.1);
+                Ok((plan, ()))
+            },
+            move |g, ()| g.faults().set(key, installed),
+        )
+        .await?;
+    Ok(config)
 }

@@ -69,6 +69,17 @@ async fn write_identity(
     identity: Identity,
     existing: Existing,
 ) -> Result<Reply, Rejection> {
+    let status = existing.status();
+    Ok(json(status, &write(state, identity, existing).await?))
+}
+
+/// Stores an identity, creating or replacing it as `existing` says; validated with the
+/// gateway's own rules first.
+pub(crate) async fn write(
+    state: &Arc<State>,
+    identity: Identity,
+    existing: Existing,
+) -> Result<Identity, Rejection> {
     check_id("id", &identity.id)?;
     identity.validate().map_err(Rejection::bad_request)?;
     let stored = identity.clone();
@@ -82,5 +93,16 @@ async fn write_identity(
             |_, ()| {},
         )
         .await?;
-    Ok(json(existing.status(), &identity))
+    Ok(identity)
+}
+
+/// One stored identity.
+pub(crate) async fn get(state: &Arc<State>, id: &str) -> Result<Identity, Rejection> {
+    let id = id.to_owned();
+    read(state, move |g| {
+        g.store()
+            .identity(&id)?
+            .ok_or_else(|| missing("identity", &id))
+    })
+    .await
 }

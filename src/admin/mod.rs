@@ -11,17 +11,17 @@
 //! One private module per URL family: `apps`, `identities`, `authorizations`, `scenarios`,
 //! `faults`, `requests`, `reset`, `clock`; `records` holds what the record families share.
 
-mod apps;
-mod authorizations;
+pub(crate) mod apps;
+pub(crate) mod authorizations;
 pub mod cli;
 pub mod client;
 mod clock;
-mod faults;
-mod identities;
-mod records;
+pub(crate) mod faults;
+pub(crate) mod identities;
+pub(crate) mod records;
 mod requests;
 mod reset;
-mod scenarios;
+pub(crate) mod scenarios;
 
 use std::sync::Arc;
 

@@ -32,7 +32,7 @@ pub(super) fn missing(kind: &str, id: &str) -> Rejection {
 
 /// Whether a write replaces a record (PUT, PATCH) or creates one (POST).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Existing {
+pub(crate) enum Existing {
     /// PUT, PATCH: 404 when absent.
     MustExist,
     /// POST: 409 when present.
@@ -41,7 +41,7 @@ pub(super) enum Existing {
 
 impl Existing {
     /// 404 for replacing what is not there, 409 for creating what is.
-    pub(super) fn check(
+    pub(crate) fn check(
         self,
         exists: bool,
         kind: &str,
@@ -58,7 +58,7 @@ impl Existing {
     }
 
     /// 201 for a creation, 200 for a replacement.
-    pub(super) fn status(self) -> u16 {
+    pub(crate) fn status(self) -> u16 {
         match self {
             Existing::MustNotExist => 201,
             Existing::MustExist => 200,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{json, no_content, not_allowed, Deleted, Input};
-use crate::control::scenarios::ScenarioRequest;
+use crate::control::scenarios::{Scenario, ScenarioRequest};
 use crate::control::Rejection;
 use crate::reply::Reply;
 use crate::state::State;
@@ -28,50 +28,12 @@ pub(super) async fn route(
         }
         ("POST", []) => {
             let query = request.query(&["app_id"])?;
-            let mut scenario_request: ScenarioRequest = request.json()?;
-            // `?app_id=` scopes a new scenario to that app, like every scoped endpoint.
-            if let Some(app_id) = query.get("app_id") {
-                match &scenario_request.matcher.app_id {
-                    Some(other) if other != app_id => {
-                        return Err(Rejection::bad_request(format!(
-                            "match.app_id {other:?} differs from ?app_id={app_id}"
-                        )))
-                    }
-                    _ => scenario_request.matcher.app_id = Some(app_id.to_owned()),
-                }
-            }
-            let id = format!("sc_{:016x}", rand::random::<u64>());
-            let scenario = scenario_request.into_scenario(id, state.clock().now())?;
-            let stored = scenario.clone();
-            let installed = scenario.clone();
-            state
-                .commit(
-                    move |_| {
-                        let mut plan = Plan::default();
-                        Store::put_scenario(&mut plan, &stored.id, &stored);
-                        Ok((plan, ()))
-                    },
-                    move |g, ()| g.scenarios().add(installed),
-                )
-                .await?;
+            let scenario = create(state, request.json()?, query.get("app_id")).await?;
             Ok(json(201, &scenario))
         }
         ("DELETE", []) => {
             let query = request.query(&["app_id"])?;
-            let app_id = query.get("app_id").map(str::to_owned);
-            let deleted = state
-                .commit(
-                    move |g| {
-                        let mut plan = Plan::default();
-                        let ids = g.remove_scenarios(&mut plan, app_id.as_deref());
-                        Ok((plan, ids))
-                    },
-                    |g, ids| {
-                        g.scenarios().remove_ids(&ids);
-                        ids.len()
-                    },
-                )
-                .await?;
+            let deleted = clear(state, query.get("app_id")).await?;
             Ok(json(200, &Deleted { deleted }))
         }
         ("GET", [id]) => {
@@ -104,4 +66,57 @@ pub(super) async fn route(
         }
         _ => Err(not_allowed(request.method)),
     }
+}
+
+/// Adds a scenario; `scope` (the `?app_id=` of the call) scopes it to one app and must
+/// agree with `match.app_id`. What `POST /__admin/scenarios` does.
+pub(crate) async fn create(
+    state: &Arc<State>,
+    mut scenario_request: ScenarioRequest,
+    scope: Option<&str>,
+) -> Result<Scenario, Rejection> {
+    if let Some(app_id) = scope {
+        match &scenario_request.matcher.app_id {
+            Some(other) if other != app_id => {
+                return Err(Rejection::bad_request(format!(
+                    "match.app_id {other:?} differs from ?app_id={app_id}"
+                )))
+            }
+            _ => scenario_request.matcher.app_id = Some(app_id.to_owned()),
+        }
+    }
+    let id = format!("sc_{:016x}", rand::random::<u64>());
+    let scenario = scenario_request.into_scenario(id, state.clock().now())?;
+    let stored = scenario.clone();
+    let installed = scenario.clone();
+    state
+        .commit(
+            move |_| {
+                let mut plan = Plan::default();
+                Store::put_scenario(&mut plan, &stored.id, &stored);
+                Ok((plan, ()))
+            },
+            move |g, ()| g.scenarios().add(installed),
+        )
+        .await?;
+    Ok(scenario)
+}
+
+/// Removes every scenario, or one app's; how many went.
+pub(crate) async fn clear(state: &Arc<State>, app_id: Option<&str>) -> Result<usize, Rejection> {
+    let app_id = app_id.map(str::to_owned);
+    let deleted = state
+        .commit(
+            move |g| {
+                let mut plan = Plan::default();
+                let ids = g.remove_scenarios(&mut plan, app_id.as_deref());
+                Ok((plan, ids))
+            },
+            |g, ids| {
+                g.scenarios().remove_ids(&ids);
+                ids.len()
+            },
+        )
+        .await?;
+    Ok(deleted)
 }

@@ -86,6 +86,21 @@ pub struct ScenarioRequest {
     pub outcome: Outcome,
 }
 
+impl ScenarioRequest {
+    /// A scenario that answers `outcome` for the next matching call (`times` 1 when
+    /// none of `times`, `nth` and `for_seconds` is set); set those and `matcher` with
+    /// struct update syntax.
+    pub fn answering(outcome: Outcome) -> ScenarioRequest {
+        ScenarioRequest {
+            matcher: Match::default(),
+            times: None,
+            nth: None,
+            for_seconds: None,
+            outcome,
+        }
+    }
+}
+
 /// A stored scenario with its counters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scenario {

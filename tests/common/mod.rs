@@ -26,6 +26,30 @@ pub const ALIPAY_PUBLIC_KEY: &str = include_str!("../../fixtures/keys/alipay_pub
 /// The API document's request example, with its two trailing spaces.
 pub const DOC_BIZ_CONTENT: &str = "{\"identity_param\":\"{\\\"certType\\\":\\\"IDENTITY_CARD\\\",\\\"name\\\":\\\"张三\\\",\\\"certNo\\\":\\\"33021199003132432\\\"}\",\"identity_type\":\"2\",\"auth_category\":\"C2B\"  }";
 
+/// A gateway the helpers can reach: a [`RunningGateway`] or a [`MockGateway`].
+pub trait Listener {
+    /// Where it listens.
+    fn addr(&self) -> std::net::SocketAddr;
+}
+
+impl Listener for RunningGateway {
+    fn addr(&self) -> std::net::SocketAddr {
+        RunningGateway::addr(self)
+    }
+}
+
+impl<T: Listener> Listener for std::sync::Arc<T> {
+    fn addr(&self) -> std::net::SocketAddr {
+        T::addr(self)
+    }
+}
+
+impl Listener for alipay_mock::MockGateway {
+    fn addr(&self) -> std::net::SocketAddr {
+        alipay_mock::MockGateway::addr(self)
+    }
+}
+
 pub async fn start() -> RunningGateway {
     RunningGateway::start(Config::ephemeral())
         .await
@@ -85,7 +109,7 @@ impl Answer {
 /// Sends one request: `target` is the request-target exactly as written on the request
 /// line (origin form `/gateway.do?…` or absolute form `http://…`).
 pub async fn send(
-    gateway: &RunningGateway,
+    gateway: &impl Listener,
     method: &str,
     target: &str,
     content_type: Option<&str>,
@@ -99,7 +123,7 @@ pub async fn send(
 
 /// [`send`] with any headers.
 pub async fn send_with_headers(
-    gateway: &RunningGateway,
+    gateway: &impl Listener,
     method: &str,
     target: &str,
     headers: &[(&str, String)],
@@ -145,7 +169,7 @@ pub async fn send_with_headers(
 }
 
 /// An HTTP/1.1 connection to the gateway, for tests that drive it by hand.
-pub async fn connect(gateway: &RunningGateway) -> SendRequest<Full<Bytes>> {
+pub async fn connect(gateway: &impl Listener) -> SendRequest<Full<Bytes>> {
     let stream = tokio::net::TcpStream::connect(gateway.addr())
         .await
         .unwrap();
@@ -159,7 +183,7 @@ pub async fn connect(gateway: &RunningGateway) -> SendRequest<Full<Bytes>> {
 /// A call signed and put in the query of a bare POST (empty body) on a new connection,
 /// not yet sent: for tests that watch the connection rather than read the answer.
 pub async fn unsent_post(
-    gateway: &RunningGateway,
+    gateway: &impl Listener,
     call: &Call,
 ) -> (SendRequest<Full<Bytes>>, Request<Full<Bytes>>) {
     let target = format!("/gateway.do?{}", form(&call.signed_params(), "utf-8"));
@@ -288,7 +312,7 @@ impl Call {
 
     /// POST with the public parameters in the query and `biz_content` in the body, the
     /// way the Java and Python SDKs send.
-    pub async fn post(&self, gateway: &RunningGateway) -> Answer {
+    pub async fn post(&self, gateway: &impl Listener) -> Answer {
         let mut query = self.signed_params();
         let mut body = BTreeMap::new();
         if let Some(biz) = query.remove("biz_content") {
@@ -307,7 +331,7 @@ impl Call {
     }
 
     /// GET with everything in the query, the way python-alipay-sdk sends.
-    pub async fn get(&self, gateway: &RunningGateway) -> Answer {
+    pub async fn get(&self, gateway: &impl Listener) -> Answer {
         let target = format!("/gateway.do?{}", form(&self.signed_params(), &self.charset));
         send(gateway, "GET", &target, None, Vec::new()).await
     }
@@ -316,7 +340,7 @@ impl Call {
 /// Calls the admin API: `path` is under `/__admin/`, `body` JSON. Returns the status
 /// and the JSON answer (`Value::Null` when the body is empty).
 pub async fn admin(
-    gateway: &RunningGateway,
+    gateway: &impl Listener,
     method: &str,
     path: &str,
     body: Option<Value>,
@@ -326,7 +350,7 @@ pub async fn admin(
 
 /// [`admin`] with an `Authorization: Bearer` token.
 pub async fn admin_with_token(
-    gateway: &RunningGateway,
+    gateway: &impl Listener,
     method: &str,
     path: &str,
     body: Option<Value>,
@@ -350,7 +374,7 @@ pub async fn admin_with_token(
 
 /// Installs the global fault set through the admin API (`PUT /__admin/faults`); returns
 /// the status and the JSON answer.
-pub async fn set_faults(gateway: &RunningGateway, faults: Value) -> (u16, Value) {
+pub async fn set_faults(gateway: &impl Listener, faults: Value) -> (u16, Value) {
     admin(gateway, "PUT", "faults", Some(faults)).await
 }
 
@@ -359,7 +383,7 @@ pub const LISI: (&str, &str) = ("李四", "110101199001011001");
 
 /// Creates a scenario through the admin API and asserts it was accepted (201); returns
 /// the scenario as the API shows it.
-pub async fn force(gateway: &RunningGateway, scenario: Value) -> Value {
+pub async fn force(gateway: &impl Listener, scenario: Value) -> Value {
     let (status, created) = admin(gateway, "POST", "scenarios", Some(scenario)).await;
     assert_eq!(status, 201, "{created}");
     created
@@ -380,7 +404,7 @@ pub fn by_cert(name: &str, cert_no: &str) -> String {
 }
 
 /// The authquery node of a call as an app.
-pub async fn query_as(gateway: &RunningGateway, app_id: &str, biz_content: &str) -> Value {
+pub async fn query_as(gateway: &impl Listener, app_id: &str, biz_content: &str) -> Value {
     Call::authquery(biz_content)
         .app(app_id)
         .post(gateway)
@@ -389,7 +413,7 @@ pub async fn query_as(gateway: &RunningGateway, app_id: &str, biz_content: &str)
 }
 
 /// The authquery node of a call as the default app.
-pub async fn query(gateway: &RunningGateway, biz_content: &str) -> Value {
+pub async fn query(gateway: &impl Listener, biz_content: &str) -> Value {
     Call::authquery(biz_content)
         .post(gateway)
         .await

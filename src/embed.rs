@@ -1,0 +1,266 @@
+//! In-process embedding for Rust tests: [`MockGateway`] starts a gateway on a free
+//! loopback port with a temporary store, hands out the URL and the default app's keys,
+//! and controls it with typed calls that run the same code as the admin API, without
+//! HTTP. Dropping the handle stops the gateway.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use alipay_mock::control::scenarios::{ForcedError, Outcome, ScenarioRequest};
+//! use alipay_mock::MockGateway;
+//!
+//! // Arrange: a gateway, and the next call forced to a business error.
+//! let gateway = MockGateway::builder().start().await?;
+//! gateway
+//!     .force(ScenarioRequest {
+//!         times: Some(1),
+//!         ..ScenarioRequest::answering(Outcome::Error(ForcedError {
+//!             error: "ZM_ACCOUNT_PAUSE".into(),
+//!         }))
+//!     })
+//!     .await?;
+//! // Act: point the code under test at `gateway.url()`, signing with
+//! // `gateway.default_app().private_key_pem` and verifying answers with
+//! // `gateway.default_app().alipay_public_key_pem`.
+//! # let _ = gateway.url();
+//! // Assert: the journal shows what the app sent.
+//! let calls = gateway.requests(&Default::default());
+//! # let _ = calls;
+//! # Ok(()) }
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::admin::records::Existing;
+use crate::admin::{apps, authorizations, faults, identities, scenarios, Grant};
+use crate::clock::ClockSetting;
+use crate::config::Config;
+use crate::control::faults::FaultConfig;
+use crate::control::journal::{Filter, JournalEntry};
+use crate::control::scenarios::{Scenario, ScenarioRequest};
+use crate::control::Rejection;
+use crate::fixtures::FixtureSource;
+use crate::model::{AccountState, App, AuthCategory, Authorization, Identity};
+use crate::server::{RunningGateway, StartError};
+use crate::state::State;
+
+/// The default fixture app: RSA2 and RSA, the app key pair and the platform public key.
+pub const DEFAULT_APP_ID: &str = "2014072300007148";
+
+/// An app's keys, as an SDK is configured with them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppKeys {
+    /// The `app_id`.
+    pub app_id: String,
+    /// The app's private key, PKCS#8 PEM (Java, Node with `keyType: 'PKCS8'`).
+    pub private_key_pem: String,
+    /// The same key, PKCS#1 PEM (Node's default, the official Python SDK).
+    pub private_key_pkcs1_pem: String,
+    /// The key answers are signed with, SPKI PEM ("Alipay public key").
+    pub alipay_public_key_pem: String,
+}
+
+/// Why an embedded gateway did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    /// The gateway itself did not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// An extra app or identity of the builder was refused.
+    #[error("{0}")]
+    Refused(#[from] Rejection),
+}
+
+/// Builds a [`MockGateway`]: everything optional, the defaults are the compiled-in
+/// fixtures, a temporary store, a free loopback port and no admin token.
+#[derive(Debug, Default)]
+pub struct MockGatewayBuilder {
+    fixtures: Option<PathBuf>,
+    apps: Vec<App>,
+    identities: Vec<Identity>,
+    admin_token: Option<String>,
+    timestamp_window: Option<Duration>,
+    journal_max: Option<usize>,
+}
+
+impl MockGatewayBuilder {
+    /// Seeds from a fixtures folder (the layout of `fixtures/`) instead of the
+    /// compiled-in fixtures.
+    pub fn fixtures(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.fixtures = Some(dir.into());
+        self
+    }
+
+    /// Adds an app once started (as `POST /__admin/apps` would).
+    pub fn app(mut self, app: App) -> Self {
+        self.apps.push(app);
+        self
+    }
+
+    /// Adds an identity once started (as `POST /__admin/identities` would).
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identities.push(identity);
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>` on the admin API (typed control does
+    /// not go through it).
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
+        self
+    }
+
+    /// Refuses `timestamp`s further than this from the gateway's clock.
+    pub fn timestamp_window(mut self, window: Duration) -> Self {
+        self.timestamp_window = Some(window);
+        self
+    }
+
+    /// How many requests the journal keeps.
+    pub fn journal_max(mut self, entries: usize) -> Self {
+        self.journal_max = Some(entries);
+        self
+    }
+
+    /// Starts the gateway and adds the extra records.
+    pub async fn start(self) -> Result<MockGateway, EmbedError> {
+        let mut config = Config::ephemeral();
+        if let Some(dir) = self.fixtures {
+            config.fixtures = FixtureSource::Dir(dir);
+        }
+        config.admin_token = self.admin_token;
+        config.timestamp_window = self.timestamp_window;
+        if let Some(max) = self.journal_max {
+            config.journal_max = max;
+        }
+        let running = RunningGateway::start(config).await?;
+        let gateway = MockGateway { running };
+        for app in self.apps {
+            apps::create(gateway.state(), app).await?;
+        }
+        for identity in self.identities {
+            identities::write(gateway.state(), identity, Existing::MustNotExist).await?;
+        }
+        Ok(gateway)
+    }
+}
+
+/// A gateway running in this process, with typed test control. Dropping it stops the
+/// gateway (in-flight requests finish in the background); [`MockGateway::shutdown`]
+/// waits for that.
+#[derive(Debug)]
+pub struct MockGateway {
+    running: RunningGateway,
+}
+
+impl MockGateway {
+    /// A builder with every default.
+    pub fn builder() -> MockGatewayBuilder {
+        MockGatewayBuilder::default()
+    }
+
+    /// The gateway URL to give an SDK: `http://127.0.0.1:PORT/gateway.do`.
+    pub fn url(&self) -> String {
+        self.running.url()
+    }
+
+    /// The listener's address (the admin API is at `http://ADDR/__admin/`).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.running.addr()
+    }
+
+    /// The default fixture app and its keys.
+    pub fn default_app(&self) -> AppKeys {
+        AppKeys {
+            app_id: DEFAULT_APP_ID.to_owned(),
+            private_key_pem: include_str!("../fixtures/keys/app_private_key.pem").to_owned(),
+            private_key_pkcs1_pem: include_str!("../fixtures/keys/app_private_key_pkcs1.pem")
+                .to_owned(),
+            alipay_public_key_pem: include_str!("../fixtures/keys/alipay_public_key.pem")
+                .to_owned(),
+        }
+    }
+
+    fn state(&self) -> &Arc<State> {
+        self.running.state()
+    }
+
+    /// Registers an app (`POST /__admin/apps`); its keys are parsed first. One app per
+    /// test lets tests share a gateway: scenarios, faults, the journal and reset all
+    /// take an `app_id` scope.
+    pub async fn add_app(&self, app: App) -> Result<(), Rejection> {
+        apps::create(self.state(), app).await
+    }
+
+    /// Adds a scenario (`POST /__admin/scenarios`): the matching calls answer its outcome.
+    pub async fn force(&self, scenario: ScenarioRequest) -> Result<Scenario, Rejection> {
+        scenarios::create(self.state(), scenario, None).await
+    }
+
+    /// Removes every scenario, or one app's.
+    pub async fn clear_scenarios(&self, app_id: Option<&str>) -> Result<usize, Rejection> {
+        scenarios::clear(self.state(), app_id).await
+    }
+
+    /// Grants an authorisation (`POST /__admin/authorizations`).
+    pub async fn grant(&self, grant: Grant) -> Result<Authorization, Rejection> {
+        authorizations::grant(self.state(), grant).await
+    }
+
+    /// Revokes an app's authorisations by a person, every category unless one is given.
+    pub async fn revoke(
+        &self,
+        app_id: &str,
+        identity: &str,
+        category: Option<AuthCategory>,
+    ) -> Result<usize, Rejection> {
+        authorizations::revoke(self.state(), app_id, identity, category).await
+    }
+
+    /// Changes an identity's account state, which decides its business outcome.
+    pub async fn set_state(
+        &self,
+        identity: &str,
+        state: AccountState,
+    ) -> Result<Identity, Rejection> {
+        let mut record = identities::get(self.state(), identity).await?;
+        record.state = state;
+        identities::write(self.state(), record, Existing::MustExist).await
+    }
+
+    /// Replaces the faults, globally or for one app (`PUT /__admin/faults`).
+    pub async fn set_faults(
+        &self,
+        app_id: Option<&str>,
+        faults: FaultConfig,
+    ) -> Result<FaultConfig, Rejection> {
+        faults::set(self.state(), app_id, faults).await
+    }
+
+    /// The journal entries matching `filter`, oldest first.
+    pub fn requests(&self, filter: &Filter) -> Vec<JournalEntry> {
+        self.state().journal().query(filter).1
+    }
+
+    /// Freezes or shifts the gateway's clock (`PUT /__admin/clock`).
+    pub fn set_clock(&self, setting: ClockSetting) -> Result<(), Rejection> {
+        setting.validate()?;
+        self.state().clock().set(setting);
+        Ok(())
+    }
+
+    /// Back to the fixtures: everything, or one app's records, scenarios, faults and
+    /// journal entries (`POST /__admin/reset`).
+    pub async fn reset(&self, app_id: Option<&str>) -> Result<(), Rejection> {
+        self.state()
+            .reset(app_id)
+            .await
+            .map_err(|e| Rejection::internal(e.to_string()))
+    }
+
+    /// Stops accepting, lets in-flight requests finish and flushes the store.
+    pub async fn shutdown(self) {
+        self.running.shutdown().await;
+    }
+}
