@@ -15,7 +15,13 @@ use hyper_util::rt::TokioIo;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
+use super::calls::{self, RequestsPage, RequestsQuery};
+use super::Grant;
+use crate::clock::ClockSetting;
 use crate::config::{ADMIN_PREFIX, ADMIN_TOKEN_ENV, GATEWAY_PATH, URL_ENV};
+use crate::control::faults::FaultConfig;
+use crate::control::scenarios::{Scenario, ScenarioRequest};
+use crate::model::{AccountState, AuthCategory, Authorization, Identity};
 
 /// How long one exchange (connect, send, read the answer) may take unless `--timeout`
 /// says otherwise.
@@ -260,6 +266,170 @@ async fn exchange(
         .map_err(|e| format!("cannot read the answer from {authority}: {e}"))?
         .to_bytes();
     Ok(Answer { status, body })
+}
+
+/// Why a typed admin call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// No answer: nothing listening, a timeout, a broken connection.
+    #[error("{0}")]
+    Transport(String),
+    /// The admin API refused the call (400, 401, 404, 409, …).
+    #[error("HTTP {status}: {message}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The server's `error` text.
+        message: String,
+    },
+    /// The answer was not the JSON the call returns.
+    #[error("unexpected answer: {0}")]
+    Decode(String),
+}
+
+/// A typed client of the admin API of a gateway in another process (a container, a
+/// `serve` started by a test script). The same calls as [`crate::MockGateway`]'s typed
+/// control, over HTTP, with the same request and response types as the server.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use alipay_mock::admin::client::Client;
+/// use alipay_mock::control::scenarios::{ForcedError, Outcome, ScenarioRequest};
+///
+/// let admin = Client::new("http://127.0.0.1:9600/gateway.do")?;
+/// admin
+///     .force(&ScenarioRequest::answering(Outcome::Error(ForcedError {
+///         error: "ZM_ACCOUNT_PAUSE".into(),
+///     })))
+///     .await?;
+/// let page = admin.requests(&Default::default()).await?;
+/// # let _ = page;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Client {
+    endpoint: Endpoint,
+    token: Option<String>,
+    timeout: Duration,
+}
+
+impl Client {
+    /// A client of the gateway at `url` (`http://HOST:PORT`, or the `/gateway.do` URL an
+    /// SDK is given).
+    pub fn new(url: &str) -> Result<Client, ClientError> {
+        Ok(Client {
+            endpoint: Endpoint::parse(url).map_err(ClientError::Transport)?,
+            token: None,
+            timeout: TIMEOUT,
+        })
+    }
+
+    /// Sends `Authorization: Bearer <token>` (a gateway started with `--admin-token`).
+    pub fn with_token(mut self, token: impl Into<String>) -> Client {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// Bounds each call (default [`TIMEOUT`]).
+    pub fn with_timeout(mut self, timeout: Duration) -> Client {
+        self.timeout = timeout;
+        self
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        request: Result<ApiRequest, String>,
+    ) -> Result<T, ClientError> {
+        let request = request.map_err(ClientError::Decode)?;
+        let answer = send_within(
+            &self.endpoint,
+            self.token.as_deref(),
+            &request,
+            self.timeout,
+        )
+        .await
+        .map_err(ClientError::Transport)?;
+        if !answer.status.is_success() {
+            let message = serde_json::from_slice::<Value>(&answer.body)
+                .ok()
+                .and_then(|json| json.get("error")?.as_str().map(str::to_owned))
+                .unwrap_or_else(|| String::from_utf8_lossy(&answer.body).trim().to_owned());
+            return Err(ClientError::Refused {
+                status: answer.status.as_u16(),
+                message,
+            });
+        }
+        let body: &[u8] = if answer.body.is_empty() {
+            b"null"
+        } else {
+            &answer.body
+        };
+        serde_json::from_slice(body).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// Adds a scenario; the created scenario with its id.
+    pub async fn force(&self, scenario: &ScenarioRequest) -> Result<Scenario, ClientError> {
+        self.call(calls::create_scenario(scenario)).await
+    }
+
+    /// Removes every scenario, or one app's.
+    pub async fn clear_scenarios(&self, app_id: Option<&str>) -> Result<(), ClientError> {
+        self.call::<Value>(Ok(calls::clear_scenarios(app_id)))
+            .await
+            .map(drop)
+    }
+
+    /// Grants an authorisation.
+    pub async fn grant(&self, grant: &Grant) -> Result<Authorization, ClientError> {
+        self.call(calls::grant(grant)).await
+    }
+
+    /// Revokes an app's authorisations by a person.
+    pub async fn revoke(
+        &self,
+        app_id: &str,
+        identity: &str,
+        category: Option<AuthCategory>,
+    ) -> Result<(), ClientError> {
+        self.call::<Value>(Ok(calls::revoke(app_id, identity, category)))
+            .await
+            .map(drop)
+    }
+
+    /// Changes an identity's account state.
+    pub async fn set_state(
+        &self,
+        identity: &str,
+        state: AccountState,
+    ) -> Result<Identity, ClientError> {
+        self.call(calls::set_state(identity, state)).await
+    }
+
+    /// Replaces the faults, globally or for one app.
+    pub async fn set_faults(
+        &self,
+        app_id: Option<&str>,
+        faults: &FaultConfig,
+    ) -> Result<FaultConfig, ClientError> {
+        self.call(calls::set_faults(app_id, faults)).await
+    }
+
+    /// The journal, filtered.
+    pub async fn requests(&self, query: &RequestsQuery) -> Result<RequestsPage, ClientError> {
+        self.call(Ok(calls::requests(query))).await
+    }
+
+    /// Back to the fixtures: everything, or one app's.
+    pub async fn reset(&self, app_id: Option<&str>) -> Result<(), ClientError> {
+        self.call::<Value>(Ok(calls::reset(app_id))).await.map(drop)
+    }
+
+    /// Freezes, shifts or releases the gateway's clock.
+    pub async fn set_clock(&self, setting: &ClockSetting) -> Result<(), ClientError> {
+        self.call::<Value>(calls::set_clock(setting))
+            .await
+            .map(drop)
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 
 pub(crate) mod apps;
 pub(crate) mod authorizations;
+pub mod calls;
 pub mod cli;
 pub mod client;
 mod clock;

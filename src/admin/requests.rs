@@ -2,20 +2,14 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::calls::RequestsPage;
 use super::{json, not_allowed, read, Deleted, Input};
-use crate::control::journal::{Filter, JournalEntry};
+use crate::control::journal::Filter;
 use crate::control::Rejection;
 use crate::reply::Reply;
 use crate::state::State;
-
-#[derive(Serialize)]
-struct Requests {
-    total: usize,
-    requests: Vec<JournalEntry>,
-}
 
 /// `/__admin/requests`: the journal.
 pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
@@ -49,7 +43,7 @@ pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Rep
             // Copying and serialising up to --journal-max entries is blocking work.
             read(state, move |g| {
                 let (total, requests) = g.journal().query(&filter);
-                Ok(json(200, &Requests { total, requests }))
+                Ok(json(200, &RequestsPage { total, requests }))
             })
             .await
         }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// Default ring-buffer size (`--journal-max`).
@@ -15,7 +15,7 @@ pub const DEFAULT_JOURNAL_MAX: usize = 10_000;
 pub const DEFAULT_JOURNAL_MAX_BYTES: usize = 8 * 1024 * 1024;
 
 /// The signature check of one request.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignatureVerdict {
     /// `None` when the request failed before the signature was checked.
     pub verified: Option<bool>,
@@ -25,7 +25,7 @@ pub struct SignatureVerdict {
 }
 
 /// The answer's codes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutcomeCodes {
     /// The answer's `code`: `10000` on success, else the error's (`40002`, …).
     pub code: String,
@@ -36,7 +36,7 @@ pub struct OutcomeCodes {
 }
 
 /// One journal entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JournalEntry {
     /// Position in the journal, from 1, never reused; [`Journal::record`] assigns it.
     pub id: u64,
@@ -63,7 +63,7 @@ pub struct JournalEntry {
     /// The codes the gateway answered with.
     pub outcome: OutcomeCodes,
     /// Faults applied to this request (`latency:120ms`, `dropped`, …).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<String>,
     /// Time spent answering, in milliseconds, injected latency included.
     pub latency_ms: f64,
