@@ -57,10 +57,16 @@ pub struct Signer<'a> {
     pub key: &'a RsaPrivateKey,
     /// The request's `sign_type`: RSA2 signs with SHA-256, RSA with SHA-1.
     pub sign_type: SignType,
+    /// Certificate mode: the SN of the platform certificate of `key`, written as
+    /// `alipay_cert_sn` between the node and `sign` (docs/protocol.md §3.6); `None` in
+    /// key mode, where the member would break SDKs' extraction.
+    pub cert_sn: Option<&'a str>,
 }
 
 /// Assembles the body bytes: the node encoded in `charset`, and `sign` computed over
-/// exactly those bytes when a signer is given.
+/// exactly those bytes when a signer is given (preceded by `alipay_cert_sn` in
+/// certificate mode). `node_json` is the node's JSON value as sent: an object, or for an
+/// encrypted answer the quoted ciphertext, which is then what is signed, quotes included.
 pub fn render(
     node_name: &str,
     node_json: &str,
@@ -77,6 +83,12 @@ pub fn render(
     body.extend_from_slice(&node_bytes);
     if let Some(signer) = signer {
         let sign = crypto::sign(signer.key, signer.sign_type, &node_bytes)?;
+        if let Some(sn) = signer.cert_sn {
+            // An SN is hex text: nothing to escape.
+            body.extend_from_slice(b",\"alipay_cert_sn\":\"");
+            body.extend_from_slice(&charset.encode(sn));
+            body.push(b'"');
+        }
         body.extend_from_slice(b",\"sign\":\"");
         body.extend_from_slice(sign.as_bytes());
         body.push(b'"');
@@ -208,6 +220,7 @@ mod tests {
             Some(Signer {
                 key: &key,
                 sign_type: SignType::Rsa2,
+                cert_sn: None,
             }),
         )
         .unwrap();
