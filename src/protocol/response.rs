@@ -100,7 +100,7 @@ pub fn render(
 /// Changes a signed body so that its signature no longer matches (the `altered_body`
 /// hostile fault): the first of `swaps` found in the body is replaced (a method names
 /// the change a careless client would act on), otherwise a space is inserted at the start
-/// of the node. The JSON stays valid, so only a client that verifies notices.
+/// of the node (an encrypted node's first ciphertext character is changed instead). The JSON stays valid, so only a client that verifies notices.
 pub fn alter_after_signing(mut body: Vec<u8>, swaps: &[(&[u8], &[u8])]) -> Vec<u8> {
     fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         haystack.windows(needle.len()).position(|w| w == needle)
@@ -114,6 +114,11 @@ pub fn alter_after_signing(mut body: Vec<u8>, swaps: &[(&[u8], &[u8])]) -> Vec<u
     if let Some(at) = body.iter().skip(1).position(|&b| b == b'{') {
         // `at` counts from index 1: the node's `{` is at at + 1; insert after it.
         body.insert(at + 2, b' ');
+    } else if let Some(at) = find(&body, b"\":\"").map(|at| at + 3) {
+        // An encrypted node (a string): change the first ciphertext character.
+        if let Some(byte) = body.get_mut(at) {
+            *byte = if *byte == b'A' { b'B' } else { b'A' };
+        }
     }
     body
 }
@@ -247,6 +252,8 @@ mod tests {
         let padded =
             alter_after_signing(br#"{"x_response":{"code":"1"},"sign":"s"}"#.to_vec(), swaps);
         assert_eq!(padded, br#"{"x_response":{ "code":"1"},"sign":"s"}"#);
+        let encrypted = alter_after_signing(br#"{"x_response":"Qk1B","sign":"s"}"#.to_vec(), swaps);
+        assert_eq!(encrypted, br#"{"x_response":"Ak1B","sign":"s"}"#);
     }
 
     #[test]
