@@ -340,3 +340,28 @@ async fn bad_certificates_are_refused_with_400_naming_the_field() {
     );
     gateway.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_catalogue_states_the_cert_apps_sns_as_openssl_and_the_gateway_compute_them() {
+    let fixtures =
+        alipay_mock::fixtures::Fixtures::load(&alipay_mock::fixtures::FixtureSource::Embedded)
+            .unwrap();
+    let case = fixtures
+        .cases
+        .iter()
+        .find(|c| c.app_id == CERT_APP_ID)
+        .expect("a catalogue case for the cert app");
+    let sns = case.cert_sns.as_ref().expect("its cert_sns");
+    assert_eq!(
+        (
+            sns.app_cert_sn.as_str(),
+            sns.alipay_cert_sn.as_str(),
+            sns.alipay_root_cert_sn.as_str()
+        ),
+        (APP_CERT_SN, ALIPAY_CERT_SN, ROOT_CERT_SN)
+    );
+    let gateway = start().await;
+    let (_, app) = admin(&gateway, "GET", &format!("apps/{CERT_APP_ID}"), None).await;
+    assert_eq!(app["cert_sns"], serde_json::to_value(sns).unwrap());
+    gateway.shutdown().await;
+}
