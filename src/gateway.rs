@@ -5,8 +5,8 @@
 //! Check order (docs/protocol.md §4): charset; method and app_id present; app known (else
 //! unsigned `isv.invalid-app-id`); sign_type present and valid; app has a key for it
 //! (else unsigned `isv.missing-signature-config`); sign, timestamp, version present;
-//! format, timestamp and version valid; certificate SNs ([`cert_mode`]); signature;
-//! method known; method allowed for the app; app_auth_token; encryption ([`encryption`]);
+//! format, timestamp and version valid; certificate SNs (`cert_mode`); signature;
+//! method known; method allowed for the app; app_auth_token; encryption (`encryption`);
 //! then forced outcomes (scenarios), injected `isp.unknow-error`, and the method itself.
 //! Once the app and sign type are known every answer is signed with the app's platform
 //! key (the platform certificate's key, with `alipay_cert_sn`, in certificate mode),
@@ -14,8 +14,11 @@
 //! has been decrypted every answer is encrypted, because Java cannot read a plaintext
 //! answer to an encrypted request.
 
+mod answer;
 mod cert_mode;
 mod encryption;
+
+use answer::render;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,7 +27,6 @@ use time::format_description::FormatItem;
 use time::macros::{format_description, offset};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::content_encryption::AesKey;
 use crate::control::faults::{Draw, HostileMode};
 use crate::control::journal::{self, JournalEntry, OutcomeCodes, SignatureVerdict};
 use crate::control::scenarios::{Candidate, Forced};
@@ -34,7 +36,7 @@ use crate::keyring::AppEntry;
 use crate::methods::{self, BizContent, Call, Method};
 use crate::protocol::charset::Charset;
 use crate::protocol::params::{Params, RawRequest};
-use crate::protocol::response::{self, Node, Signer, ERROR_NODE, SUCCESS};
+use crate::protocol::response::{self, Signer, ERROR_NODE, SUCCESS};
 use crate::reply::Reply;
 use crate::signature::verify_request;
 use crate::state::State;
@@ -66,7 +68,7 @@ struct Caller {
 impl Caller {
     /// The key that signs this caller's answers, and the `alipay_cert_sn` that goes with
     /// it in certificate mode.
-    fn platform_key(&self) -> (&rsa::RsaPrivateKey, Option<&str>) {
+    fn signing_key(&self) -> (&rsa::RsaPrivateKey, Option<&str>) {
         match self.app.cert_mode().filter(|_| self.cert_mode) {
             Some(c) => (&c.platform.key, Some(c.platform.cert.sn.as_str())),
             None => (self.app.platform_key(), None),
@@ -111,22 +113,7 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
         &mut observed,
     );
     let codes = outcome_codes(&outcome);
-    let signer = match (&outcome, &caller) {
-        (Err(e), _) if e.is_unsigned() => None,
-        (_, Some(caller)) => {
-            let (key, cert_sn) = caller.platform_key();
-            Some(Signer {
-                key: match draw.hostile {
-                    Some(HostileMode::WrongKey) => state.hostile_key(),
-                    _ => key,
-                },
-                sign_type: caller.sign_type,
-                cert_sn,
-            })
-        }
-        (_, None) => None,
-    };
-    let signer = signer.filter(|_| draw.hostile != Some(HostileMode::MissingSign));
+    let signer = signer(state, &outcome, caller.as_ref(), &draw);
     // Once decrypted, every answer is encrypted (docs/protocol.md §5), except the
     // certificate download, which SDKs call in plaintext (§6).
     let aes_key = caller
@@ -162,6 +149,31 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
         delay: draw.delay,
         drop_connection: draw.drop_connection,
     }
+}
+
+/// Who signs the answer: nobody for the unsigned errors, without a caller, or under the
+/// `missing_sign` fault; else the caller's key (the hostile key under `wrong_key`).
+fn signer<'a>(
+    state: &'a State,
+    outcome: &Result<String, GatewayError>,
+    caller: Option<&'a Caller>,
+    draw: &Draw,
+) -> Option<Signer<'a>> {
+    let caller = caller?;
+    if outcome.as_ref().is_err_and(GatewayError::is_unsigned)
+        || draw.hostile == Some(HostileMode::MissingSign)
+    {
+        return None;
+    }
+    let (key, cert_sn) = caller.signing_key();
+    Some(Signer {
+        key: match draw.hostile {
+            Some(HostileMode::WrongKey) => state.hostile_key(),
+            _ => key,
+        },
+        sign_type: caller.sign_type,
+        cert_sn,
+    })
 }
 
 /// An error answer for a request that could not be read at all (e.g. too large).
@@ -375,62 +387,4 @@ fn outcome_codes(outcome: &Result<String, GatewayError>) -> OutcomeCodes {
             }
         }
     }
-}
-
-/// Renders an outcome into a response, its node encrypted when `aes_key` is given; if
-/// even that fails, an unsigned unknown error.
-fn render(
-    node_name: &str,
-    outcome: Result<String, GatewayError>,
-    charset: &Charset,
-    signer: Option<Signer<'_>>,
-    aes_key: Option<&AesKey>,
-) -> Reply {
-    let node_json = match outcome {
-        Ok(json) => Ok(json),
-        Err(error) => error_node(&error),
-    };
-    // An encrypted node is a JSON string: Base64 of AES over the node's JSON in the
-    // request charset. Base64 needs no escaping, so the quoted text is the JSON token.
-    let node_json = node_json.map(|json| match aes_key {
-        Some(key) => format!("\"{}\"", key.encrypt(&charset.encode(&json))),
-        None => json,
-    });
-    let body = node_json
-        .map_err(|e| tracing::error!(error = %e, "cannot serialise a response node"))
-        .and_then(|json| {
-            response::render(node_name, &json, charset, signer)
-                .map_err(|e| tracing::error!(error = %e, "cannot sign a response"))
-        })
-        .unwrap_or_else(|()| unsigned_unknown_error(charset));
-    Reply::new(200, format!("text/html;charset={}", charset.label()), body)
-}
-
-/// The gateway's own unknown error, unsigned, built without a step that can fail: the
-/// last resort when a node cannot be serialised or signed.
-fn unsigned_unknown_error(charset: &Charset) -> Vec<u8> {
-    let wire = GatewayError::from(PublicError::GatewayUnavailable).wire();
-    let mut node = serde_json::Map::new();
-    node.insert("code".into(), wire.code.into());
-    node.insert("msg".into(), wire.msg.into());
-    node.insert("sub_code".into(), wire.sub_code.into_owned().into());
-    node.insert("sub_msg".into(), wire.sub_msg.into_owned().into());
-    let mut top = serde_json::Map::new();
-    top.insert(ERROR_NODE.to_owned(), serde_json::Value::Object(node));
-    // Display of a JSON value writes into a String and cannot fail.
-    charset
-        .encode(&serde_json::Value::Object(top).to_string())
-        .into_owned()
-}
-
-fn error_node(error: &GatewayError) -> Result<String, serde_json::Error> {
-    let wire = error.wire();
-    Node {
-        code: wire.code,
-        msg: wire.msg,
-        sub_code: Some(&wire.sub_code),
-        sub_msg: Some(&wire.sub_msg),
-        business: (),
-    }
-    .to_json()
 }
