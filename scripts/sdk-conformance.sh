@@ -7,7 +7,9 @@
 # through each SDK's ordinary public API -- with the SDK's own response
 # signature verification on -- for every entry of `alipay-mock cases --json`,
 # over a matrix of sign types, charsets and key formats, plus negative checks
-# (wrong platform public key, wrong app private key).
+# (wrong platform public key, wrong app private key). A third driver runs the
+# Node SDK in certificate mode and with AES content encryption (issue 8;
+# scripts/sdk/node_cert_conformance.mjs).
 #
 # Output (stdout): one line per SDK x case x variant
 #     PASS <sdk> <case> [<variant>]
@@ -135,17 +137,20 @@ export KEYS_DIR="$ROOT/fixtures/keys"
 export SDK_NODE_DIR="$SDK_DIR/node"
 export PYTHONDONTWRITEBYTECODE=1 PYTHONIOENCODING=utf-8
 
-# The two drivers run side by side; each writes its own PASS/FAIL lines.
+# The drivers run side by side; each writes its own PASS/FAIL lines.
 timeout "$DRIVER_TIMEOUT" node "$DRIVERS/node_conformance.mjs" >"$RUN_DIR/node.out" 2>"$RUN_DIR/node.err" &
 DRIVER_PIDS+=($!)
 timeout "$DRIVER_TIMEOUT" "$SDK_DIR/python/bin/python" "$DRIVERS/python_conformance.py" \
     >"$RUN_DIR/python.out" 2>"$RUN_DIR/python.err" &
 DRIVER_PIDS+=($!)
+timeout "$DRIVER_TIMEOUT" node "$DRIVERS/node_cert_conformance.mjs" "$GATEWAY_URL" \
+    >"$RUN_DIR/node-cert.out" 2>"$RUN_DIR/node-cert.err" &
+DRIVER_PIDS+=($!)
 
 passed=0
 failed=0
 i=0
-for sdk in node python; do
+for sdk in node python node-cert; do
     wait "${DRIVER_PIDS[$i]}"
     rc=$?
     i=$((i + 1))

@@ -28,6 +28,24 @@ pub struct Case {
     /// only answers RSA requests with `isv.missing-signature-config`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_types: Option<Vec<SignType>>,
+    /// For a certificate-mode app: the SNs of its certificates, so a caller can see what
+    /// certificate-mode requests send and answers carry. The case itself is sent in key
+    /// mode, like every case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_sns: Option<CaseCertSns>,
+}
+
+/// A certificate-mode app's SNs, as written in the catalogue (checked against openssl
+/// and against the gateway by the tests).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseCertSns {
+    /// `app_cert_sn` of `fixtures/certs/app_cert_public_key.crt`.
+    pub app_cert_sn: String,
+    /// `alipay_cert_sn` of `fixtures/certs/alipay_cert_public_key_rsa2.crt`.
+    pub alipay_cert_sn: String,
+    /// `alipay_root_cert_sn` of `fixtures/certs/alipay_root_cert.crt`.
+    pub alipay_root_cert_sn: String,
 }
 
 /// The expected fields of the response node; absent fields must be absent.

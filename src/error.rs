@@ -48,7 +48,7 @@ pub enum PublicError {
     MissingVersion,
     /// Encrypted content without an `encrypt_type`. Reached only through a scenario.
     MissingEncryptType,
-    /// `encrypt_type=AES` for an app without an AES key (every app, in this mock).
+    /// `encrypt_type=AES` for an app without an AES key.
     MissingEncryptKey,
     /// A parameter's value is refused: `version` other than `1.0`, or a body above the
     /// size limit (answered unsigned with HTTP 413).
@@ -80,15 +80,16 @@ pub enum PublicError {
     /// The method may not be called on behalf of another app. Reached only through a
     /// scenario.
     NotSupportAppAuth,
-    /// Certificate mode: the app's public-key certificate is unknown. Reached only
-    /// through a scenario.
+    /// Certificate mode: `app_cert_sn` names no certificate of the app (a key-mode app
+    /// has none).
     AppCertNotExist,
-    /// Certificate mode: the Alipay root certificate serial number is wrong. Reached
-    /// only through a scenario.
+    /// Certificate mode: `alipay_root_cert_sn` is absent or not the SN of the app's root
+    /// bundle.
     InvalidAlipayRootCertSn,
     /// The app has no public key for the request's `sign_type` (answered unsigned).
     MissingSignatureConfig,
-    /// Decryption failed for an unknown reason. Reached only through a scenario.
+    /// `encrypt_type=AES` and `biz_content` does not decrypt with the app's key (bad
+    /// Base64 or padding, a wrong key, bytes not in the request charset).
     DecryptionFailed,
     /// No authorisation relation between the caller and the merchant. Reached only
     /// through a scenario.

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::cases::Case;
 use crate::crypto::SignType;
 use crate::keys;
-use crate::model::{App, AppAuthToken, Authorization, Identity};
+use crate::model::{App, AppAuthToken, Authorization, CertDefaults, Identity};
 
 /// Where fixtures come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,6 +46,26 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         "keys/alipay_private_key.pem",
         include_str!("../fixtures/keys/alipay_private_key.pem"),
+    ),
+    (
+        "keys/aes_key.txt",
+        include_str!("../fixtures/keys/aes_key.txt"),
+    ),
+    (
+        "certs/app_cert_public_key.crt",
+        include_str!("../fixtures/certs/app_cert_public_key.crt"),
+    ),
+    (
+        "certs/alipay_cert_public_key_rsa2.crt",
+        include_str!("../fixtures/certs/alipay_cert_public_key_rsa2.crt"),
+    ),
+    (
+        "certs/test_only_alipay_cert_private_key.pem",
+        include_str!("../fixtures/certs/test_only_alipay_cert_private_key.pem"),
+    ),
+    (
+        "certs/alipay_root_cert.crt",
+        include_str!("../fixtures/certs/alipay_root_cert.crt"),
     ),
 ];
 
@@ -83,6 +103,13 @@ enum KeySource {
 #[serde(deny_unknown_fields)]
 struct AppsFile {
     platform_private_key: KeySource,
+    /// The default certificate-mode pair and root bundle (all three or none).
+    #[serde(default)]
+    platform_cert: Option<KeySource>,
+    #[serde(default)]
+    platform_cert_private_key: Option<KeySource>,
+    #[serde(default)]
+    alipay_root_cert: Option<KeySource>,
     apps: Vec<FixtureApp>,
 }
 
@@ -94,9 +121,20 @@ struct FixtureApp {
     name: String,
     #[serde(default)]
     description: String,
+    #[serde(default)]
     public_keys: BTreeMap<SignType, KeySource>,
     #[serde(default)]
     platform_private_key: Option<KeySource>,
+    #[serde(default)]
+    app_cert: Option<KeySource>,
+    #[serde(default)]
+    platform_cert: Option<KeySource>,
+    #[serde(default)]
+    platform_cert_private_key: Option<KeySource>,
+    #[serde(default)]
+    alipay_root_cert: Option<KeySource>,
+    #[serde(default)]
+    aes_key: Option<KeySource>,
     #[serde(default)]
     allowed_methods: Option<Vec<String>>,
     #[serde(default)]
@@ -120,6 +158,9 @@ struct AuthorizationsFile {
 pub struct Fixtures {
     /// The default platform private key (PEM) that signs responses.
     pub platform_private_key: String,
+    /// The default certificate-mode pair and root bundle (PEM), when `apps.json` names
+    /// them; certificates are checked when the key ring parses them.
+    pub cert_defaults: Option<CertDefaults>,
     pub apps: Vec<App>,
     pub identities: Vec<Identity>,
     pub authorizations: Vec<Authorization>,
@@ -172,6 +213,10 @@ impl Reader<'_> {
             KeySource::File { file } => self.read(&file),
         }
     }
+
+    fn optional_key(&mut self, source: Option<KeySource>) -> Result<Option<String>, FixtureError> {
+        source.map(|s| self.key(s)).transpose()
+    }
 }
 
 impl Fixtures {
@@ -187,6 +232,25 @@ impl Fixtures {
             what: "platform_private_key".into(),
             source,
         })?;
+        let cert_defaults = match (
+            reader.optional_key(apps_file.platform_cert)?,
+            reader.optional_key(apps_file.platform_cert_private_key)?,
+            reader.optional_key(apps_file.alipay_root_cert)?,
+        ) {
+            (Some(platform_cert), Some(platform_cert_private_key), Some(alipay_root_cert)) => {
+                Some(CertDefaults {
+                    platform_cert,
+                    platform_cert_private_key,
+                    alipay_root_cert,
+                })
+            }
+            (None, None, None) => None,
+            _ => {
+                return Err(FixtureError::Invalid(
+                    "apps.json: platform_cert, platform_cert_private_key and alipay_root_cert go together".into(),
+                ))
+            }
+        };
         let mut apps = Vec::new();
         for app in apps_file.apps {
             let mut public_keys = BTreeMap::new();
@@ -215,6 +279,14 @@ impl Fixtures {
                 description: app.description,
                 public_keys,
                 platform_private_key,
+                app_cert: reader.optional_key(app.app_cert)?,
+                platform_cert: reader.optional_key(app.platform_cert)?,
+                platform_cert_private_key: reader.optional_key(app.platform_cert_private_key)?,
+                alipay_root_cert: reader.optional_key(app.alipay_root_cert)?,
+                // A key file ends with a newline; the key is the Base64 text alone.
+                aes_key: reader
+                    .optional_key(app.aes_key)?
+                    .map(|k| k.trim().to_owned()),
                 allowed_methods: app.allowed_methods,
                 app_auth_tokens: app.app_auth_tokens,
             });
@@ -226,6 +298,7 @@ impl Fixtures {
         let cases: Vec<Case> = reader.json("cases.json")?;
         let fixtures = Fixtures {
             platform_private_key,
+            cert_defaults,
             apps,
             identities,
             authorizations,

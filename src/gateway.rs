@@ -5,11 +5,20 @@
 //! Check order (docs/protocol.md §4): charset; method and app_id present; app known (else
 //! unsigned `isv.invalid-app-id`); sign_type present and valid; app has a key for it
 //! (else unsigned `isv.missing-signature-config`); sign, timestamp, version present;
-//! format, timestamp and version valid; signature; method known; method allowed for the
-//! app; app_auth_token; encryption; then forced outcomes (scenarios), injected
-//! `isp.unknow-error`, and the method itself. Once the app and sign type are known every
-//! answer is signed with the app's platform key, errors included, because SDKs that
-//! verify reject unsigned answers.
+//! format, timestamp and version valid; certificate SNs (`cert_mode`); signature;
+//! method known; method allowed for the app; app_auth_token; encryption (`encryption`);
+//! then forced outcomes (scenarios), injected `isp.unknow-error`, and the method itself.
+//! Once the app and sign type are known every answer is signed with the app's platform
+//! key (the platform certificate's key, with `alipay_cert_sn`, in certificate mode),
+//! errors included, because SDKs that verify reject unsigned answers. Once `biz_content`
+//! has been decrypted every answer is encrypted, because Java cannot read a plaintext
+//! answer to an encrypted request.
+
+mod answer;
+mod cert_mode;
+mod encryption;
+
+use answer::render;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +36,7 @@ use crate::keyring::AppEntry;
 use crate::methods::{self, BizContent, Call, Method};
 use crate::protocol::charset::Charset;
 use crate::protocol::params::{Params, RawRequest};
-use crate::protocol::response::{self, Node, Signer, ERROR_NODE, SUCCESS};
+use crate::protocol::response::{self, Signer, ERROR_NODE, SUCCESS};
 use crate::reply::Reply;
 use crate::signature::verify_request;
 use crate::state::State;
@@ -47,16 +56,32 @@ pub struct Exchange {
     pub drop_connection: bool,
 }
 
-/// The request's app and sign type, once both are known and the app has a key for it.
+/// The request's app and sign type, once both are known and the app has a key for it
+/// (or, in certificate mode, an app certificate).
 struct Caller {
     app: Arc<AppEntry>,
     sign_type: SignType,
+    /// The request is in certificate mode and the app speaks it.
+    cert_mode: bool,
+}
+
+impl Caller {
+    /// The key that signs this caller's answers, and the `alipay_cert_sn` that goes with
+    /// it in certificate mode.
+    fn signing_key(&self) -> (&rsa::RsaPrivateKey, Option<&str>) {
+        match self.app.cert_mode().filter(|_| self.cert_mode) {
+            Some(c) => (&c.platform.key, Some(c.platform.cert.sn.as_str())),
+            None => (self.app.platform_key(), None),
+        }
+    }
 }
 
 /// What the journal learns while a request is processed.
 #[derive(Default)]
 struct Observed {
     signature: SignatureVerdict,
+    /// `biz_content` was decrypted: the answer is encrypted.
+    decrypted: bool,
 }
 
 /// Answers one `gateway.do` request and records it in the journal. CPU-bound (RSA):
@@ -68,35 +93,34 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
     let node_name = method_name
         .map(response::node_name)
         .unwrap_or_else(|| ERROR_NODE.to_owned());
-    // biz_content is read once, by the method it is addressed to.
-    let biz = method_name
-        .and_then(Method::from_name)
-        .map(|method| method.read(params.get("biz_content")));
+    let app = params
+        .non_empty("app_id")
+        .and_then(|id| state.keyring().get(id));
+    // Decrypted (when encrypted) and read once, by the method it is addressed to.
+    let content = encryption::Content::of(&params, app.as_deref());
+    let method = method_name.and_then(Method::from_name);
+    let biz = method.map(|method| method.read(content.text()));
     let draw = state.faults().draw(params.non_empty("app_id"));
-    let caller = caller(state, &params);
+    let caller = caller(app, &params);
     let mut observed = Observed::default();
     let outcome = process(
         state,
         &params,
+        &content,
         biz.as_ref(),
         caller.as_ref(),
         &draw,
         &mut observed,
     );
     let codes = outcome_codes(&outcome);
-    let signer = match (&outcome, &caller) {
-        (Err(e), _) if e.is_unsigned() => None,
-        (_, Some(caller)) => Some(Signer {
-            key: match draw.hostile {
-                Some(HostileMode::WrongKey) => state.hostile_key(),
-                _ => caller.app.platform_key(),
-            },
-            sign_type: caller.sign_type,
-        }),
-        (_, None) => None,
-    };
-    let signer = signer.filter(|_| draw.hostile != Some(HostileMode::MissingSign));
-    let mut reply = render(&node_name, outcome, params.charset(), signer);
+    let signer = signer(state, &outcome, caller.as_ref(), &draw);
+    // Once decrypted, every answer is encrypted (docs/protocol.md §5), except the
+    // certificate download, which SDKs call in plaintext (§6).
+    let aes_key = caller
+        .as_ref()
+        .and_then(|c| c.app.aes_key())
+        .filter(|_| observed.decrypted && method != Some(Method::AlipayOpenAppAlipaycertDownload));
+    let mut reply = render(&node_name, outcome, params.charset(), signer, aes_key);
     if draw.hostile == Some(HostileMode::AlteredBody) {
         let swaps = biz.as_ref().map_or(&[][..], |b| b.method().tamper_pairs());
         reply.body = response::alter_after_signing(reply.body, swaps);
@@ -112,6 +136,7 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
     state.journal().record(journal_entry(
         state,
         &params,
+        &content,
         biz.as_ref(),
         http_method,
         observed,
@@ -126,23 +151,56 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
     }
 }
 
+/// Who signs the answer: nobody for the unsigned errors, without a caller, or under the
+/// `missing_sign` fault; else the caller's key (the hostile key under `wrong_key`).
+fn signer<'a>(
+    state: &'a State,
+    outcome: &Result<String, GatewayError>,
+    caller: Option<&'a Caller>,
+    draw: &Draw,
+) -> Option<Signer<'a>> {
+    let caller = caller?;
+    if outcome.as_ref().is_err_and(GatewayError::is_unsigned)
+        || draw.hostile == Some(HostileMode::MissingSign)
+    {
+        return None;
+    }
+    let (key, cert_sn) = caller.signing_key();
+    Some(Signer {
+        key: match draw.hostile {
+            Some(HostileMode::WrongKey) => state.hostile_key(),
+            _ => key,
+        },
+        sign_type: caller.sign_type,
+        cert_sn,
+    })
+}
+
 /// An error answer for a request that could not be read at all (e.g. too large).
 pub fn reject(error: GatewayError, status: u16) -> Reply {
-    let mut reply = render(ERROR_NODE, Err(error), &Charset::utf8(), None);
+    let mut reply = render(ERROR_NODE, Err(error), &Charset::utf8(), None, None);
     reply.status = status;
     reply
 }
 
-fn caller(state: &State, params: &Params) -> Option<Caller> {
-    let app = state.keyring().get(params.non_empty("app_id")?)?;
+fn caller(app: Option<Arc<AppEntry>>, params: &Params) -> Option<Caller> {
+    let app = app?;
     let sign_type = SignType::parse(params.non_empty("sign_type")?)?;
-    app.public_key(sign_type)?;
-    Some(Caller { app, sign_type })
+    let cert_mode = cert_mode::mode(params, &app).is_some();
+    if !cert_mode {
+        app.public_key(sign_type)?;
+    }
+    Some(Caller {
+        app,
+        sign_type,
+        cert_mode,
+    })
 }
 
 fn process(
     state: &State,
     params: &Params,
+    content: &encryption::Content<'_>,
     biz: Option<&BizContent>,
     caller: Option<&Caller>,
     draw: &Draw,
@@ -160,9 +218,9 @@ fn process(
     state.keyring().get(app_id).ok_or(InvalidAppId)?;
     let sign_type_text = required("sign_type", MissingSignatureType)?;
     SignType::parse(sign_type_text).ok_or(InvalidSignatureType)?;
-    // From here on the request has a caller: the app, its sign type and its key.
-    let Caller { app, sign_type } = caller.ok_or(MissingSignatureConfig)?;
-    let public_key = app.public_key(*sign_type).ok_or(MissingSignatureConfig)?;
+    // From here on the request has a caller: the app, its sign type and its key (or
+    // app certificate).
+    let Caller { app, sign_type, .. } = caller.ok_or(MissingSignatureConfig)?;
     let sign = required("sign", MissingSignature)?;
     let timestamp = required("timestamp", MissingTimestamp)?;
     let version = required("version", MissingVersion)?;
@@ -175,6 +233,7 @@ fn process(
     if version != "1.0" {
         return Err(InvalidParameter.into());
     }
+    let public_key = cert_mode::verification_key(params, app, app.public_key(*sign_type))?;
     let checked = verify_request(params, app, public_key, *sign_type, sign);
     observed.signature = SignatureVerdict {
         verified: Some(checked.result.is_ok()),
@@ -197,17 +256,12 @@ fn process(
             Some(_) => {}
         }
     }
-    if let Some(encrypt_type) = params.non_empty("encrypt_type") {
-        // No app has an AES key in this mock yet: an encrypted request is refused the
-        // way the real gateway refuses it for an app without one.
-        return Err(if encrypt_type == "AES" {
-            MissingEncryptKey
-        } else {
-            InvalidEncryptType
-        }
-        .into());
-    }
-    let call = Call { app_id, biz };
+    observed.decrypted = content.check()?;
+    let call = Call {
+        app_id,
+        biz,
+        keyring: state.keyring(),
+    };
     if let Some(forced) = forced_outcome(state, call) {
         return match forced {
             Forced::Error(error) => Err(error),
@@ -267,6 +321,7 @@ fn check_timestamp(
 fn journal_entry(
     state: &State,
     params: &Params,
+    content: &encryption::Content<'_>,
     biz: Option<&BizContent>,
     http_method: &str,
     observed: Observed,
@@ -275,26 +330,32 @@ fn journal_entry(
     elapsed: Duration,
 ) -> JournalEntry {
     // Mask personal data as the method reads it, and the same text inside the sign
-    // content, which quotes biz_content verbatim.
+    // content, which quotes biz_content verbatim. An encrypted request shows its
+    // decrypted biz_content (masked); its sign content quotes only the ciphertext.
     let raw_biz = params.get("biz_content");
+    let read_biz = content.text();
     let masked_biz = match (state.journal().unmasked(), biz) {
         (true, _) => None,
         (false, Some(biz)) => biz.masked(),
-        (false, None) => methods::mask_for_unknown_method(raw_biz),
+        (false, None) => methods::mask_for_unknown_method(read_biz),
     };
+    let shown_biz = masked_biz
+        .clone()
+        .or_else(|| content.decrypted().map(str::to_owned));
     let mut signature = observed.signature;
-    signature.sign_content = signature.sign_content.map(|content| {
+    signature.sign_content = signature.sign_content.map(|sign_content| {
         // Only the biz_content pair: a short value masked whole must not rewrite the
-        // same characters elsewhere (app_id, timestamp).
-        let content = match (raw_biz, &masked_biz) {
-            (Some(raw), Some(masked)) if !raw.is_empty() => content.replacen(
+        // same characters elsewhere (app_id, timestamp). An encrypted biz_content is
+        // ciphertext in the sign content and stays as sent.
+        let sign_content = match (raw_biz, &masked_biz, content.decrypted()) {
+            (Some(raw), Some(masked), None) if !raw.is_empty() => sign_content.replacen(
                 &format!("biz_content={raw}"),
                 &format!("biz_content={masked}"),
                 1,
             ),
-            _ => content,
+            _ => sign_content,
         };
-        journal::bounded(&content)
+        journal::bounded(&sign_content)
     });
     JournalEntry {
         id: 0,
@@ -306,8 +367,8 @@ fn journal_entry(
         params: params
             .iter()
             .map(|(k, v)| {
-                let v = match (k, &masked_biz) {
-                    ("biz_content", Some(masked)) => masked.as_str(),
+                let v = match (k, &shown_biz) {
+                    ("biz_content", Some(shown)) => shown.as_str(),
                     _ => v,
                 };
                 (journal::bounded(k), journal::bounded(v))
@@ -334,54 +395,4 @@ fn outcome_codes(outcome: &Result<String, GatewayError>) -> OutcomeCodes {
             }
         }
     }
-}
-
-/// Renders an outcome into a response; if even that fails, an unsigned unknown error.
-fn render(
-    node_name: &str,
-    outcome: Result<String, GatewayError>,
-    charset: &Charset,
-    signer: Option<Signer<'_>>,
-) -> Reply {
-    let node_json = match outcome {
-        Ok(json) => Ok(json),
-        Err(error) => error_node(&error),
-    };
-    let body = node_json
-        .map_err(|e| tracing::error!(error = %e, "cannot serialise a response node"))
-        .and_then(|json| {
-            response::render(node_name, &json, charset, signer)
-                .map_err(|e| tracing::error!(error = %e, "cannot sign a response"))
-        })
-        .unwrap_or_else(|()| unsigned_unknown_error(charset));
-    Reply::new(200, format!("text/html;charset={}", charset.label()), body)
-}
-
-/// The gateway's own unknown error, unsigned, built without a step that can fail: the
-/// last resort when a node cannot be serialised or signed.
-fn unsigned_unknown_error(charset: &Charset) -> Vec<u8> {
-    let wire = GatewayError::from(PublicError::GatewayUnavailable).wire();
-    let mut node = serde_json::Map::new();
-    node.insert("code".into(), wire.code.into());
-    node.insert("msg".into(), wire.msg.into());
-    node.insert("sub_code".into(), wire.sub_code.into_owned().into());
-    node.insert("sub_msg".into(), wire.sub_msg.into_owned().into());
-    let mut top = serde_json::Map::new();
-    top.insert(ERROR_NODE.to_owned(), serde_json::Value::Object(node));
-    // Display of a JSON value writes into a String and cannot fail.
-    charset
-        .encode(&serde_json::Value::Object(top).to_string())
-        .into_owned()
-}
-
-fn error_node(error: &GatewayError) -> Result<String, serde_json::Error> {
-    let wire = error.wire();
-    Node {
-        code: wire.code,
-        msg: wire.msg,
-        sub_code: Some(&wire.sub_code),
-        sub_msg: Some(&wire.sub_msg),
-        business: (),
-    }
-    .to_json()
 }

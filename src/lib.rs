@@ -8,18 +8,20 @@
 //!   keys, fixtures, scenarios, faults, journal) and the one way to change it
 //!   ([`State::commit`], [`State::reset`]).
 //! - [`gateway`]: one `gateway.do` request over a `&State`, from parameters to the signed
-//!   answer, in the real gateway's check order; [`signature`]: the request signature check
-//!   and its explanations.
+//!   answer, in the real gateway's check order, with certificate mode and AES on the
+//!   request side in its own submodules; [`signature`]: the request signature check and
+//!   its explanations.
 //! - [`admin`]: the test-control API under `/__admin/` over a `&State`, one file per URL
 //!   family, and its command-line client; [`control`]: the scenarios, faults and journal
 //!   the gateway consults.
-//! - [`methods`]: the OpenAPI methods (`zhima.auth.info.authquery`) behind one interface:
+//! - [`methods`]: the OpenAPI methods (`zhima.auth.info.authquery`,
+//!   `alipay.open.app.alipaycert.download`) behind one interface:
 //!   each reads its `biz_content` once and owns everything about its fields (answers,
 //!   masking, forced answers).
 //! - [`protocol`]: wire format: charsets, merged parameters, sign content, response bodies.
 //! - [`error`]: the gateway's failures and the one table of public error codes.
 //! - [`crypto`]: RSA / RSA2 signatures; [`keys`]: key parsing; [`keygen`]: key files;
-//!   [`keyring`]: apps with keys parsed once.
+//!   [`keyring`]: apps with keys, certificates and AES keys parsed once.
 //! - [`cert`]: certificate mode: certificates, their SNs, the test PKI of `keygen --cert`;
 //!   [`content_encryption`]: AES content encryption (`encrypt_type=AES`).
 //! - [`store`]: the sled store; [`model`]: its records; [`fixtures`]: seed data;

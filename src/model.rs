@@ -19,13 +19,36 @@ pub struct App {
     /// What the app is for in tests.
     #[serde(default)]
     pub description: String,
-    /// The app's public key per sign type, as PEM or bare Base64 text. A request whose
-    /// `sign_type` has no key here answers `isv.missing-signature-config`.
+    /// The app's public key per sign type, as PEM or bare Base64 text. A key-mode request
+    /// whose `sign_type` has no key here answers `isv.missing-signature-config`. May be
+    /// empty for an app that only speaks certificate mode.
+    #[serde(default)]
     pub public_keys: BTreeMap<SignType, String>,
     /// The platform private key that signs this app's responses; `None` means the
     /// gateway's default platform key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_private_key: Option<String>,
+    /// Certificate mode: the app's public-key certificate (PEM, `appCertPublicKey_*.crt`).
+    /// A request carrying `app_cert_sn` is verified with its key; `None` means the app
+    /// does not speak certificate mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_cert: Option<String>,
+    /// Certificate mode: the platform's public-key certificate (PEM) whose key signs the
+    /// app's certificate-mode answers, given together with
+    /// [`App::platform_cert_private_key`]; `None` means the gateway's default pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_cert: Option<String>,
+    /// The private key of [`App::platform_cert`] (PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_cert_private_key: Option<String>,
+    /// Certificate mode: the root bundle (PEM) whose SN `alipay_root_cert_sn` must name;
+    /// `None` means the gateway's default bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alipay_root_cert: Option<String>,
+    /// The AES content-encryption key (Base64 of 16 bytes) for `encrypt_type=AES`
+    /// requests; `None` answers them 40001 `isv.missing-encrypt-key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aes_key: Option<String>,
     /// The methods the app may call; `None` means all. A call outside them answers
     /// 40006 `isv.insufficient-isv-permissions`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,6 +58,18 @@ pub struct App {
     /// `aop.app-auth-token-time-out`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub app_auth_tokens: Vec<AppAuthToken>,
+}
+
+/// The gateway's default certificate-mode material (PEM texts), for apps with an app
+/// certificate but no platform certificate or root bundle of their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertDefaults {
+    /// The platform's public-key certificate (`alipay_cert_public_key_rsa2.crt`).
+    pub platform_cert: String,
+    /// Its private key, which signs certificate-mode answers.
+    pub platform_cert_private_key: String,
+    /// The root bundle (`alipay_root_cert.crt`).
+    pub alipay_root_cert: String,
 }
 
 /// An `app_auth_token` and when it stops working.

@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::control::{Faults, Journal, Scenarios};
 use crate::fixtures::{FixtureError, Fixtures};
-use crate::keyring::{AppEntry, KeyRing};
+use crate::keyring::{AppEntry, AppKeyError, KeyRing};
 use crate::keys::{self, KeyError};
 use crate::store::{Plan, Store, StoreError};
 
@@ -39,8 +39,11 @@ pub enum OpenError {
         /// The app.
         app_id: String,
         /// What is wrong with its key.
-        source: KeyError,
+        source: AppKeyError,
     },
+    /// The default platform certificate, its key or the default root bundle is unusable.
+    #[error("default certificates: {0}")]
+    DefaultCerts(AppKeyError),
     /// The default platform key or the hostile key does not parse.
     #[error("platform key: {0}")]
     PlatformKey(KeyError),
@@ -98,7 +101,8 @@ impl State {
         }
         let platform_key = keys::parse_private_key(&fixtures.platform_private_key)
             .map_err(OpenError::PlatformKey)?;
-        let keyring = KeyRing::new(platform_key);
+        let keyring = KeyRing::new(platform_key, fixtures.cert_defaults.as_ref())
+            .map_err(OpenError::DefaultCerts)?;
         for app in store.apps()? {
             let app_id = app.app_id.clone();
             keyring

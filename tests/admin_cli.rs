@@ -674,3 +674,26 @@ fn the_token_comes_from_the_flag_or_the_environment() {
         .unwrap();
     assert_eq!(succeeded(&["ready"], &output)["status"], "ready");
 }
+
+#[test]
+fn set_aes_key_and_clear_aes_key_switch_an_apps_content_encryption() {
+    let h = Harness::start();
+    let key = "mRpcDcfCIHfPn/09B9QiJg==";
+    let encrypted_call = || {
+        let aes = alipay_mock::content_encryption::AesKey::from_base64(key).unwrap();
+        let ciphertext = aes.encrypt(by_cert("张三", ZHANGSAN_CERT_NO).as_bytes());
+        let call = Call::authquery(&ciphertext)
+            .app(RSA2_ONLY_APP_ID)
+            .param("encrypt_type", "AES");
+        h.runtime.block_on(call.post(h.gateway())).json("utf-8")[NODE].clone()
+    };
+    assert_eq!(encrypted_call()["sub_code"], "isv.missing-encrypt-key");
+    let app = h.ok(&["apps", "set-aes-key", RSA2_ONLY_APP_ID, key]);
+    assert_eq!(app["aes_key"], key);
+    assert!(encrypted_call().is_string(), "the answer is encrypted");
+    let app = h.ok(&["apps", "clear-aes-key", RSA2_ONLY_APP_ID]);
+    assert!(app.get("aes_key").is_none(), "{app}");
+    assert_eq!(encrypted_call()["sub_code"], "isv.missing-encrypt-key");
+    let refused = h.fails(&["apps", "set-aes-key", RSA2_ONLY_APP_ID, "c2hvcnQ="]);
+    assert!(refused.contains("aes_key"), "{refused}");
+}

@@ -33,7 +33,7 @@ async fn health_and_ready_report_what_is_loaded() {
             ready["identities"].as_u64(),
             ready["authorizations"].as_u64()
         ),
-        (Some(2), Some(10), Some(4))
+        (Some(3), Some(10), Some(7))
     );
     assert_eq!(ready["fixtures_digest"], ready["seeded_from"]);
     assert_eq!(ready["fixtures_digest"].as_str().unwrap().len(), 64);
@@ -115,7 +115,7 @@ async fn bad_app_input_is_refused_and_stores_nothing() {
         404
     );
     let (_, apps) = admin(&gateway, "GET", "apps", None).await;
-    assert_eq!(apps.as_array().unwrap().len(), 2);
+    assert_eq!(apps.as_array().unwrap().len(), 3);
     gateway.shutdown().await;
 }
 

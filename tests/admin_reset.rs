@@ -33,7 +33,7 @@ async fn reset_restores_the_fixtures_and_clears_control_state() {
             ready["authorizations"].as_u64(),
             ready["scenarios"].as_u64()
         ),
-        (Some(2), Some(10), Some(4), Some(0))
+        (Some(3), Some(10), Some(7), Some(0))
     );
     assert_eq!(admin(&gateway, "GET", "faults", None).await.1, json!({}));
     assert_eq!(admin(&gateway, "GET", "requests", None).await.1["total"], 0);

@@ -29,9 +29,12 @@ fn copy_fixtures(to: &std::path::Path) {
     ] {
         std::fs::copy(from.join(entry), to.join(entry)).unwrap();
     }
-    for entry in std::fs::read_dir(from.join("keys")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join("keys").join(entry.file_name())).unwrap();
+    for dir in ["keys", "certs"] {
+        std::fs::create_dir_all(to.join(dir)).unwrap();
+        for entry in std::fs::read_dir(from.join(dir)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(dir).join(entry.file_name())).unwrap();
+        }
     }
 }
 

@@ -222,7 +222,9 @@ async fn an_unsupported_charset_answers_invalid_charset_in_utf8() {
 #[tokio::test]
 async fn an_aes_request_without_an_app_aes_key_answers_missing_encrypt_key() {
     let gateway = start().await;
+    // The RSA2-only app has no AES key (the default app has one).
     let answer = Call::authquery("aGVsbG8=")
+        .app(RSA2_ONLY_APP_ID)
         .param("encrypt_type", "AES")
         .post(&gateway)
         .await;

@@ -1,5 +1,6 @@
-//! `/__admin/apps[/{app_id}]`: apps, their keys, and the platform key that signs their
-//! answers. Every key is parsed before anything is stored.
+//! `/__admin/apps[/{app_id}]`: apps, their keys, certificates and AES keys, and the
+//! platform key that signs their answers. Every key and certificate is parsed before
+//! anything is stored; a bad one is a 400 naming the field.
 
 use std::sync::Arc;
 
@@ -9,19 +10,26 @@ use serde_json::{Map, Value};
 use super::records::{check_id, missing, replacement, Existing};
 use super::{json, no_content, not_allowed, Input};
 use crate::control::Rejection;
-use crate::keyring::AppEntry;
+use crate::keyring::{AppEntry, CertSns};
 use crate::model::App;
 use crate::reply::Reply;
 use crate::state::State;
 
 /// An app as the admin API shows it: the record plus the public half of the key that
-/// signs its responses (what an SDK takes as "Alipay public key").
+/// signs its responses (what an SDK takes as "Alipay public key") and, in certificate
+/// mode, the SNs of its certificates. Both are read-only: a body that sends them back is
+/// accepted and they are ignored ([`READ_ONLY`]).
 #[derive(Serialize)]
 struct AppView {
     #[serde(flatten)]
     app: App,
     platform_public_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cert_sns: Option<CertSns>,
 }
+
+/// The view's computed members, dropped from POST, PUT and PATCH bodies.
+pub(super) const READ_ONLY: &[&str] = &["platform_public_key", "cert_sns"];
 
 /// The view of an app from its parsed entry (no key is parsed again).
 fn view(entry: &AppEntry) -> Result<AppView, Rejection> {
@@ -30,6 +38,7 @@ fn view(entry: &AppEntry) -> Result<AppView, Rejection> {
         platform_public_key: entry
             .platform_public_key_pem()
             .map_err(|e| Rejection::internal(e.to_string()))?,
+        cert_sns: entry.cert_sns(),
     })
 }
 
@@ -52,7 +61,9 @@ pub(super) async fn route(
         }
         ("POST", []) => {
             let mut body: Map<String, Value> = request.json()?;
-            body.remove("platform_public_key");
+            for key in READ_ONLY {
+                body.remove(*key);
+            }
             let app: App = serde_json::from_value(Value::Object(body))
                 .map_err(|e| Rejection::bad_request(format!("invalid app: {e}")))?;
             write_app(state, app, Existing::MustNotExist).await

@@ -50,7 +50,7 @@ pub enum AdminCommand {
     Health,
     /// Registered apps (FILE: an App as JSON, `-` for stdin).
     #[command(subcommand)]
-    Apps(RecordCommand),
+    Apps(AppCommand),
     /// Known persons (FILE: an Identity as JSON, `-` for stdin).
     #[command(subcommand)]
     Identities(IdentityCommand),
@@ -129,6 +129,26 @@ pub enum RecordCommand {
     Delete {
         /// The id.
         id: String,
+    },
+}
+
+/// The app verbs: the record verbs, `set-aes-key` and `clear-aes-key`.
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// list, get, create, update, patch, delete.
+    #[command(flatten)]
+    Record(RecordCommand),
+    /// Set the app's AES content-encryption key (`encrypt_type=AES`).
+    SetAesKey {
+        /// The app.
+        app_id: String,
+        /// Base64 of 16 bytes, e.g. mRpcDcfCIHfPn/09B9QiJg== (the gateway checks it).
+        key: String,
+    },
+    /// Remove the app's AES key: encrypted requests answer 40001 isv.missing-encrypt-key.
+    ClearAesKey {
+        /// The app.
+        app_id: String,
     },
 }
 

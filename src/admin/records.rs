@@ -74,8 +74,11 @@ pub(super) fn replacement<T: serde::de::DeserializeOwned>(
     mut body: Map<String, Value>,
     current: Option<&impl Serialize>,
 ) -> Result<T, Rejection> {
-    // The read-only `platform_public_key` of an earlier answer may come back: ignore it.
-    body.remove("platform_public_key");
+    // The read-only members of an earlier answer (an app's `platform_public_key`,
+    // `cert_sns`) may come back: ignore them.
+    for key in super::apps::READ_ONLY {
+        body.remove(*key);
+    }
     let mut merged = match current {
         Some(record) => match merge_patch(record, body)? {
             Value::Object(map) => map,

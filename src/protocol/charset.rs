@@ -67,6 +67,13 @@ impl Charset {
         self.decoder().decode_without_bom_handling(bytes).0
     }
 
+    /// Decodes bytes that must be valid in this charset (a decrypted `biz_content`):
+    /// `None` when they are not, since a wrong AES key yields bytes no charset accepts.
+    pub fn decode_strict<'a>(&self, bytes: &'a [u8]) -> Option<Cow<'a, str>> {
+        self.decoder()
+            .decode_without_bom_handling_and_without_replacement(bytes)
+    }
+
     /// Encodes text for the wire in this charset.
     pub fn encode<'a>(&self, text: &'a str) -> Cow<'a, [u8]> {
         match self.kind {

@@ -57,10 +57,16 @@ pub struct Signer<'a> {
     pub key: &'a RsaPrivateKey,
     /// The request's `sign_type`: RSA2 signs with SHA-256, RSA with SHA-1.
     pub sign_type: SignType,
+    /// Certificate mode: the SN of the platform certificate of `key`, written as
+    /// `alipay_cert_sn` between the node and `sign` (docs/protocol.md §3.6); `None` in
+    /// key mode, where the member would break SDKs' extraction.
+    pub cert_sn: Option<&'a str>,
 }
 
 /// Assembles the body bytes: the node encoded in `charset`, and `sign` computed over
-/// exactly those bytes when a signer is given.
+/// exactly those bytes when a signer is given (preceded by `alipay_cert_sn` in
+/// certificate mode). `node_json` is the node's JSON value as sent: an object, or for an
+/// encrypted answer the quoted ciphertext, which is then what is signed, quotes included.
 pub fn render(
     node_name: &str,
     node_json: &str,
@@ -77,6 +83,12 @@ pub fn render(
     body.extend_from_slice(&node_bytes);
     if let Some(signer) = signer {
         let sign = crypto::sign(signer.key, signer.sign_type, &node_bytes)?;
+        if let Some(sn) = signer.cert_sn {
+            // An SN is hex text: nothing to escape.
+            body.extend_from_slice(b",\"alipay_cert_sn\":\"");
+            body.extend_from_slice(&charset.encode(sn));
+            body.push(b'"');
+        }
         body.extend_from_slice(b",\"sign\":\"");
         body.extend_from_slice(sign.as_bytes());
         body.push(b'"');
@@ -88,7 +100,7 @@ pub fn render(
 /// Changes a signed body so that its signature no longer matches (the `altered_body`
 /// hostile fault): the first of `swaps` found in the body is replaced (a method names
 /// the change a careless client would act on), otherwise a space is inserted at the start
-/// of the node. The JSON stays valid, so only a client that verifies notices.
+/// of the node (an encrypted node's first ciphertext character is changed instead). The JSON stays valid, so only a client that verifies notices.
 pub fn alter_after_signing(mut body: Vec<u8>, swaps: &[(&[u8], &[u8])]) -> Vec<u8> {
     fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         haystack.windows(needle.len()).position(|w| w == needle)
@@ -102,6 +114,11 @@ pub fn alter_after_signing(mut body: Vec<u8>, swaps: &[(&[u8], &[u8])]) -> Vec<u
     if let Some(at) = body.iter().skip(1).position(|&b| b == b'{') {
         // `at` counts from index 1: the node's `{` is at at + 1; insert after it.
         body.insert(at + 2, b' ');
+    } else if let Some(at) = find(&body, b"\":\"").map(|at| at + 3) {
+        // An encrypted node (a string): change the first ciphertext character.
+        if let Some(byte) = body.get_mut(at) {
+            *byte = if *byte == b'A' { b'B' } else { b'A' };
+        }
     }
     body
 }
@@ -208,6 +225,7 @@ mod tests {
             Some(Signer {
                 key: &key,
                 sign_type: SignType::Rsa2,
+                cert_sn: None,
             }),
         )
         .unwrap();
@@ -234,6 +252,8 @@ mod tests {
         let padded =
             alter_after_signing(br#"{"x_response":{"code":"1"},"sign":"s"}"#.to_vec(), swaps);
         assert_eq!(padded, br#"{"x_response":{ "code":"1"},"sign":"s"}"#);
+        let encrypted = alter_after_signing(br#"{"x_response":"Qk1B","sign":"s"}"#.to_vec(), swaps);
+        assert_eq!(encrypted, br#"{"x_response":"Ak1B","sign":"s"}"#);
     }
 
     #[test]

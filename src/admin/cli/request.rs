@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::{
-    AdminCommand, AuthCommand, ClockCommand, FaultCommand, ForceArgs, IdentityCommand,
+    AdminCommand, AppCommand, AuthCommand, ClockCommand, FaultCommand, ForceArgs, IdentityCommand,
     RecordCommand, RequestsCommand, ScenarioCommand,
 };
 use crate::admin::client::{target, ApiRequest};
@@ -30,7 +30,17 @@ impl AdminCommand {
         Ok(match self {
             AdminCommand::Ready => ApiRequest::new(Method::GET, target(&["ready"], &[])),
             AdminCommand::Health => ApiRequest::new(Method::GET, target(&["health"], &[])),
-            AdminCommand::Apps(verb) => verb.request("apps", read)?,
+            AdminCommand::Apps(AppCommand::Record(verb)) => verb.request("apps", read)?,
+            AdminCommand::Apps(AppCommand::SetAesKey { app_id, key }) => {
+                let body = serde_json::json!({ "aes_key": key });
+                ApiRequest::new(Method::PATCH, target(&["apps", app_id], &[]))
+                    .with_body(body.to_string())
+            }
+            AdminCommand::Apps(AppCommand::ClearAesKey { app_id }) => {
+                let body = serde_json::json!({ "aes_key": null });
+                ApiRequest::new(Method::PATCH, target(&["apps", app_id], &[]))
+                    .with_body(body.to_string())
+            }
             AdminCommand::Identities(IdentityCommand::Record(verb)) => {
                 verb.request("identities", read)?
             }
@@ -295,6 +305,28 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn aes_key_verbs_patch_the_app() {
+        let one = "/__admin/apps/2021000000000002".to_owned();
+        assert_eq!(
+            wire(&[
+                "apps",
+                "set-aes-key",
+                "2021000000000002",
+                "mRpcDcfCIHfPn/09B9QiJg=="
+            ]),
+            (
+                Method::PATCH,
+                one.clone(),
+                Some(json!({ "aes_key": "mRpcDcfCIHfPn/09B9QiJg==" }))
+            )
+        );
+        assert_eq!(
+            wire(&["apps", "clear-aes-key", "2021000000000002"]),
+            (Method::PATCH, one, Some(json!({ "aes_key": null })))
+        );
     }
 
     #[test]
