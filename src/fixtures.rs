@@ -52,23 +52,28 @@ const EMBEDDED: &[(&str, &str)] = &[
 /// Why fixtures could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum FixtureError {
+    /// A fixture file could not be read.
     #[error("cannot read fixture {path}: {source}")]
     Read {
         path: String,
         source: std::io::Error,
     },
+    /// A fixture file is not the JSON its layout expects.
     #[error("fixture {path} is not valid: {source}")]
     Parse {
         path: String,
         source: serde_json::Error,
     },
+    /// A key in the fixtures does not parse.
     #[error("fixture {what}: {source}")]
     Key {
         what: String,
         source: keys::KeyError,
     },
+    /// The fixtures contradict each other (duplicates, unknown references, bad records).
     #[error("fixture {0}")]
     Invalid(String),
+    /// A key `file` named outside the fixtures folder (`..`, absolute, or a symlink out).
     #[error(
         "fixture key file {path:?} is outside the fixtures folder: name it relative to the \
          folder, without `..` or a leading `/` (e.g. \"keys/app_public_key.pem\")"
@@ -125,8 +130,11 @@ struct AuthorizationsFile {
 pub struct Fixtures {
     /// The default platform private key (PEM) that signs responses.
     pub platform_private_key: String,
+    /// The apps, keys inlined as text.
     pub apps: Vec<App>,
+    /// The seeded identities.
     pub identities: Vec<Identity>,
+    /// The seeded authorisations.
     pub authorizations: Vec<Authorization>,
     /// The catalogue of seeded outcomes (`alipay-mock cases`).
     pub cases: Vec<Case>,

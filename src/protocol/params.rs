@@ -5,6 +5,10 @@
 //! `quote_plus(v, encoding=charset)`). The gateway percent-decodes to bytes first and only
 //! then decodes the bytes, so GBK requests survive. Where a name is on both sides the query
 //! wins, and within one side the first occurrence wins (servlet `getParameter`).
+//!
+//! The percent-decoded bytes of each winning occurrence are kept beside its decoded text:
+//! the signature is verified over those bytes (`sign_content`), never over the text
+//! encoded again.
 
 use std::collections::BTreeMap;
 
@@ -15,8 +19,11 @@ use super::charset::Charset;
 /// The request before decoding: the raw query, the raw body and its declared type.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RawRequest<'a> {
+    /// The URL query after `?`, still percent-encoded; `None` when there is none.
     pub query: Option<&'a [u8]>,
+    /// The request body as received.
     pub body: &'a [u8],
+    /// The `Content-Type` header, if any.
     pub content_type: Option<&'a str>,
 }
 
@@ -184,8 +191,8 @@ impl Params {
     /// gateway acts on.
     pub fn entries(&self) -> impl Iterator<Item = Param<'_>> {
         self.map.iter().filter_map(|(name, d)| {
-            // `raw` indices come from `decode_all` over this same `raw`, so `get` finds
-            // them; `filter_map` keeps the request path free of indexing panics anyway.
+            // `decode_all` took every index from this same `raw`, so `raw.get` always finds
+            // it; `filter_map` keeps the request path free of indexing panics all the same.
             let (raw_name, raw_value) = self.raw.get(d.raw)?;
             Some(Param {
                 name,
