@@ -7,7 +7,7 @@
 //! broken fixture stops start-up with a message instead of failing requests later.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -72,23 +72,42 @@ const EMBEDDED: &[(&str, &str)] = &[
 /// Why fixtures could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum FixtureError {
+    /// A fixture file could not be read.
     #[error("cannot read fixture {path}: {source}")]
     Read {
+        /// The file, relative to the fixtures.
         path: String,
+        /// Why it failed.
         source: std::io::Error,
     },
+    /// A fixture file is not the JSON its layout expects.
     #[error("fixture {path} is not valid: {source}")]
     Parse {
+        /// The file, relative to the fixtures.
         path: String,
+        /// What the JSON reader said.
         source: serde_json::Error,
     },
+    /// A key in the fixtures does not parse.
     #[error("fixture {what}: {source}")]
     Key {
+        /// Which key (the app and its role).
         what: String,
+        /// What is wrong with it.
         source: keys::KeyError,
     },
+    /// The fixtures contradict each other (duplicates, unknown references, bad records).
     #[error("fixture {0}")]
     Invalid(String),
+    /// A key `file` named outside the fixtures folder (`..`, absolute, or a symlink out).
+    #[error(
+        "fixture key file {path:?} is outside the fixtures folder: name it relative to the \
+         folder, without `..` or a leading `/` (e.g. \"keys/app_public_key.pem\")"
+    )]
+    OutsideFolder {
+        /// The file as the fixtures name it.
+        path: String,
+    },
 }
 
 /// A key given inline or as a file of the fixtures.
@@ -161,8 +180,11 @@ pub struct Fixtures {
     /// The default certificate-mode pair and root bundle (PEM), when `apps.json` names
     /// them; certificates are checked when the key ring parses them.
     pub cert_defaults: Option<CertDefaults>,
+    /// The apps, keys inlined as text.
     pub apps: Vec<App>,
+    /// The seeded identities.
     pub identities: Vec<Identity>,
+    /// The seeded authorisations.
     pub authorizations: Vec<Authorization>,
     /// The catalogue of seeded outcomes (`alipay-mock cases`).
     pub cases: Vec<Case>,
@@ -210,12 +232,43 @@ impl Reader<'_> {
     fn key(&mut self, source: KeySource) -> Result<String, FixtureError> {
         match source {
             KeySource::Inline(text) => Ok(text),
-            KeySource::File { file } => self.read(&file),
+            KeySource::File { file } => {
+                self.confine(&file)?;
+                self.read(&file)
+            }
         }
     }
 
     fn optional_key(&mut self, source: Option<KeySource>) -> Result<Option<String>, FixtureError> {
         source.map(|s| self.key(s)).transpose()
+    }
+
+    /// Refuses a key file named outside the fixtures folder (issue 12, item 7): fixture
+    /// folders are handed around, and one naming `../../etc/…` or `/root/…` must not make
+    /// the gateway read (and serve as a key, or quote in an error) a file beside them.
+    /// Names are checked as written, then — for a folder — once more after symlinks are
+    /// resolved, so a link inside the folder cannot point out of it either.
+    fn confine(&self, file: &str) -> Result<(), FixtureError> {
+        let outside = || FixtureError::OutsideFolder {
+            path: file.to_owned(),
+        };
+        let lexically_inside = !file.is_empty()
+            && Path::new(file)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        if !lexically_inside {
+            return Err(outside());
+        }
+        if let FixtureSource::Dir(dir) = self.source {
+            // A file that does not exist is left to `read`, which names it.
+            let resolved = (dir.canonicalize(), dir.join(file).canonicalize());
+            if let (Ok(dir), Ok(path)) = resolved {
+                if !path.starts_with(&dir) {
+                    return Err(outside());
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -376,6 +429,72 @@ mod tests {
         let from_dir = Fixtures::load(&dir).unwrap();
         let embedded = Fixtures::load(&FixtureSource::Embedded).unwrap();
         assert_eq!(from_dir.digest, embedded.digest);
+    }
+
+    /// A copy of the repository's fixtures in a temporary folder, with `apps.json`'s
+    /// default app reading its RSA2 key from `key_file`.
+    fn fixtures_naming(key_file: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        for (name, text) in EMBEDDED {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+        }
+        let apps = std::fs::read_to_string(source.join("apps.json")).unwrap();
+        let apps = apps.replacen(
+            r#""RSA2": { "file": "keys/app_public_key.pem" }"#,
+            &format!(r#""RSA2": {{ "file": {key_file:?} }}"#),
+            1,
+        );
+        std::fs::write(dir.path().join("apps.json"), apps).unwrap();
+        dir
+    }
+
+    #[test]
+    fn key_files_outside_the_fixtures_folder_are_refused_by_name() {
+        // Regression (issue 12, item 7): these were read from wherever they pointed.
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            outside.path(),
+            include_str!("../fixtures/keys/app_public_key.pem"),
+        )
+        .unwrap();
+        let absolute = outside.path().display().to_string();
+        for name in [
+            "../app_public_key.pem",
+            "keys/../../app_public_key.pem",
+            absolute.as_str(),
+            "",
+        ] {
+            let dir = fixtures_naming(name);
+            let err = Fixtures::load(&FixtureSource::Dir(dir.path().to_owned())).unwrap_err();
+            assert!(
+                matches!(&err, FixtureError::OutsideFolder { path } if path == name),
+                "{name}: {err}"
+            );
+            assert!(
+                err.to_string().contains("outside the fixtures folder"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_symlink_out_of_the_fixtures_folder_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("key.pem");
+        std::fs::write(&target, include_str!("../fixtures/keys/app_public_key.pem")).unwrap();
+        let dir = fixtures_naming("keys/linked.pem");
+        std::os::unix::fs::symlink(&target, dir.path().join("keys/linked.pem")).unwrap();
+        let err = Fixtures::load(&FixtureSource::Dir(dir.path().to_owned())).unwrap_err();
+        assert!(matches!(err, FixtureError::OutsideFolder { .. }), "{err}");
+    }
+
+    #[test]
+    fn key_files_inside_the_folder_still_load_with_a_dot_segment() {
+        let dir = fixtures_naming("./keys/app_public_key.pem");
+        Fixtures::load(&FixtureSource::Dir(dir.path().to_owned())).unwrap();
     }
 
     #[test]

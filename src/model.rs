@@ -119,15 +119,15 @@ pub struct Identity {
 /// A Chinese resident ID number: 15 to 18 characters, digits, the last may be `X`.
 /// (The API document's own example, `33021199003132432`, has 17, so no checksum test.)
 pub fn is_well_formed_cert_no(cert_no: &str) -> bool {
-    let len = cert_no.len();
-    if !(15..=18).contains(&len) {
+    // Split bytes, not the str: a str split inside a multi-byte last character panics
+    // (found by fuzzing: a 17-byte certNo ending in U+035E reset the connection).
+    let bytes = cert_no.as_bytes();
+    let Some((last, body)) = bytes.split_last() else {
         return false;
-    }
-    let (body, last) = cert_no.split_at(len - 1);
-    body.bytes().all(|b| b.is_ascii_digit())
-        && last
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'X' || b == b'x')
+    };
+    (15..=18).contains(&bytes.len())
+        && body.iter().all(u8::is_ascii_digit)
+        && (last.is_ascii_digit() || *last == b'X' || *last == b'x')
 }
 
 impl Identity {
@@ -263,10 +263,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_cert_number_ending_in_a_multi_byte_character_is_malformed_not_a_panic() {
+        // Regression: fuzz/artifacts/biz_content crash, 17 bytes ending in U+035E.
+        assert!(!is_well_formed_cert_no("330211990031324\u{35e}"));
+        assert!(!is_well_formed_cert_no("33021199003132432\u{35e}"));
+        assert!(!is_well_formed_cert_no("33021199003132\u{5f20}"));
+    }
+
+    #[test]
     fn cert_numbers_may_end_in_x() {
         assert!(is_well_formed_cert_no("11010119900101100X"));
         assert!(is_well_formed_cert_no("110101900101100"));
         assert!(!is_well_formed_cert_no("1101019001011"));
+        assert!(!is_well_formed_cert_no(""));
         assert!(!is_well_formed_cert_no("X10101199001011001"));
         assert!(!is_well_formed_cert_no("1101011990010110011"));
     }

@@ -32,6 +32,8 @@ use crate::state::{OpenError, State};
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
 /// The longest pause between accepts while they keep failing.
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// How long shutdown waits for the last tasks to let go of the state.
+const STATE_RELEASE_WAIT: Duration = Duration::from_secs(5);
 
 /// Why a gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -139,12 +141,20 @@ impl RunningGateway {
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the grace period) and
-    /// flushes the store.
+    /// flushes the store. When it returns the store is closed, so a new gateway can open
+    /// the same folder at once.
     pub async fn shutdown(self) {
         // The loop may already have ended; then there is nobody to tell.
         let _ = self.shutdown.send(());
         if let Err(e) = self.task.await {
             tracing::error!(error = %e, "gateway task failed");
+        }
+        // Connection tasks let go of the state a moment after their connection ends
+        // (and a commit whose caller left finishes in its own task): wait, bounded, until
+        // this handle holds the last reference, so dropping it closes the store.
+        let deadline = tokio::time::Instant::now() + STATE_RELEASE_WAIT;
+        while Arc::strong_count(&self.state) > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
 }

@@ -83,11 +83,16 @@ pub enum GenerateError {
     #[error(
         "{path} already exists; refusing to overwrite test certificates (choose another --out)"
     )]
-    Exists { path: PathBuf },
+    Exists {
+        /// The file that exists.
+        path: PathBuf,
+    },
     /// The folder or a file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
+        /// The folder or file.
         path: PathBuf,
+        /// Why it failed.
         source: std::io::Error,
     },
 }

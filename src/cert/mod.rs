@@ -28,13 +28,26 @@ pub enum CertError {
     NoPem,
     /// A PEM block is broken: bad armour or Base64.
     #[error("PEM block {index} is malformed: {reason}")]
-    BadPem { index: usize, reason: String },
+    BadPem {
+        /// Which block, counting from 0.
+        index: usize,
+        /// What the PEM reader said.
+        reason: String,
+    },
     /// A PEM block is not a certificate (another label, or DER that is not X.509).
     #[error("PEM block {index} is not an X.509 certificate: {reason}")]
-    NotCertificate { index: usize, reason: String },
+    NotCertificate {
+        /// Which block, counting from 0.
+        index: usize,
+        /// What the X.509 reader said.
+        reason: String,
+    },
     /// The certificate's key is not an RSA key.
     #[error("the certificate's public key is not RSA (algorithm {algorithm})")]
-    NotRsa { algorithm: String },
+    NotRsa {
+        /// The key algorithm's OID.
+        algorithm: String,
+    },
     /// No certificate of the bundle has an RSA-family signature, so its root SN is empty.
     #[error("the root bundle holds no certificate signed with an RSA algorithm ({prefix}.*)", prefix = sn::RSA_FAMILY_OID_PREFIX)]
     NoRsaRoot,

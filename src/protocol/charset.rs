@@ -64,7 +64,16 @@ impl Charset {
     /// Decodes request bytes; malformed sequences become U+FFFD, so a wrongly encoded
     /// request fails signature verification instead of being rejected unexplained.
     pub fn decode<'a>(&self, bytes: &'a [u8]) -> Cow<'a, str> {
-        self.decoder().decode_without_bom_handling(bytes).0
+        self.decode_checked(bytes).0
+    }
+
+    /// Decodes request bytes as [`Charset::decode`] does, and tells whether they were
+    /// well formed in this charset (`false` when any sequence became U+FFFD). A request
+    /// whose signed bytes are not text in its declared charset must not verify: the
+    /// gateway would act on replacement characters nobody signed.
+    pub fn decode_checked<'a>(&self, bytes: &'a [u8]) -> (Cow<'a, str>, bool) {
+        let (text, had_errors) = self.decoder().decode_without_bom_handling(bytes);
+        (text, !had_errors)
     }
 
     /// Decodes bytes that must be valid in this charset (a decrypted `biz_content`):
@@ -124,5 +133,17 @@ mod tests {
     #[test]
     fn malformed_utf8_becomes_replacement_characters() {
         assert_eq!(Charset::utf8().decode(&[0xd5, 0xc5]), "\u{fffd}\u{fffd}");
+        assert!(!Charset::utf8().decode_checked(&[0xd5, 0xc5]).1);
+        assert!(Charset::utf8().decode_checked("张三".as_bytes()).1);
+    }
+
+    #[test]
+    fn the_gbk_encoder_writes_unmappable_characters_as_entities() {
+        // Why verification must not re-encode: GB18030 decodes these four bytes to 😀,
+        // and GBK encodes 😀 back as the ASCII text `&#128512;`.
+        let gbk = Charset::from_label("gbk").unwrap();
+        let (text, well_formed) = gbk.decode_checked(&[0x94, 0x39, 0xfc, 0x36]);
+        assert_eq!((text.as_ref(), well_formed), ("😀", true));
+        assert_eq!(&*gbk.encode("😀"), b"&#128512;");
     }
 }

@@ -5,6 +5,10 @@
 //! `quote_plus(v, encoding=charset)`). The gateway percent-decodes to bytes first and only
 //! then decodes the bytes, so GBK requests survive. Where a name is on both sides the query
 //! wins, and within one side the first occurrence wins (servlet `getParameter`).
+//!
+//! The percent-decoded bytes of each winning occurrence are kept beside its decoded text:
+//! the signature is verified over those bytes (`sign_content`), never over the text
+//! encoded again.
 
 use std::collections::BTreeMap;
 
@@ -15,8 +19,11 @@ use super::charset::Charset;
 /// The request before decoding: the raw query, the raw body and its declared type.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RawRequest<'a> {
+    /// The URL query after `?`, still percent-encoded; `None` when there is none.
     pub query: Option<&'a [u8]>,
+    /// The request body as received.
     pub body: &'a [u8],
+    /// The `Content-Type` header, if any.
     pub content_type: Option<&'a str>,
 }
 
@@ -26,10 +33,38 @@ type RawPair = (Vec<u8>, Vec<u8>);
 /// The merged, decoded request parameters.
 #[derive(Debug, Clone)]
 pub struct Params {
-    map: BTreeMap<String, String>,
+    map: BTreeMap<String, Decoded>,
     charset: Charset,
     unsupported_charset: Option<String>,
     raw: Vec<RawPair>,
+}
+
+/// The decoded value of the occurrence that won a name, and where its bytes are.
+#[derive(Debug, Clone)]
+struct Decoded {
+    value: String,
+    /// Index into `Params::raw` of the pair the value was decoded from.
+    raw: usize,
+    /// Whether name and value were well formed in the charset.
+    well_formed: bool,
+}
+
+/// One parameter as the gateway acts on it, beside the bytes it was received as.
+///
+/// Signature verification covers `raw_name`/`raw_value` (what the client sent); `name`
+/// and `value` are for display and for the gateway's own decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param<'a> {
+    /// The decoded name.
+    pub name: &'a str,
+    /// The decoded value.
+    pub value: &'a str,
+    /// The name as received, percent-decoded, in the request charset.
+    pub raw_name: &'a [u8],
+    /// The value as received, percent-decoded, in the request charset.
+    pub raw_value: &'a [u8],
+    /// Whether both raw name and value were well formed in the request charset.
+    pub well_formed: bool,
 }
 
 fn split_pairs(input: &[u8]) -> impl Iterator<Item = RawPair> + '_ {
@@ -137,7 +172,7 @@ impl Params {
 
     /// The value of a parameter, `None` when absent.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.map.get(name).map(String::as_str)
+        self.map.get(name).map(|d| d.value.as_str())
     }
 
     /// The value of a parameter, `None` when absent or empty (Alipay treats both alike).
@@ -147,7 +182,26 @@ impl Params {
 
     /// All parameters, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.map.iter().map(|(k, d)| (k.as_str(), d.value.as_str()))
+    }
+
+    /// All parameters, sorted by decoded name, each with the bytes of the occurrence that
+    /// won its name (query before body, first before later) — the same occurrence whose
+    /// value [`Params::get`] returns, so the bytes a signature covers are the bytes the
+    /// gateway acts on.
+    pub fn entries(&self) -> impl Iterator<Item = Param<'_>> {
+        self.map.iter().filter_map(|(name, d)| {
+            // `decode_all` took every index from this same `raw`, so `raw.get` always finds
+            // it; `filter_map` keeps the request path free of indexing panics all the same.
+            let (raw_name, raw_value) = self.raw.get(d.raw)?;
+            Some(Param {
+                name,
+                value: &d.value,
+                raw_name,
+                raw_value,
+                well_formed: d.well_formed,
+            })
+        })
     }
 
     /// The charset the parameters were decoded with (UTF-8 when the request named an
@@ -161,17 +215,6 @@ impl Params {
         self.unsupported_charset.as_deref()
     }
 
-    /// The same request decoded in another charset: used to tell a client that its
-    /// bytes are not in the charset it declared.
-    pub fn redecoded(&self, charset: &Charset) -> Params {
-        Params {
-            map: decode_all(&self.raw, charset),
-            charset: charset.clone(),
-            unsupported_charset: None,
-            raw: self.raw.clone(),
-        }
-    }
-
     /// Whether any parameter carries bytes outside ASCII (only then can the charset matter).
     pub fn has_non_ascii(&self) -> bool {
         self.raw
@@ -180,11 +223,22 @@ impl Params {
     }
 }
 
-fn decode_all(raw: &[RawPair], charset: &Charset) -> BTreeMap<String, String> {
+/// Decodes the pairs in order; the first occurrence of a decoded name wins. Names are
+/// compared after decoding because that is what the gateway looks parameters up by: two
+/// byte strings that decode alike (malformed bytes, GB18030's two spellings of `€`) are
+/// one parameter, and the bytes of the winner are the ones verified.
+fn decode_all(raw: &[RawPair], charset: &Charset) -> BTreeMap<String, Decoded> {
     let mut map = BTreeMap::new();
-    for (name, value) in raw {
-        map.entry(charset.decode(name).into_owned())
-            .or_insert_with(|| charset.decode(value).into_owned());
+    for (index, (name, value)) in raw.iter().enumerate() {
+        let (name, name_ok) = charset.decode_checked(name);
+        map.entry(name.into_owned()).or_insert_with(|| {
+            let (value, value_ok) = charset.decode_checked(value);
+            Decoded {
+                value: value.into_owned(),
+                raw: index,
+                well_formed: name_ok && value_ok,
+            }
+        });
     }
     map
 }
