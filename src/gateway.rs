@@ -31,6 +31,7 @@ use crate::control::faults::{Draw, HostileMode};
 use crate::control::journal::{self, JournalEntry, OutcomeCodes, SignatureVerdict};
 use crate::control::scenarios::{Candidate, Forced};
 use crate::crypto::SignType;
+use crate::doctor::{self, Diagnosis};
 use crate::error::{GatewayError, PublicError};
 use crate::keyring::AppEntry;
 use crate::methods::{self, BizContent, Call, Method};
@@ -54,6 +55,8 @@ pub struct Exchange {
     pub delay: Option<Duration>,
     /// Close the connection instead of answering.
     pub drop_connection: bool,
+    /// The signature doctor's finding, for the `X-Alipay-Mock-Diagnosis` header.
+    pub diagnosis: Option<Diagnosis>,
 }
 
 /// The request's app and sign type, once both are known and the app has a key for it
@@ -80,6 +83,8 @@ impl Caller {
 #[derive(Default)]
 struct Observed {
     signature: SignatureVerdict,
+    /// What the caller most likely did wrong, when the signature failed.
+    diagnosis: Option<Diagnosis>,
     /// `biz_content` was decrypted: the answer is encrypted.
     decrypted: bool,
 }
@@ -133,6 +138,7 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
         sub_code = codes.sub_code.as_deref(),
         "answered gateway.do"
     );
+    let diagnosis = observed.diagnosis.clone();
     state.journal().record(journal_entry(
         state,
         &params,
@@ -148,6 +154,7 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
         reply,
         delay: draw.delay,
         drop_connection: draw.drop_connection,
+        diagnosis,
     }
 }
 
@@ -235,6 +242,10 @@ fn process(
     }
     let public_key = cert_mode::verification_key(params, app, app.public_key(*sign_type))?;
     let checked = verify_request(params, app, public_key, *sign_type, sign);
+    if checked.result.is_err() {
+        observed.diagnosis =
+            doctor::diagnose(params, app, state.keyring(), public_key, *sign_type, sign);
+    }
     observed.signature = SignatureVerdict {
         verified: Some(checked.result.is_ok()),
         sign_content: Some(checked.sign_content),
@@ -377,6 +388,7 @@ fn journal_entry(
         signature,
         outcome,
         faults: draw.labels(),
+        diagnosis: observed.diagnosis,
         latency_ms: elapsed.as_secs_f64() * 1000.0,
     }
 }

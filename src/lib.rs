@@ -10,7 +10,8 @@
 //! - [`gateway`]: one `gateway.do` request over a `&State`, from parameters to the signed
 //!   answer, in the real gateway's check order, with certificate mode and AES on the
 //!   request side in its own submodules; [`signature`]: the request signature check and
-//!   its explanations.
+//!   its explanations; [`doctor`]: what a caller whose signature failed most likely did
+//!   wrong.
 //! - [`admin`]: the test-control API under `/__admin/` over a `&State`, one file per URL
 //!   family, and its command-line client; [`control`]: the scenarios, faults and journal
 //!   the gateway consults.
@@ -81,6 +82,7 @@ pub mod content_encryption;
 pub mod control;
 pub mod cpu_pool;
 pub mod crypto;
+pub mod doctor;
 pub mod embed;
 pub mod error;
 pub mod fixtures;

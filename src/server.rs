@@ -32,6 +32,9 @@ use crate::state::{OpenError, State};
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
 /// The longest pause between accepts while they keep failing.
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// The header that carries the signature doctor's finding (never the body: the wire
+/// answer stays the real gateway's).
+pub const DIAGNOSIS_HEADER: &str = "x-alipay-mock-diagnosis";
 /// How long shutdown waits for the last tasks to let go of the state.
 const STATE_RELEASE_WAIT: Duration = Duration::from_secs(5);
 
@@ -413,5 +416,9 @@ async fn serve(
     if exchange.drop_connection {
         return Err(DroppedByFault);
     }
-    Ok(respond(exchange.reply))
+    let mut reply = exchange.reply;
+    if let Some(diagnosis) = &exchange.diagnosis {
+        reply = reply.with_header(DIAGNOSIS_HEADER, diagnosis.header_value());
+    }
+    Ok(respond(reply))
 }

@@ -65,6 +65,10 @@ pub struct JournalEntry {
     /// Faults applied to this request (`latency:120ms`, `dropped`, …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<String>,
+    /// What the caller most likely did wrong, when the signature failed (the signature
+    /// doctor; never part of the wire answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<crate::doctor::Diagnosis>,
     /// Time spent answering, in milliseconds, injected latency included.
     pub latency_ms: f64,
 }
@@ -274,6 +278,7 @@ mod tests {
                 sub_code: None,
             },
             faults: vec![],
+            diagnosis: None,
             latency_ms: 0.0,
         }
     }

@@ -204,6 +204,21 @@ impl Params {
         })
     }
 
+    /// All parameters (the occurrence that won each name) in the order they arrived:
+    /// the query first, then the body.
+    pub fn in_received_order(&self) -> Vec<(&str, &str)> {
+        let mut pairs: Vec<(usize, &str, &str)> = self
+            .map
+            .iter()
+            .map(|(name, d)| (d.raw, name.as_str(), d.value.as_str()))
+            .collect();
+        pairs.sort_by_key(|(index, _, _)| *index);
+        pairs
+            .into_iter()
+            .map(|(_, name, value)| (name, value))
+            .collect()
+    }
+
     /// The charset the parameters were decoded with (UTF-8 when the request named an
     /// unsupported one).
     pub fn charset(&self) -> &Charset {
