@@ -232,3 +232,67 @@ async fn sixteen_tests_share_one_gateway_without_cross_talk() {
     // The shared fixtures are untouched.
     assert_eq!(ask_as(&gateway, APP_ID).await["authorized"], true);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_typed_admin_client_drives_a_gateway_over_http_with_the_servers_types() {
+    use alipay_mock::admin::calls::RequestsQuery;
+    use alipay_mock::admin::client::{Client, ClientError};
+    use alipay_mock::clock::ClockSetting;
+
+    let gateway = MockGateway::builder()
+        .admin_token("s3cret")
+        .start()
+        .await
+        .unwrap();
+    let anonymous = Client::new(&gateway.url()).unwrap();
+    let refused = anonymous.reset(None).await.unwrap_err();
+    assert!(
+        matches!(refused, ClientError::Refused { status: 401, .. }),
+        "{refused}"
+    );
+    let admin = anonymous.with_token("s3cret");
+    let scenario = admin
+        .force(&ScenarioRequest::answering(error("ZM_ACCOUNT_PAUSE")))
+        .await
+        .unwrap();
+    assert!(scenario.id.starts_with("sc_"));
+    assert_eq!(
+        ask_as(&gateway, APP_ID).await["sub_code"],
+        "ZM_ACCOUNT_PAUSE"
+    );
+    admin
+        .revoke(APP_ID, "zhangsan", Some(AuthCategory::C2B))
+        .await
+        .unwrap();
+    assert_eq!(ask_as(&gateway, APP_ID).await["authorized"], false);
+    let paused = admin.set_state("lisi", AccountState::Paused).await.unwrap();
+    assert_eq!(paused.state, AccountState::Paused);
+    admin
+        .set_clock(&ClockSetting {
+            frozen_at: None,
+            offset_seconds: Some(60),
+        })
+        .await
+        .unwrap();
+    let page = admin
+        .requests(&RequestsQuery {
+            app_id: Some(APP_ID.into()),
+            limit: Some(1),
+            ..RequestsQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(page.requests[0].outcome.code, "10000");
+    let bad = admin
+        .force(&ScenarioRequest::answering(error("NOT_A_CODE")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(bad, ClientError::Refused { status: 400, .. }),
+        "{bad}"
+    );
+    admin.reset(None).await.unwrap();
+    assert_eq!(ask_as(&gateway, APP_ID).await["authorized"], true);
+    gateway.shutdown().await;
+}

@@ -41,7 +41,7 @@ pub struct RequestsQuery {
     /// Only entries at or after this RFC 3339 time.
     pub since: Option<String>,
     /// Only the newest N.
-    pub limit: Option<usize>,
+    pub limit: Option<u64>,
 }
 
 fn body(request: ApiRequest, value: &impl Serialize) -> Result<ApiRequest, String> {
@@ -94,6 +94,23 @@ pub fn set_state(identity: &str, state: AccountState) -> Result<ApiRequest, Stri
     body(
         ApiRequest::new(Method::PATCH, target(&["identities", identity], &[])),
         &StateChange { state },
+    )
+}
+
+/// The body that sets or clears an app's AES key (`null` clears it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AesKeyChange {
+    /// Base64 of the 16-byte key; `None` clears it.
+    pub aes_key: Option<String>,
+}
+
+/// `PATCH /__admin/apps/{app_id}` setting (or, with `None`, clearing) the AES key.
+pub fn set_aes_key(app_id: &str, key: Option<&str>) -> Result<ApiRequest, String> {
+    body(
+        ApiRequest::new(Method::PATCH, target(&["apps", app_id], &[])),
+        &AesKeyChange {
+            aes_key: key.map(str::to_owned),
+        },
     )
 }
 

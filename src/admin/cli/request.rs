@@ -11,11 +11,11 @@ use super::{
     AdminCommand, AppCommand, AuthCommand, ClockCommand, FaultCommand, ForceArgs, IdentityCommand,
     RecordCommand, RequestsCommand, ScenarioCommand,
 };
+use crate::admin::calls::{self, RequestsQuery};
 use crate::admin::client::{target, ApiRequest};
 use crate::admin::Grant;
 use crate::clock::ClockSetting;
 use crate::control::scenarios::{ForcedAnswer, ForcedError, Match, Outcome, ScenarioRequest};
-use crate::model::AuthCategory;
 
 impl AdminCommand {
     /// The admin call this verb makes. `read` returns the text of a FILE argument
@@ -32,22 +32,16 @@ impl AdminCommand {
             AdminCommand::Health => ApiRequest::new(Method::GET, target(&["health"], &[])),
             AdminCommand::Apps(AppCommand::Record(verb)) => verb.request("apps", read)?,
             AdminCommand::Apps(AppCommand::SetAesKey { app_id, key }) => {
-                let body = serde_json::json!({ "aes_key": key });
-                ApiRequest::new(Method::PATCH, target(&["apps", app_id], &[]))
-                    .with_body(body.to_string())
+                calls::set_aes_key(app_id, Some(key))?
             }
             AdminCommand::Apps(AppCommand::ClearAesKey { app_id }) => {
-                let body = serde_json::json!({ "aes_key": null });
-                ApiRequest::new(Method::PATCH, target(&["apps", app_id], &[]))
-                    .with_body(body.to_string())
+                calls::set_aes_key(app_id, None)?
             }
             AdminCommand::Identities(IdentityCommand::Record(verb)) => {
                 verb.request("identities", read)?
             }
             AdminCommand::Identities(IdentityCommand::SetState { id, state }) => {
-                let body = serde_json::json!({ "state": state });
-                ApiRequest::new(Method::PATCH, target(&["identities", id], &[]))
-                    .with_body(body.to_string())
+                calls::set_state(id, *state)?
             }
             AdminCommand::Auth(verb) => verb.request()?,
             AdminCommand::Scenarios(verb) => match verb {
@@ -64,13 +58,8 @@ impl AdminCommand {
                 ScenarioCommand::Delete { id } => {
                     ApiRequest::new(Method::DELETE, target(&["scenarios", id], &[]))
                 }
-                ScenarioCommand::Clear { app_id } => {
-                    ApiRequest::new(Method::DELETE, scoped("scenarios", app_id))
-                }
-                ScenarioCommand::Force(force) => {
-                    ApiRequest::new(Method::POST, target(&["scenarios"], &[]))
-                        .with_body(to_json(&force.scenario_request())?)
-                }
+                ScenarioCommand::Clear { app_id } => calls::clear_scenarios(app_id.as_deref()),
+                ScenarioCommand::Force(force) => calls::create_scenario(&force.scenario_request())?,
             },
             AdminCommand::Faults(verb) => match verb {
                 FaultCommand::Get { app_id } => {
@@ -88,21 +77,15 @@ impl AdminCommand {
                 Some(RequestsCommand::Clear { app_id }) => {
                     ApiRequest::new(Method::DELETE, scoped("requests", app_id))
                 }
-                None => {
-                    let limit = requests.limit.map(|n| n.to_string());
-                    let query = [
-                        ("method", requests.method.as_deref()),
-                        ("app_id", requests.app_id.as_deref()),
-                        ("outcome", requests.outcome.as_deref()),
-                        ("since", requests.since.as_deref()),
-                        ("limit", limit.as_deref()),
-                    ];
-                    ApiRequest::new(Method::GET, target(&["requests"], &query))
-                }
+                None => calls::requests(&RequestsQuery {
+                    method: requests.method.clone(),
+                    app_id: requests.app_id.clone(),
+                    outcome: requests.outcome.clone(),
+                    since: requests.since.clone(),
+                    limit: requests.limit,
+                }),
             },
-            AdminCommand::Reset { app_id } => {
-                ApiRequest::new(Method::POST, scoped("reset", app_id))
-            }
+            AdminCommand::Reset { app_id } => calls::reset(app_id.as_deref()),
             AdminCommand::Clock(verb) => {
                 let clock = target(&["clock"], &[]);
                 match verb {
@@ -114,19 +97,15 @@ impl AdminCommand {
                                 "{at:?} is not an RFC 3339 time (e.g. 2026-01-01T10:00:00+08:00)"
                             )
                         })?;
-                        let setting = ClockSetting {
+                        calls::set_clock(&ClockSetting {
                             frozen_at: Some(frozen_at),
                             offset_seconds: None,
-                        };
-                        ApiRequest::new(Method::PUT, clock).with_body(to_json(&setting)?)
+                        })?
                     }
-                    ClockCommand::Offset { seconds } => {
-                        let setting = ClockSetting {
-                            frozen_at: None,
-                            offset_seconds: Some(*seconds),
-                        };
-                        ApiRequest::new(Method::PUT, clock).with_body(to_json(&setting)?)
-                    }
+                    ClockCommand::Offset { seconds } => calls::set_clock(&ClockSetting {
+                        frozen_at: None,
+                        offset_seconds: Some(*seconds),
+                    })?,
                 }
             }
         })
@@ -182,31 +161,17 @@ impl AuthCommand {
                 identity,
                 category,
                 open_id,
-            } => {
-                let grant = Grant {
-                    app_id: app_id.clone(),
-                    identity: identity.clone(),
-                    auth_category: *category,
-                    open_id: open_id.clone(),
-                };
-                ApiRequest::new(Method::POST, target(&["authorizations"], &[]))
-                    .with_body(to_json(&grant)?)
-            }
+            } => calls::grant(&Grant {
+                app_id: app_id.clone(),
+                identity: identity.clone(),
+                auth_category: *category,
+                open_id: open_id.clone(),
+            })?,
             AuthCommand::Revoke {
                 app_id,
                 identity,
                 category,
-            } => ApiRequest::new(
-                Method::DELETE,
-                target(
-                    &["authorizations"],
-                    &[
-                        ("app_id", Some(app_id.as_str())),
-                        ("identity", Some(identity.as_str())),
-                        ("auth_category", category.map(AuthCategory::as_str)),
-                    ],
-                ),
-            ),
+            } => calls::revoke(app_id, identity, *category),
         })
     }
 }
@@ -236,11 +201,6 @@ impl ForceArgs {
             outcome,
         }
     }
-}
-
-/// A request body as JSON text.
-fn to_json(body: &impl serde::Serialize) -> Result<String, String> {
-    serde_json::to_string(body).map_err(|e| format!("cannot write the request body: {e}"))
 }
 
 /// The text of FILE, once it is known to be JSON (sent as written, so the server sees
