@@ -3,14 +3,15 @@
 //! and controls it with typed calls that run the same code as the admin API, without
 //! HTTP. Dropping the handle stops the gateway.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use alipay_mock::control::journal::Filter;
 //! use alipay_mock::control::scenarios::{ForcedError, Outcome, ScenarioRequest};
 //! use alipay_mock::MockGateway;
 //!
 //! // Arrange: a gateway, and the next call forced to a business error.
 //! let gateway = MockGateway::builder().start().await?;
-//! gateway
+//! let forced = gateway
 //!     .force(ScenarioRequest {
 //!         times: Some(1),
 //!         ..ScenarioRequest::answering(Outcome::Error(ForcedError {
@@ -18,14 +19,16 @@
 //!         }))
 //!     })
 //!     .await?;
+//! assert_eq!(forced.remaining, Some(1));
 //! // Act: point the code under test at `gateway.url()`, signing with
 //! // `gateway.default_app().private_key_pem` and verifying answers with
 //! // `gateway.default_app().alipay_public_key_pem`.
-//! # let _ = gateway.url();
-//! // Assert: the journal shows what the app sent.
-//! let calls = gateway.requests(&Default::default());
-//! # let _ = calls;
-//! # Ok(()) }
+//! assert!(gateway.url().ends_with("/gateway.do"));
+//! // Assert: the journal shows what the app sent (nothing yet here).
+//! assert!(gateway.requests(&Filter::default()).is_empty());
+//! gateway.shutdown().await;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
 //! ```
 
 use std::path::PathBuf;

@@ -291,20 +291,25 @@ pub enum ClientError {
 /// `serve` started by a test script). The same calls as [`crate::MockGateway`]'s typed
 /// control, over HTTP, with the same request and response types as the server.
 ///
-/// ```no_run
-/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// use alipay_mock::admin::client::Client;
 /// use alipay_mock::control::scenarios::{ForcedError, Outcome, ScenarioRequest};
+/// # let gateway = alipay_mock::MockGateway::builder().start().await?;
+/// # let url = gateway.url();
 ///
-/// let admin = Client::new("http://127.0.0.1:9600/gateway.do")?;
-/// admin
+/// // `url`: the gateway's address, e.g. http://127.0.0.1:9600/gateway.do
+/// let admin = Client::new(&url)?;
+/// let scenario = admin
 ///     .force(&ScenarioRequest::answering(Outcome::Error(ForcedError {
 ///         error: "ZM_ACCOUNT_PAUSE".into(),
 ///     })))
 ///     .await?;
+/// assert!(scenario.id.starts_with("sc_"));
 /// let page = admin.requests(&Default::default()).await?;
-/// # let _ = page;
-/// # Ok(()) }
+/// assert_eq!(page.total, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
 /// ```
 #[derive(Debug, Clone)]
 pub struct Client {
