@@ -296,3 +296,23 @@ async fn the_typed_admin_client_drives_a_gateway_over_http_with_the_servers_type
     assert_eq!(ask_as(&gateway, APP_ID).await["authorized"], true);
     gateway.shutdown().await;
 }
+
+#[tokio::test]
+async fn dropping_the_handle_stops_the_gateway() {
+    let gateway = gateway().await;
+    let addr = gateway.addr();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_ok());
+    drop(gateway);
+    let mut refused = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        refused,
+        "still accepting on {addr} after the handle was dropped"
+    );
+}
