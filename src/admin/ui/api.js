@@ -46,7 +46,7 @@ export function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
     if (value === undefined || value === null) continue;
-    if (key.startsWith('data-') || key.startsWith('aria-') || key === 'for' || key === 'role') {
+    if (key.startsWith('data-') || key.startsWith('aria-') || key === 'for' || key === 'role' || key === 'list' || key === 'lang') {
       node.setAttribute(key, value);
     } else if (key.startsWith('on')) {
       node.addEventListener(key.slice(2), value);

@@ -47,7 +47,7 @@ export function mount(section) {
   ui.scIdentity = input('scenario-identity', { placeholder: 'any (identity id)' });
   ui.scOutcome = select({ id: 'scenario-outcome', 'data-testid': 'scenario-outcome' }, [
     ['error', 'error (sub_code or business code)'], ['authorized', 'authorized: true'], ['unauthorized', 'authorized: false']]);
-  ui.scError = input('scenario-error', { value: 'ZM_ACCOUNT_PAUSE', list: 'scenario-error-codes' });
+  ui.scError = input('scenario-error', { value: 'ZM_ACCOUNT_PAUSE' });
   ui.scTimes = input('scenario-times', { type: 'number', min: 1, value: 1 });
   const scenarioForm = el('form', { 'data-testid': 'scenario-form', onsubmit: act(createScenario) },
     el('div', { className: 'grid' }, field('Match method', ui.scMethod), field('Match app_id', ui.scApp),
@@ -130,7 +130,7 @@ export async function refresh() {
   ui.authorizations.replaceChildren(table('authorizations-table', ['App', 'Identity', 'Category', 'open_id', ''],
     authorizations.map((a) => el('tr', { 'data-testid': 'authorization-row', 'data-identity': a.identity, 'data-app': a.app_id },
       el('td', {}, a.app_id), el('td', {}, a.identity), el('td', {}, a.auth_category), el('td', {}, a.open_id ?? ''),
-      el('td', {}, el('button', { type: 'button', className: 'danger', 'data-testid': `revoke-${a.identity}-${a.auth_category}`,
+      el('td', {}, el('button', { type: 'button', className: 'danger', 'data-testid': `revoke-${a.app_id}-${a.identity}-${a.auth_category}`,
         'aria-label': `Revoke ${a.identity} ${a.auth_category} for ${a.app_id}`,
         onclick: act(() => api('DELETE', `authorizations?${new URLSearchParams({ app_id: a.app_id, identity: a.identity, auth_category: a.auth_category })}`)) }, 'Revoke 撤销'))))));
 
