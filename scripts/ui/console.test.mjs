@@ -96,9 +96,10 @@ test('the journal lists the calls newest first and opens one with the verified s
   const verified = await byId('journal-detail-sign-content').textContent();
   assert.match(verified, /method=zhima\.auth\.info\.authquery/);
   assert.match(verified, /sign_type=RSA2/);
+  await page.screenshot({ path: `${SHOTS}/04-journal.png`, fullPage: true });
   await byId('journal-filter-outcome').fill('ZM_ACCOUNT_PAUSE');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="journal-row"]').length === 1, null, WAIT);
-  await page.screenshot({ path: `${SHOTS}/04-journal.png`, fullPage: true });
+  assert.match(await byId('journal-row').textContent(), /ZM_ACCOUNT_PAUSE/);
 });
 
 test('magic values list the catalogue and try it fills the form', async () => {

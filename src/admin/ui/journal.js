@@ -25,7 +25,7 @@ export function mount(section) {
     ui.count,
     el('div', { className: 'table-wrap' }, el('table', {},
       el('caption', { className: 'visually-hidden' }, 'Gateway calls, newest first; Enter opens one'),
-      el('thead', {}, el('tr', {}, ['#', 'Time', 'App', 'Method', 'Code', 'Signature', 'Latency', 'Faults'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('thead', {}, el('tr', {}, ['#', 'Time (UTC)', 'App', 'Method', 'Code', 'Signature', 'Latency', 'Faults'].map((h) => el('th', { scope: 'col' }, h)))),
       ui.body)),
     ui.detail);
 }
@@ -86,8 +86,10 @@ export async function refresh() {
   entries = answer.requests.slice().reverse();
   ui.count.textContent = `${answer.total} call(s) in the journal; showing ${entries.length} newest first.`;
   ui.body.replaceChildren(...entries.map(row));
+  // The open call stays open while the filters show it; else its detail goes too.
   const open = entries.find((e) => e.id === openId);
   if (open) showDetail(open);
+  else ui.detail.replaceChildren();
 }
 
 function schedule() {

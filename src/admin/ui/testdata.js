@@ -142,5 +142,5 @@ export async function refresh() {
         el('td', {}, el('button', { type: 'button', className: 'danger', 'data-testid': `scenario-delete-${s.id}`,
           onclick: act(() => api('DELETE', `scenarios/${encodeURIComponent(s.id)}`)) }, 'Delete'))))));
 
-  ui.faults.replaceChildren(el('pre', { 'data-testid': 'faults-current' }, faults ? JSON.stringify(faults) : 'none'));
+  ui.faults.replaceChildren(el('pre', { 'data-testid': 'faults-current' }, faults && Object.keys(faults).length ? JSON.stringify(faults) : 'none'));
 }
