@@ -102,6 +102,20 @@ test('the journal lists the calls newest first and opens one with the verified s
   assert.match(await byId('journal-row').textContent(), /ZM_ACCOUNT_PAUSE/);
 });
 
+test('RSA with the GBK charset signs and verifies in the browser too', async () => {
+  await page.goto(`${GATEWAY}/__admin/ui/#try`);
+  await page.waitForFunction(() => document.querySelector('[data-testid="try-key"]')?.value.includes('PRIVATE KEY'), null, WAIT);
+  await byId('try-sign-type').selectOption('RSA');
+  await byId('try-charset').selectOption('GBK');
+  await byId('try-field-name').fill('李四');
+  await byId('try-field-certNo').fill('110101199001011001');
+  await byId('try-send').click();
+  await byId('try-verdict').waitFor(WAIT);
+  assert.equal(await byId('try-code').textContent(), 'code 10000');
+  assert.equal(await byId('try-authorized').textContent(), 'authorized: false');
+  assert.equal(await byId('try-verdict').textContent(), 'signature verified');
+});
+
 test('magic values list the catalogue and try it fills the form', async () => {
   await page.goto(`${GATEWAY}/__admin/ui/#magic`);
   await byId('magic-row').first().waitFor(WAIT);
