@@ -100,6 +100,13 @@ test('the journal lists the calls newest first and opens one with the verified s
   await byId('journal-filter-outcome').fill('ZM_ACCOUNT_PAUSE');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="journal-row"]').length === 1, null, WAIT);
   assert.match(await byId('journal-row').textContent(), /ZM_ACCOUNT_PAUSE/);
+  // Live: a call made elsewhere shows up without reloading the page.
+  await byId('journal-filter-outcome').fill('');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="journal-row"]').length === 3, null, WAIT);
+  const res = await fetch(`${GATEWAY}/gateway.do?method=zhima.auth.info.authquery`);
+  assert.equal(res.status, 200);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="journal-row"]').length === 4, null, WAIT);
+  assert.match(await byId('journal-row').first().textContent(), /isv\.missing-app-id/);
 });
 
 test('RSA with the GBK charset signs and verifies in the browser too', async () => {
