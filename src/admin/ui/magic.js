@@ -9,7 +9,7 @@ export function mount(section, tryCase) {
   section.append(
     el('p', {}, 'Each case is a request whose answer the fixtures fix in advance; "Try it" fills the Try-it form with it.'),
     el('div', { className: 'table-wrap' }, el('table', {},
-      el('thead', {}, el('tr', {}, ['Case', 'Description', 'App', 'biz_content', 'Expected', ''].map((h) => el('th', { scope: 'col' }, h)))),
+      el('thead', {}, el('tr', {}, ['Case', 'Description', 'App', 'biz_content', 'Expected'].map((h) => el('th', { scope: 'col' }, h)))),
       ui.body)));
 }
 
@@ -19,8 +19,9 @@ export async function refresh() {
     const e = c.expect;
     const expected = [e.code, e.sub_code, 'authorized' in e ? `authorized: ${e.authorized}` : null].filter((x) => x != null).join(' ');
     return el('tr', { 'data-testid': 'magic-row', 'data-case': c.name },
-      el('td', {}, el('code', {}, c.name)), el('td', {}, c.description), el('td', {}, c.app_id),
-      el('td', {}, el('code', {}, JSON.stringify(c.biz_content))), el('td', {}, expected),
-      el('td', {}, el('button', { type: 'button', 'data-testid': `magic-try-${c.name}`, onclick: () => ui.tryCase(c) }, 'Try it')));
+      el('td', {}, el('code', {}, c.name), el('br'),
+        el('button', { type: 'button', 'data-testid': `magic-try-${c.name}`, 'aria-label': `Try ${c.name}`, onclick: () => ui.tryCase(c) }, 'Try it')),
+      el('td', {}, c.description), el('td', {}, c.app_id),
+      el('td', {}, el('code', {}, JSON.stringify(c.biz_content))), el('td', {}, expected));
   }));
 }
