@@ -35,6 +35,7 @@ use crate::doctor::{self, Diagnosis};
 use crate::error::{GatewayError, PublicError};
 use crate::keyring::AppEntry;
 use crate::methods::{self, BizContent, Call, Method};
+use crate::metrics::{self, RequestLabels};
 use crate::protocol::charset::Charset;
 use crate::protocol::params::{Params, RawRequest};
 use crate::protocol::response::{self, Signer, ERROR_NODE, SUCCESS};
@@ -138,6 +139,7 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
         sub_code = codes.sub_code.as_deref(),
         "answered gateway.do"
     );
+    count(state, &params, method, &observed, &codes, &draw, elapsed);
     let diagnosis = observed.diagnosis.clone();
     state.journal().record(journal_entry(
         state,
@@ -303,9 +305,58 @@ fn forced_outcome(state: &State, call: Call<'_>) -> Option<Forced> {
             tracing::warn!(error = %e, scenario = %id, "could not persist a scenario counter");
         }
     };
-    state
+    let forced = state
         .scenarios()
-        .take(&candidate, state.clock().now(), &persist)
+        .take(&candidate, state.clock().now(), &persist);
+    if forced.is_some() {
+        state.metrics().scenario_fired();
+    }
+    forced
+}
+
+/// Counts the request, its latency and the faults applied, once its outcome is known.
+/// `app_id` and `method` are labels only when the gateway knows them (bounded cardinality).
+fn count(
+    state: &State,
+    params: &Params,
+    method: Option<Method>,
+    observed: &Observed,
+    codes: &OutcomeCodes,
+    draw: &Draw,
+    elapsed: Duration,
+) {
+    let metrics = state.metrics();
+    let app_id = params
+        .non_empty("app_id")
+        .filter(|id| state.keyring().get(id).is_some())
+        .unwrap_or(metrics::OTHER);
+    let verdict = match observed.signature.verified {
+        Some(true) => "verified",
+        Some(false) => "failed",
+        None => "unchecked",
+    };
+    metrics.request(
+        RequestLabels {
+            app_id: app_id.to_owned(),
+            method: method.map_or(metrics::OTHER, Method::name).to_owned(),
+            code: codes.code.clone(),
+            sub_code: codes.sub_code.clone().unwrap_or_default(),
+            verdict: verdict.to_owned(),
+        },
+        elapsed,
+    );
+    if draw.delay.is_some() {
+        metrics.fault_injected("latency");
+    }
+    if draw.unknown_error {
+        metrics.fault_injected("unknown_error");
+    }
+    if draw.drop_connection {
+        metrics.fault_injected("drop_connection");
+    }
+    if let Some(mode) = draw.hostile {
+        metrics.fault_injected(mode.as_str());
+    }
 }
 
 fn check_timestamp(

@@ -27,6 +27,7 @@
 //!   [`content_encryption`]: AES content encryption (`encrypt_type=AES`).
 //! - [`store`]: the sled store; [`model`]: its records; [`fixtures`]: seed data;
 //!   [`cases`]: the catalogue of seeded outcomes.
+//! - [`metrics`]: the Prometheus counters of `/__admin/metrics`, bounded labels.
 //! - [`cpu_pool`]: the fixed threads that run the CPU-bound part of gateway requests.
 //! - [`clock`]: the gateway's notion of now (real, shifted or frozen).
 //! - [`embed`]: [`MockGateway`], the in-process gateway for Rust tests, with typed control
@@ -91,6 +92,7 @@ pub mod keygen;
 pub mod keyring;
 pub mod keys;
 pub mod methods;
+pub mod metrics;
 pub mod model;
 pub mod protocol;
 pub mod reply;

@@ -19,6 +19,7 @@ use crate::control::{Faults, Journal, Scenarios};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::keyring::{AppEntry, AppKeyError, KeyRing};
 use crate::keys::{self, KeyError};
+use crate::metrics::Metrics;
 use crate::store::{Plan, Store, StoreError};
 
 /// The key of the `wrong_key` hostile fault: no client is configured to trust it.
@@ -87,6 +88,8 @@ pub struct State {
     clock: Clock,
     /// Serialises changes, so a plan computed from reads still holds when it commits.
     writes: tokio::sync::Mutex<()>,
+    /// Counters and histogram of `/__admin/metrics`: memory only, since start.
+    metrics: Metrics,
 }
 
 impl State {
@@ -129,6 +132,7 @@ impl State {
             timestamp_window: config.timestamp_window,
             clock: Clock::default(),
             writes: tokio::sync::Mutex::new(()),
+            metrics: Metrics::new(),
         })
     }
 
@@ -172,6 +176,11 @@ impl State {
         &self.clock
     }
 
+    /// The counters of `/__admin/metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// How far a request `timestamp` may be from now, when checked at all.
     pub fn timestamp_window(&self) -> Option<Duration> {
         self.timestamp_window
@@ -204,7 +213,9 @@ impl State {
             .await
             .map_err(|e| CommitError::Task(e.to_string()))??;
             state.store.flush().await?;
-            Ok(after(&state, result))
+            let done = after(&state, result);
+            state.metrics.admin_write();
+            Ok(done)
         })
         .await
         .map_err(|e| CommitError::Task(e.to_string()))?

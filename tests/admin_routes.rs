@@ -22,6 +22,10 @@ const TABLE: &[(&str, &[&str])] = &[
     ("requests", &["GET", "DELETE"]),
     ("reset", &["POST"]),
     ("clock", &["GET", "PUT", "DELETE"]),
+    ("metrics", &["GET"]),
+    ("cases", &["GET"]),
+    ("apps/2014072300007148/test-key", &["GET"]),
+    ("ui/", &["GET"]),
 ];
 
 #[tokio::test]

@@ -9,7 +9,9 @@
 //! `Authorization: Bearer <token>`.
 //!
 //! One private module per URL family: `apps`, `identities`, `authorizations`, `scenarios`,
-//! `faults`, `requests`, `reset`, `clock`; `records` holds what the record families share.
+//! `faults`, `requests`, `reset`, `clock`, `observe` (metrics, cases, fixture test key),
+//! `ui` (the console's static assets, served without the token); `records` holds what the
+//! record families share.
 
 pub(crate) mod apps;
 pub(crate) mod authorizations;
@@ -19,10 +21,12 @@ pub mod client;
 mod clock;
 pub(crate) mod faults;
 pub(crate) mod identities;
+mod observe;
 pub(crate) mod records;
 mod requests;
 mod reset;
 pub(crate) mod scenarios;
+mod ui;
 
 use std::sync::Arc;
 
@@ -114,6 +118,10 @@ enum Endpoint<'a> {
     Ready,
     OpenApi,
     Apps(&'a [&'a str]),
+    TestKey(&'a str),
+    Metrics,
+    Cases,
+    Ui(&'a [&'a str]),
     Identities(&'a [&'a str]),
     Authorizations,
     Scenarios(&'a [&'a str]),
@@ -130,6 +138,10 @@ impl<'a> Endpoint<'a> {
             ["ready"] => Endpoint::Ready,
             ["openapi.yaml"] => Endpoint::OpenApi,
             ["apps", rest @ ..] if rest.len() <= 1 => Endpoint::Apps(rest),
+            ["apps", app_id, "test-key"] => Endpoint::TestKey(app_id),
+            ["metrics"] => Endpoint::Metrics,
+            ["cases"] => Endpoint::Cases,
+            ["ui", rest @ ..] => Endpoint::Ui(rest),
             ["identities", rest @ ..] if rest.len() <= 1 => Endpoint::Identities(rest),
             ["authorizations"] => Endpoint::Authorizations,
             ["scenarios", rest @ ..] if rest.len() <= 1 => Endpoint::Scenarios(rest),
@@ -144,7 +156,13 @@ impl<'a> Endpoint<'a> {
     /// The methods it takes (the `Allow` header of a 405).
     fn methods(self) -> &'static [&'static str] {
         match self {
-            Endpoint::Health | Endpoint::Ready | Endpoint::OpenApi => &["GET"],
+            Endpoint::Health
+            | Endpoint::Ready
+            | Endpoint::OpenApi
+            | Endpoint::TestKey(_)
+            | Endpoint::Metrics
+            | Endpoint::Cases
+            | Endpoint::Ui(_) => &["GET"],
             Endpoint::Apps([]) | Endpoint::Identities([]) => &["GET", "POST"],
             Endpoint::Apps(_) | Endpoint::Identities(_) => &["GET", "PUT", "PATCH", "DELETE"],
             Endpoint::Authorizations | Endpoint::Scenarios([]) => &["GET", "POST", "DELETE"],
@@ -235,13 +253,6 @@ impl Admin {
 
     /// Answers one admin request.
     pub async fn handle(&self, state: &Arc<State>, request: AdminRequest<'_>) -> Reply {
-        if !self.authorised(request.authorization) {
-            return error(&Rejection {
-                status: 401,
-                message: "admin calls need Authorization: Bearer <the --admin-token>".into(),
-            })
-            .with_header("www-authenticate", "Bearer realm=\"alipay-mock admin\"");
-        }
         let path = request.path.trim_start_matches(ADMIN_PREFIX);
         let segments: Vec<String> = path
             .split('/')
@@ -253,7 +264,18 @@ impl Admin {
             })
             .collect();
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-        let Some(endpoint) = Endpoint::parse(&segments) else {
+        let endpoint = Endpoint::parse(&segments);
+        // The console's page and scripts are static and hold no data: they load without
+        // the token, and then send it on every call they make.
+        let is_ui = matches!(endpoint, Some(Endpoint::Ui(_)));
+        if !is_ui && !self.authorised(request.authorization) {
+            return error(&Rejection {
+                status: 401,
+                message: "admin calls need Authorization: Bearer <the --admin-token>".into(),
+            })
+            .with_header("www-authenticate", "Bearer realm=\"alipay-mock admin\"");
+        }
+        let Some(endpoint) = endpoint else {
             return error(&Rejection::not_found(format!(
                 "no admin endpoint {ADMIN_PREFIX}{} (see {ADMIN_PREFIX}openapi.yaml)",
                 segments.join("/")
@@ -262,6 +284,14 @@ impl Admin {
         let methods = endpoint.methods();
         if !methods.contains(&request.method) {
             return error(&not_allowed(request.method)).with_header("allow", methods.join(", "));
+        }
+        if let Endpoint::Ui(rest) = endpoint {
+            return ui::serve(request.path, rest).unwrap_or_else(|| {
+                error(&Rejection::not_found(format!(
+                    "no console asset {}",
+                    request.path
+                )))
+            });
         }
         let input = Input {
             method: request.method,
@@ -307,6 +337,11 @@ async fn route(
             ))
         }
         Endpoint::Apps(rest) => apps::route(state, request, rest).await,
+        Endpoint::TestKey(app_id) => observe::test_key(state, request, app_id),
+        Endpoint::Metrics => observe::metrics(state, request),
+        Endpoint::Cases => observe::cases(state, request),
+        // Answered in `Admin::handle`, before the query is parsed.
+        Endpoint::Ui(_) => Err(Rejection::not_found("no console asset here")),
         Endpoint::Identities(rest) => identities::route(state, request, rest).await,
         Endpoint::Authorizations => authorizations::route(state, request).await,
         Endpoint::Scenarios(rest) => scenarios::route(state, request, rest).await,

@@ -1,0 +1,59 @@
+// The console's shell: token login, hash navigation between the four views.
+import { setToken, token, showError, api } from './api.js';
+import * as tryit from './tryit.js';
+import * as journal from './journal.js';
+import * as testdata from './testdata.js';
+import * as magic from './magic.js';
+
+const views = { try: tryit, journal, data: testdata, magic };
+
+async function show() {
+  const name = (location.hash || '#try').slice(1);
+  const current = views[name] ? name : 'try';
+  for (const section of document.querySelectorAll('[data-view]')) section.hidden = section.dataset.view !== current;
+  for (const link of document.querySelectorAll('nav a')) {
+    if (link.getAttribute('href') === `#${current}`) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  if (current !== 'journal') journal.hidden();
+  showError();
+  try {
+    await views[current].refresh();
+    if (current === 'journal') journal.shown();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function checkLogin() {
+  const status = document.getElementById('login-status');
+  try {
+    await api('GET', 'health');
+    status.textContent = 'connected';
+  } catch (e) {
+    status.textContent = e.status === 401 ? 'token needed' : 'gateway unreachable';
+  }
+}
+
+function start() {
+  tryit.mount(document.getElementById('view-try'));
+  journal.mount(document.getElementById('view-journal'));
+  testdata.mount(document.getElementById('view-data'));
+  magic.mount(document.getElementById('view-magic'), async (testCase) => {
+    location.hash = '#try';
+    await tryit.prefill(testCase);
+  });
+  const input = document.getElementById('token');
+  input.value = token();
+  document.getElementById('login').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    setToken(input.value.trim());
+    await checkLogin();
+    await show();
+  });
+  window.addEventListener('hashchange', show);
+  checkLogin();
+  show();
+}
+
+start();
