@@ -36,7 +36,10 @@ after(async () => {
   await browser?.close();
 });
 
+/** Sends the Try-it form on a freshly loaded page: a hash-only navigation would keep
+ * the previous answer on screen, and the waits below would find it at once. */
 async function sendTry() {
+  await page.goto('about:blank');
   await page.goto(`${GATEWAY}/__admin/ui/#try`);
   await page.waitForFunction(() => document.querySelector('[data-testid="try-key"]')?.value.includes('PRIVATE KEY'), null, WAIT);
   await byId('try-send').click();
@@ -110,8 +113,12 @@ test('the journal lists the calls newest first and opens one with the verified s
 });
 
 test('RSA with the GBK charset signs and verifies in the browser too', async () => {
+  // A fresh page: a hash-only navigation keeps the form of the test before, and its
+  // asynchronous refresh could overwrite the fields filled below.
+  await page.goto('about:blank');
   await page.goto(`${GATEWAY}/__admin/ui/#try`);
   await page.waitForFunction(() => document.querySelector('[data-testid="try-key"]')?.value.includes('PRIVATE KEY'), null, WAIT);
+  await page.waitForFunction(() => document.querySelector('[data-testid="try-field-name"]')?.value === '张三', null, WAIT);
   await byId('try-sign-type').selectOption('RSA');
   await byId('try-charset').selectOption('GBK');
   await byId('try-field-name').fill('李四');
