@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPrivateKey;
 
-use crate::crypto::SignType;
+use crate::crypto::{SignType, SigningKey, VerifyingKey};
 use crate::keys::{self, KeyError};
 use crate::model::App;
 
@@ -15,32 +15,32 @@ use crate::model::App;
 pub struct AppEntry {
     /// The app's record as stored, keys still as text.
     pub app: App,
-    public_keys: BTreeMap<SignType, RsaPublicKey>,
-    platform_key: Arc<RsaPrivateKey>,
+    public_keys: BTreeMap<SignType, VerifyingKey>,
+    platform_key: Arc<SigningKey>,
 }
 
 impl AppEntry {
     /// The app's public key for a sign type, if it registered one.
-    pub fn public_key(&self, sign_type: SignType) -> Option<&RsaPublicKey> {
+    pub fn public_key(&self, sign_type: SignType) -> Option<&VerifyingKey> {
         self.public_keys.get(&sign_type)
     }
 
     /// The private key that signs this app's responses.
-    pub fn platform_key(&self) -> &RsaPrivateKey {
+    pub fn platform_key(&self) -> &SigningKey {
         &self.platform_key
     }
 
     /// The SPKI PEM of the key that signs this app's responses: the "Alipay public key"
     /// an SDK must be given.
     pub fn platform_public_key_pem(&self) -> Result<String, KeyError> {
-        crate::keys::public_pem(&self.platform_key.to_public_key())
+        crate::keys::public_pem(&self.platform_key.rsa().to_public_key())
     }
 }
 
 /// Every app by `app_id`, shared by all requests.
 #[derive(Debug)]
 pub struct KeyRing {
-    default_platform_key: Arc<RsaPrivateKey>,
+    default_platform_key: Arc<SigningKey>,
     apps: RwLock<HashMap<String, Arc<AppEntry>>>,
 }
 
@@ -48,7 +48,7 @@ impl KeyRing {
     /// A key ring with the default platform key and no apps.
     pub fn new(default_platform_key: RsaPrivateKey) -> KeyRing {
         KeyRing {
-            default_platform_key: Arc::new(default_platform_key),
+            default_platform_key: Arc::new(SigningKey::new(default_platform_key)),
             apps: RwLock::new(HashMap::new()),
         }
     }
@@ -92,10 +92,10 @@ impl KeyRing {
         let public_keys = app
             .public_keys
             .iter()
-            .map(|(sign_type, text)| Ok((*sign_type, keys::parse_public_key(text)?)))
+            .map(|(sign_type, text)| Ok((*sign_type, keys::parse_public_key(text)?.into())))
             .collect::<Result<_, KeyError>>()?;
         let platform_key = match &app.platform_private_key {
-            Some(text) => Arc::new(keys::parse_private_key(text)?),
+            Some(text) => Arc::new(keys::parse_private_key(text)?.into()),
             None => Arc::clone(&self.default_platform_key),
         };
         Ok(AppEntry {

@@ -2,9 +2,7 @@
 //! the wrong hash for `sign_type`, bytes not in the declared charset, or else the string
 //! the gateway verified (docs/protocol.md §4, `isv.invalid-signature`).
 
-use rsa::RsaPublicKey;
-
-use crate::crypto::{self, SignType};
+use crate::crypto::{self, SignType, VerifyingKey};
 use crate::error::{GatewayError, PublicError};
 use crate::keyring::AppEntry;
 use crate::protocol::params::Params;
@@ -25,7 +23,7 @@ pub struct Checked {
 pub fn verify_request(
     params: &Params,
     app: &AppEntry,
-    public_key: &RsaPublicKey,
+    public_key: &VerifyingKey,
     sign_type: SignType,
     sign: &str,
 ) -> Checked {
@@ -65,7 +63,7 @@ pub fn verify_request(
 /// Whether the request verifies once its bytes are read in the other charset family.
 fn signed_in_other_charset(
     params: &Params,
-    public_key: &RsaPublicKey,
+    public_key: &VerifyingKey,
     sign_type: SignType,
     sign: &str,
 ) -> bool {

@@ -11,10 +11,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rsa::RsaPrivateKey;
-
 use crate::config::Config;
 use crate::control::{Faults, Journal, Scenarios};
+use crate::crypto::SigningKey;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::keyring::{AppEntry, KeyRing};
 use crate::keys::{self, KeyError};
@@ -76,7 +75,7 @@ pub struct State {
     /// What apps sent: memory only, bounded.
     journal: Journal,
     /// Signs answers of the `wrong_key` hostile fault.
-    hostile_key: RsaPrivateKey,
+    hostile_key: SigningKey,
     /// See [`Config::timestamp_window`].
     timestamp_window: Option<Duration>,
     /// Serialises changes, so a plan computed from reads still holds when it commits.
@@ -102,7 +101,9 @@ impl State {
                 .insert(app)
                 .map_err(|source| OpenError::AppKey { app_id, source })?;
         }
-        let hostile_key = keys::parse_private_key(HOSTILE_KEY).map_err(OpenError::PlatformKey)?;
+        let hostile_key = keys::parse_private_key(HOSTILE_KEY)
+            .map(SigningKey::new)
+            .map_err(OpenError::PlatformKey)?;
         let scenarios = Scenarios::default();
         scenarios.load(store.scenarios()?);
         let faults = Faults::default();
@@ -155,7 +156,7 @@ impl State {
     }
 
     /// The key no client trusts (the `wrong_key` hostile fault).
-    pub fn hostile_key(&self) -> &RsaPrivateKey {
+    pub fn hostile_key(&self) -> &SigningKey {
         &self.hostile_key
     }
 

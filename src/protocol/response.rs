@@ -6,11 +6,10 @@
 //! charset, so the body is assembled from the very bytes that were signed and never
 //! re-serialised.
 
-use rsa::RsaPrivateKey;
 use serde::Serialize;
 
 use super::charset::Charset;
-use crate::crypto::{self, SignError, SignType};
+use crate::crypto::{self, SignError, SignType, SigningKey};
 
 /// `code` and `msg` of every success.
 pub const SUCCESS: (&str, &str) = ("10000", "Success");
@@ -54,7 +53,7 @@ impl<B: Serialize> Node<'_, B> {
 #[derive(Debug, Clone, Copy)]
 pub struct Signer<'a> {
     /// The platform private key the app's SDK verifies with (its "Alipay public key").
-    pub key: &'a RsaPrivateKey,
+    pub key: &'a SigningKey,
     /// The request's `sign_type`: RSA2 signs with SHA-256, RSA with SHA-1.
     pub sign_type: SignType,
 }
@@ -195,7 +194,8 @@ mod tests {
     fn the_body_signs_exactly_the_node_bytes_it_carries() {
         let key =
             keys::parse_private_key(include_str!("../../fixtures/keys/alipay_private_key.pem"))
-                .unwrap();
+                .unwrap()
+                .into();
         let public =
             keys::parse_public_key(include_str!("../../fixtures/keys/alipay_public_key.pem"))
                 .unwrap();
