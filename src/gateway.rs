@@ -92,6 +92,7 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
                 _ => caller.app.platform_key(),
             },
             sign_type: caller.sign_type,
+            cache: Some(state.sign_cache()),
         }),
         (_, None) => None,
     };

@@ -24,6 +24,7 @@
 //!   [`content_encryption`]: AES content encryption (`encrypt_type=AES`).
 //! - [`store`]: the sled store; [`model`]: its records; [`fixtures`]: seed data;
 //!   [`cases`]: the catalogue of seeded outcomes.
+//! - [`sign_cache`]: response signatures by (key, sign type, node bytes), bounded.
 //! - [`cpu_pool`]: the fixed threads that run the CPU-bound part of gateway requests.
 //! - [`config`]: configuration, its defaults and the names shared by server and client.
 //!
@@ -86,6 +87,7 @@ pub mod model;
 pub mod protocol;
 pub mod reply;
 pub mod server;
+pub mod sign_cache;
 pub mod signature;
 pub mod state;
 pub mod store;

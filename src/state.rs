@@ -17,6 +17,7 @@ use crate::crypto::SigningKey;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::keyring::{AppEntry, KeyRing};
 use crate::keys::{self, KeyError};
+use crate::sign_cache::SignCache;
 use crate::store::{Plan, Store, StoreError};
 
 /// The key of the `wrong_key` hostile fault: no client is configured to trust it.
@@ -76,6 +77,8 @@ pub struct State {
     journal: Journal,
     /// Signs answers of the `wrong_key` hostile fault.
     hostile_key: SigningKey,
+    /// Response signatures already computed (see [`crate::sign_cache`]).
+    sign_cache: SignCache,
     /// See [`Config::timestamp_window`].
     timestamp_window: Option<Duration>,
     /// Serialises changes, so a plan computed from reads still holds when it commits.
@@ -120,6 +123,7 @@ impl State {
                 config.journal_unmasked,
             ),
             hostile_key,
+            sign_cache: SignCache::new(config.sign_cache_entries, config.sign_cache_bytes),
             timestamp_window: config.timestamp_window,
             writes: tokio::sync::Mutex::new(()),
         })
@@ -158,6 +162,11 @@ impl State {
     /// The key no client trusts (the `wrong_key` hostile fault).
     pub fn hostile_key(&self) -> &SigningKey {
         &self.hostile_key
+    }
+
+    /// The response-signature cache.
+    pub fn sign_cache(&self) -> &SignCache {
+        &self.sign_cache
     }
 
     /// How far a request `timestamp` may be from now, when checked at all.

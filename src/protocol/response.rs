@@ -9,7 +9,8 @@
 use serde::Serialize;
 
 use super::charset::Charset;
-use crate::crypto::{self, SignError, SignType, SigningKey};
+use crate::crypto::{SignError, SignType, SigningKey};
+use crate::sign_cache::{self, SignCache};
 
 /// `code` and `msg` of every success.
 pub const SUCCESS: (&str, &str) = ("10000", "Success");
@@ -56,6 +57,8 @@ pub struct Signer<'a> {
     pub key: &'a SigningKey,
     /// The request's `sign_type`: RSA2 signs with SHA-256, RSA with SHA-1.
     pub sign_type: SignType,
+    /// Signatures computed before, looked up by the exact bytes to sign.
+    pub cache: Option<&'a SignCache>,
 }
 
 /// Assembles the body bytes: the node encoded in `charset`, and `sign` computed over
@@ -75,7 +78,7 @@ pub fn render(
     body.push(b':');
     body.extend_from_slice(&node_bytes);
     if let Some(signer) = signer {
-        let sign = crypto::sign(signer.key, signer.sign_type, &node_bytes)?;
+        let sign = sign_cache::sign(signer.cache, signer.key, signer.sign_type, &node_bytes)?;
         body.extend_from_slice(b",\"sign\":\"");
         body.extend_from_slice(sign.as_bytes());
         body.push(b'"');
@@ -155,7 +158,7 @@ mod raw_object {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys;
+    use crate::{crypto, keys};
 
     #[derive(Serialize)]
     struct Auth {
@@ -208,6 +211,7 @@ mod tests {
             Some(Signer {
                 key: &key,
                 sign_type: SignType::Rsa2,
+                cache: None,
             }),
         )
         .unwrap();
