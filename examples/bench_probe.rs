@@ -3,19 +3,21 @@
 //!
 //! - `bench_probe crypto [SECONDS]`: RSA-2048 RSA2 sign/s and verify/s on the calling
 //!   thread, for the active backend (`crypto::SigningKey` / `VerifyingKey`) and for the
-//!   `rsa` crate; prints `crypto FAST_SIGN FAST_VERIFY RSA_SIGN RSA_VERIFY`.
+//!   `rsa` crate; prints `crypto FAST_SIGN FAST_VERIFY RSA_SIGN RSA_VERIFY`, per second
+//!   of wall-clock time, then the same four per second of this thread's CPU time.
 //! - `bench_probe presign OUT.lua COUNT distinct|repeated`: a wrk script cycling through
 //!   COUNT requests signed now with the fixture app key: the document's example asked
 //!   COUNT times (`repeated`: the same answer each time), or COUNT different identities
 //!   (`distinct`). An optional `STOP_AFTER` stops wrk after that many answers.
-//! - `bench_probe first-answer PORT`: polls 127.0.0.1:PORT with a signed request until
-//!   the first answer with HTTP 200 and a `sign`, and prints `first_answer_ns` with the
-//!   wall-clock time (Unix nanoseconds) it came; the script started the gateway and knows
-//!   when.
+//! - `bench_probe first-answer OUT PORT COMMAND...`: with a signed request ready, starts
+//!   COMMAND (the gateway, listening on 127.0.0.1:PORT), polls until the first answer with
+//!   HTTP 200 and a `sign`, writes `MS PID` to OUT, and stays the gateway's parent until it
+//!   exits (the script stops it by that PID).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use alipay_mock::crypto::{self, SignType, SigningKey};
 use alipay_mock::keys;
@@ -35,20 +37,33 @@ fn main() -> Result<(), Failure> {
     match args.first().map(String::as_str) {
         Some("crypto") => crypto_bound(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2.0)),
         Some("presign") if args.len() >= 4 => presign(&args[1], args[2].parse()?, &args[3]),
-        Some("first-answer") if args.len() >= 2 => first_answer(&args[1]),
-        _ => Err("usage: bench_probe crypto [SECONDS] | presign OUT COUNT distinct|repeated | first-answer PORT".into()),
+        Some("first-answer") if args.len() >= 4 => first_answer(&args[1], &args[2], &args[3..]),
+        _ => Err("usage: bench_probe crypto [SECONDS] | presign OUT COUNT distinct|repeated | first-answer OUT PORT COMMAND...".into()),
     }
 }
 
-/// Operations per second of `op`, run for about `seconds`.
-fn rate(seconds: f64, mut op: impl FnMut()) -> f64 {
+/// CPU time this thread has used (the scheduler's own count, /proc/thread-self/schedstat),
+/// so a rate is per second of CPU, whatever else the shared machine runs.
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map(Duration::from_nanos)
+        .unwrap_or_default()
+}
+
+/// Operations per wall-clock second and per CPU second of `op`, run for about `seconds`.
+fn rate(seconds: f64, mut op: impl FnMut()) -> (f64, f64) {
     let started = Instant::now();
+    let cpu = thread_cpu();
     let mut done = 0u64;
     while started.elapsed().as_secs_f64() < seconds {
         op();
         done += 1;
     }
-    done as f64 / started.elapsed().as_secs_f64()
+    let wall = done as f64 / started.elapsed().as_secs_f64();
+    let cpu = (thread_cpu() - cpu).as_secs_f64();
+    (wall, if cpu > 0.0 { done as f64 / cpu } else { wall })
 }
 
 fn crypto_bound(seconds: f64) -> Result<(), Failure> {
@@ -71,7 +86,17 @@ fn crypto_bound(seconds: f64) -> Result<(), Failure> {
     let rsa_verify = rate(seconds, || {
         crypto::verify(&reference_public, SignType::Rsa2, node, &signature);
     });
-    println!("crypto {fast_sign:.0} {fast_verify:.0} {rsa_sign:.0} {rsa_verify:.0}");
+    println!(
+        "crypto {:.0} {:.0} {:.0} {:.0} {:.0} {:.0} {:.0} {:.0}",
+        fast_sign.0,
+        fast_verify.0,
+        rsa_sign.0,
+        rsa_verify.0,
+        fast_sign.1,
+        fast_verify.1,
+        rsa_sign.1,
+        rsa_verify.1
+    );
     Ok(())
 }
 
@@ -154,7 +179,7 @@ done = function(summary, latency, requests)
 end
 "#;
 
-fn first_answer(port: &str) -> Result<(), Failure> {
+fn first_answer(out: &str, port: &str, command: &[String]) -> Result<(), Failure> {
     let key = SigningKey::new(keys::parse_private_key(APP_KEY)?);
     let body = signed_body(&key, DOC_BIZ)?;
     let request = format!(
@@ -162,7 +187,13 @@ fn first_answer(port: &str) -> Result<(), Failure> {
         body.len()
     );
     let addr = format!("127.0.0.1:{port}");
+    let (program, args) = command.split_first().ok_or("no gateway command")?;
     let started = Instant::now();
+    let mut child = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
     while started.elapsed() < START_LIMIT {
         if let Ok(mut stream) = TcpStream::connect(&addr) {
             let mut answer = String::new();
@@ -171,12 +202,19 @@ fn first_answer(port: &str) -> Result<(), Failure> {
                 && answer.starts_with("HTTP/1.1 200")
                 && answer.contains("\"sign\":\"")
             {
-                let now = SystemTime::now().duration_since(UNIX_EPOCH)?;
-                println!("first_answer_ns {}", now.as_nanos());
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                // Written whole, then renamed: the script never reads half a line.
+                let partial = format!("{out}.partial");
+                std::fs::write(&partial, format!("{ms:.1} {}\n", child.id()))?;
+                std::fs::rename(&partial, out)?;
+                // Stay the gateway's parent until the script stops it, so it is reaped.
+                child.wait()?;
                 return Ok(());
             }
         }
         std::thread::sleep(Duration::from_micros(200));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     Err(format!("no signed answer on {addr} within {START_LIMIT:?}").into())
 }
