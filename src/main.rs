@@ -169,7 +169,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         sign_cache_entries: args.sign_cache_entries,
         ..Config::default()
     };
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start tokio: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_start(alipay_mock::cpu_pool::batch_io_thread)
+        .build()
+        .map_err(|e| format!("cannot start tokio: {e}"))?;
     runtime.block_on(async {
         let gateway = RunningGateway::start(config)
             .await
