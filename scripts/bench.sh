@@ -171,7 +171,7 @@ TABLE=$(cat <<EOF
 | transport errors (uncached, cached, memory runs) | $U_ERR, $C_ERR, $M_ERR | 0 | | |
 EOF
 )
-HEADER="$(date -u '+%Y-%m-%d %H:%M UTC'), $CORES cores ($PINNING), load average $LOAD_BEFORE before, $LOAD_AFTER after; ${SECONDS_PER_RUN}s per run; release build of $(git describe --always --dirty 2>/dev/null || echo "?"); requests in the memory run: $M1_REQ + $M2_REQ (p99 $M_P99 ms)"
+HEADER="$(date -u '+%Y-%m-%d %H:%M UTC'), $CORES cores ($PINNING), load average $LOAD_BEFORE before, $LOAD_AFTER after; ${SECONDS_PER_RUN}s per run; release build of $(git rev-parse --short HEAD 2>/dev/null || echo "?")$(git diff --quiet HEAD -- . ":!BENCHMARKS.md" 2>/dev/null || echo "-dirty"); requests in the memory run: $M1_REQ + $M2_REQ (p99 $M_P99 ms)"
 printf '\n%s\n\n%s\n' "$HEADER" "$TABLE"
 {
     echo "# Benchmarks"
