@@ -58,6 +58,10 @@ pub struct Config {
     pub journal_max_bytes: usize,
     /// Keep identity names and certificate numbers unmasked in the journal.
     pub journal_unmasked: bool,
+    /// How many response signatures the sign cache keeps; 0 turns it off.
+    pub sign_cache_entries: usize,
+    /// About how many bytes the sign cache keeps at most.
+    pub sign_cache_bytes: usize,
 }
 
 /// Where `alipay-mock admin` looks without `--url` or [`URL_ENV`]: `serve`'s default
@@ -104,6 +108,8 @@ impl Default for Config {
             journal_max: crate::control::journal::DEFAULT_JOURNAL_MAX,
             journal_max_bytes: crate::control::journal::DEFAULT_JOURNAL_MAX_BYTES,
             journal_unmasked: false,
+            sign_cache_entries: crate::sign_cache::DEFAULT_SIGN_CACHE_ENTRIES,
+            sign_cache_bytes: crate::sign_cache::DEFAULT_SIGN_CACHE_BYTES,
         }
     }
 }

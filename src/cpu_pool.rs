@@ -15,6 +15,27 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
+/// Marks the calling thread `SCHED_BATCH` (Linux; elsewhere nothing): its wake-ups no
+/// longer preempt the thread running on its core. For the async runtime's threads
+/// (`serve` sets it as their start hook): where a CPU worker shares a core with them, a
+/// request arriving from the network used to interrupt an RSA signature halfway, some 3.6
+/// context switches per request (issue 7); batched, the runtime runs when the worker
+/// blocks or its time slice ends and handles every ready connection at once (0.15 switches
+/// per request, ~14% more signed answers per CPU second, p99 no worse). A failure leaves
+/// the thread as it was.
+pub fn batch_io_thread() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 is the calling thread; `param` is a valid sched_param that outlives
+        // the call; SCHED_BATCH takes priority 0. The call has no other effect on memory.
+        let result = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+        if result != 0 {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "SCHED_BATCH refused");
+        }
+    }
+}
+
 /// Why a job did not run to completion.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PoolError {

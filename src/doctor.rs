@@ -9,11 +9,10 @@
 //! Bounded: at most [`MAX_VERIFICATIONS`] signature checks per failed request. Only an
 //! explanation: nothing here ever makes a request pass.
 
-use rsa::RsaPublicKey;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::crypto::{self, SignType};
+use crate::crypto::{self, SignType, VerifyingKey};
 use crate::keyring::{AppEntry, KeyRing};
 use crate::protocol::charset::Charset;
 use crate::protocol::params::Params;
@@ -58,7 +57,7 @@ struct Variant {
 struct Budget(usize);
 
 impl Budget {
-    fn verify(&mut self, key: &RsaPublicKey, sign_type: SignType, data: &[u8], sign: &str) -> bool {
+    fn verify(&mut self, key: &VerifyingKey, sign_type: SignType, data: &[u8], sign: &str) -> bool {
         if self.0 >= MAX_VERIFICATIONS {
             return false;
         }
@@ -194,7 +193,7 @@ pub fn diagnose(
     params: &Params,
     app: &AppEntry,
     keyring: &KeyRing,
-    public_key: &RsaPublicKey,
+    public_key: &VerifyingKey,
     sign_type: SignType,
     sign: &str,
 ) -> Option<Diagnosis> {
@@ -226,7 +225,7 @@ pub fn diagnose(
             ),
         ));
     }
-    let platform = app.platform_key().to_public_key();
+    let platform = app.platform_key().verifying_key();
     if budget.verify(&platform, sign_type, &encoded, sign) {
         return Some(Diagnosis::new(
             "platform_key",
@@ -238,7 +237,7 @@ pub fn diagnose(
     others.sort_by(|a, b| a.app.app_id.cmp(&b.app.app_id));
     for other_app in others.into_iter().take(MAX_OTHER_APPS) {
         if let Some(key) = other_app.public_key(sign_type) {
-            if key != public_key && budget.verify(key, sign_type, &encoded, sign) {
+            if key.rsa() != public_key.rsa() && budget.verify(key, sign_type, &encoded, sign) {
                 return Some(Diagnosis::new(
                     "other_app_key",
                     format!(

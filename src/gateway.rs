@@ -72,7 +72,7 @@ struct Caller {
 impl Caller {
     /// The key that signs this caller's answers, and the `alipay_cert_sn` that goes with
     /// it in certificate mode.
-    fn signing_key(&self) -> (&rsa::RsaPrivateKey, Option<&str>) {
+    fn signing_key(&self) -> (&crate::crypto::SigningKey, Option<&str>) {
         match self.app.cert_mode().filter(|_| self.cert_mode) {
             Some(c) => (&c.platform.key, Some(c.platform.cert.sn.as_str())),
             None => (self.app.platform_key(), None),
@@ -182,6 +182,7 @@ fn signer<'a>(
         },
         sign_type: caller.sign_type,
         cert_sn,
+        cache: Some(state.sign_cache()),
     })
 }
 

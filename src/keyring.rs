@@ -5,13 +5,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPrivateKey;
 
 use serde::Serialize;
 
 use crate::cert::{CertError, PublicKeyCertificate, RootBundle};
 use crate::content_encryption::{AesKey, AesKeyError};
-use crate::crypto::SignType;
+use crate::crypto::{SignType, SigningKey, VerifyingKey};
 use crate::keys::{self, KeyError};
 use crate::model::{App, CertDefaults};
 
@@ -48,8 +48,8 @@ pub enum AppKeyError {
 pub struct PlatformCert {
     /// The certificate; its SN is the answers' `alipay_cert_sn`.
     pub cert: PublicKeyCertificate,
-    /// Signs certificate-mode answers.
-    pub key: RsaPrivateKey,
+    /// Signs certificate-mode answers (converted once for the fast backend).
+    pub key: SigningKey,
 }
 
 impl PlatformCert {
@@ -67,7 +67,10 @@ impl PlatformCert {
                 "platform_cert_private_key is not the private key of platform_cert",
             ));
         }
-        Ok(PlatformCert { cert, key })
+        Ok(PlatformCert {
+            cert,
+            key: SigningKey::new(key),
+        })
     }
 }
 
@@ -76,6 +79,8 @@ impl PlatformCert {
 pub struct CertMode {
     /// The app's certificate: `app_cert_sn` must name it; its key verifies requests.
     pub app_cert: PublicKeyCertificate,
+    /// The app certificate's key, converted once for the fast backend.
+    pub app_cert_key: VerifyingKey,
     /// Signs the app's certificate-mode answers (the app's own or the default pair).
     pub platform: Arc<PlatformCert>,
     /// The root bundle `alipay_root_cert_sn` must name (the app's own or the default).
@@ -105,20 +110,20 @@ struct DefaultCerts {
 pub struct AppEntry {
     /// The app's record as stored, keys still as text.
     pub app: App,
-    public_keys: BTreeMap<SignType, RsaPublicKey>,
-    platform_key: Arc<RsaPrivateKey>,
+    public_keys: BTreeMap<SignType, VerifyingKey>,
+    platform_key: Arc<SigningKey>,
     cert_mode: Option<CertMode>,
     aes_key: Option<AesKey>,
 }
 
 impl AppEntry {
     /// The app's public key for a sign type, if it registered one.
-    pub fn public_key(&self, sign_type: SignType) -> Option<&RsaPublicKey> {
+    pub fn public_key(&self, sign_type: SignType) -> Option<&VerifyingKey> {
         self.public_keys.get(&sign_type)
     }
 
     /// The private key that signs this app's responses.
-    pub fn platform_key(&self) -> &RsaPrivateKey {
+    pub fn platform_key(&self) -> &SigningKey {
         &self.platform_key
     }
 
@@ -144,14 +149,14 @@ impl AppEntry {
     /// The SPKI PEM of the key that signs this app's responses: the "Alipay public key"
     /// an SDK must be given.
     pub fn platform_public_key_pem(&self) -> Result<String, KeyError> {
-        crate::keys::public_pem(&self.platform_key.to_public_key())
+        crate::keys::public_pem(&self.platform_key.rsa().to_public_key())
     }
 }
 
 /// Every app by `app_id`, shared by all requests.
 #[derive(Debug)]
 pub struct KeyRing {
-    default_platform_key: Arc<RsaPrivateKey>,
+    default_platform_key: Arc<SigningKey>,
     default_certs: Option<DefaultCerts>,
     apps: RwLock<HashMap<String, Arc<AppEntry>>>,
 }
@@ -174,7 +179,7 @@ impl KeyRing {
             }),
         };
         Ok(KeyRing {
-            default_platform_key: Arc::new(default_platform_key),
+            default_platform_key: Arc::new(SigningKey::new(default_platform_key)),
             default_certs,
             apps: RwLock::new(HashMap::new()),
         })
@@ -220,21 +225,19 @@ impl KeyRing {
         let public_keys = app
             .public_keys
             .iter()
-            .map(|(sign_type, text)| Ok((*sign_type, keys::parse_public_key(text)?)))
+            .map(|(sign_type, text)| Ok((*sign_type, keys::parse_public_key(text)?.into())))
             .collect::<Result<_, KeyError>>()
             .map_err(|source| AppKeyError::Key {
                 field: "public_keys",
                 source,
             })?;
         let platform_key = match &app.platform_private_key {
-            Some(text) => {
-                Arc::new(
-                    keys::parse_private_key(text).map_err(|source| AppKeyError::Key {
-                        field: "platform_private_key",
-                        source,
-                    })?,
-                )
-            }
+            Some(text) => Arc::new(SigningKey::new(keys::parse_private_key(text).map_err(
+                |source| AppKeyError::Key {
+                    field: "platform_private_key",
+                    source,
+                },
+            )?)),
             None => Arc::clone(&self.default_platform_key),
         };
         let cert_mode = self.cert_mode(&app)?;
@@ -290,6 +293,7 @@ impl KeyRing {
             None => Arc::clone(&self.default_certs.as_ref().ok_or_else(no_default)?.root),
         };
         Ok(Some(CertMode {
+            app_cert_key: VerifyingKey::new(app_cert.public_key.clone()),
             app_cert,
             platform,
             root,

@@ -28,6 +28,7 @@
 //! - [`store`]: the sled store; [`model`]: its records; [`fixtures`]: seed data;
 //!   [`cases`]: the catalogue of seeded outcomes.
 //! - [`metrics`]: the Prometheus counters of `/__admin/metrics`, bounded labels.
+//! - [`sign_cache`]: response signatures by (key, sign type, node bytes), bounded.
 //! - [`cpu_pool`]: the fixed threads that run the CPU-bound part of gateway requests.
 //! - [`clock`]: the gateway's notion of now (real, shifted or frozen).
 //! - [`embed`]: [`MockGateway`], the in-process gateway for Rust tests, with typed control
@@ -97,6 +98,7 @@ pub mod model;
 pub mod protocol;
 pub mod reply;
 pub mod server;
+pub mod sign_cache;
 pub mod signature;
 pub mod state;
 pub mod store;

@@ -14,6 +14,7 @@ use alipay_mock::config::{
 };
 use alipay_mock::control::journal::{DEFAULT_JOURNAL_MAX, DEFAULT_JOURNAL_MAX_BYTES};
 use alipay_mock::fixtures::{FixtureSource, Fixtures};
+use alipay_mock::sign_cache::DEFAULT_SIGN_CACHE_ENTRIES;
 use alipay_mock::store::StoreLocation;
 use alipay_mock::{Config, RunningGateway};
 use clap::{Args, Parser, Subcommand};
@@ -100,6 +101,9 @@ struct ServeArgs {
     /// Keep identity names and certificate numbers unmasked in the journal.
     #[arg(long)]
     journal_unmasked: bool,
+    /// How many response signatures to keep for repeated answers; 0 turns the cache off.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SIGN_CACHE_ENTRIES)]
+    sign_cache_entries: usize,
 }
 
 fn fixture_source(dir: Option<PathBuf>) -> FixtureSource {
@@ -162,9 +166,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         journal_max: args.journal_max,
         journal_max_bytes: args.journal_max_bytes,
         journal_unmasked: args.journal_unmasked,
+        sign_cache_entries: args.sign_cache_entries,
         ..Config::default()
     };
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start tokio: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_start(alipay_mock::cpu_pool::batch_io_thread)
+        .build()
+        .map_err(|e| format!("cannot start tokio: {e}"))?;
     runtime.block_on(async {
         let gateway = RunningGateway::start(config)
             .await

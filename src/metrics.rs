@@ -59,8 +59,7 @@ pub struct Metrics {
     admin_writes: Counter,
     scenario_firings: Counter,
     fault_injections: Family<FaultLabels, Counter>,
-    // The signature cache (added on another branch) counts into these two: call
-    // `signature_cache_hit` / `signature_cache_miss` from its lookup.
+    // Brought up to the signature cache's own counts at each scrape (`sync_sign_cache`).
     signature_cache_hits: Counter,
     signature_cache_misses: Counter,
 }
@@ -152,14 +151,15 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts a signature check answered from the signature cache.
-    pub fn signature_cache_hit(&self) {
-        self.signature_cache_hits.inc();
-    }
-
-    /// Counts a signature check the signature cache could not answer.
-    pub fn signature_cache_miss(&self) {
-        self.signature_cache_misses.inc();
+    /// Brings the signature cache's counters up to its own totals (it counts every
+    /// look-up itself; the scrape copies the totals so the hot path pays nothing more).
+    pub fn sync_sign_cache(&self, hits: u64, misses: u64) {
+        for (counter, total) in [
+            (&self.signature_cache_hits, hits),
+            (&self.signature_cache_misses, misses),
+        ] {
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
     }
 
     /// The exposition in the Prometheus (OpenMetrics) text format.

@@ -2,9 +2,7 @@
 //! the wrong hash for `sign_type`, bytes not in the declared charset, or else the string
 //! the gateway verified (docs/protocol.md §4, `isv.invalid-signature`).
 
-use rsa::RsaPublicKey;
-
-use crate::crypto::{self, SignType};
+use crate::crypto::{self, SignType, VerifyingKey};
 use crate::error::{GatewayError, PublicError};
 use crate::keyring::AppEntry;
 use crate::protocol::params::Params;
@@ -29,7 +27,7 @@ pub struct Checked {
 pub fn verify_request(
     params: &Params,
     app: &AppEntry,
-    public_key: &RsaPublicKey,
+    public_key: &VerifyingKey,
     sign_type: SignType,
     sign: &str,
 ) -> Checked {
@@ -77,7 +75,7 @@ pub fn verify_request(
 fn signed_in_other_charset(
     params: &Params,
     text: &str,
-    public_key: &RsaPublicKey,
+    public_key: &VerifyingKey,
     sign_type: SignType,
     sign: &str,
 ) -> bool {
@@ -126,7 +124,14 @@ mod tests {
             content_type: None,
         });
         let key = parse_public_key(APP_PUBLIC).unwrap();
-        verify_request(&params, &app(), &key, SignType::Rsa2, sign).result
+        verify_request(
+            &params,
+            &app(),
+            &crate::crypto::VerifyingKey::new(key),
+            SignType::Rsa2,
+            sign,
+        )
+        .result
     }
 
     fn sub_msg(result: Result<(), GatewayError>) -> String {

@@ -11,15 +11,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rsa::RsaPrivateKey;
-
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::control::{Faults, Journal, Scenarios};
+use crate::crypto::SigningKey;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::keyring::{AppEntry, AppKeyError, KeyRing};
 use crate::keys::{self, KeyError};
 use crate::metrics::Metrics;
+use crate::sign_cache::SignCache;
 use crate::store::{Plan, Store, StoreError};
 
 /// The key of the `wrong_key` hostile fault: no client is configured to trust it.
@@ -81,7 +81,9 @@ pub struct State {
     /// What apps sent: memory only, bounded.
     journal: Journal,
     /// Signs answers of the `wrong_key` hostile fault.
-    hostile_key: RsaPrivateKey,
+    hostile_key: SigningKey,
+    /// Response signatures already computed (see [`crate::sign_cache`]).
+    sign_cache: SignCache,
     /// See [`Config::timestamp_window`].
     timestamp_window: Option<Duration>,
     /// "Now" for every time-based rule (real, shifted or frozen).
@@ -112,7 +114,9 @@ impl State {
                 .insert(app)
                 .map_err(|source| OpenError::AppKey { app_id, source })?;
         }
-        let hostile_key = keys::parse_private_key(HOSTILE_KEY).map_err(OpenError::PlatformKey)?;
+        let hostile_key = keys::parse_private_key(HOSTILE_KEY)
+            .map(SigningKey::new)
+            .map_err(OpenError::PlatformKey)?;
         let scenarios = Scenarios::default();
         scenarios.load(store.scenarios()?);
         let faults = Faults::default();
@@ -129,6 +133,7 @@ impl State {
                 config.journal_unmasked,
             ),
             hostile_key,
+            sign_cache: SignCache::new(config.sign_cache_entries, config.sign_cache_bytes),
             timestamp_window: config.timestamp_window,
             clock: Clock::default(),
             writes: tokio::sync::Mutex::new(()),
@@ -167,7 +172,7 @@ impl State {
     }
 
     /// The key no client trusts (the `wrong_key` hostile fault).
-    pub fn hostile_key(&self) -> &RsaPrivateKey {
+    pub fn hostile_key(&self) -> &SigningKey {
         &self.hostile_key
     }
 
@@ -179,6 +184,11 @@ impl State {
     /// The counters of `/__admin/metrics`.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The response-signature cache.
+    pub fn sign_cache(&self) -> &SignCache {
+        &self.sign_cache
     }
 
     /// How far a request `timestamp` may be from now, when checked at all.

@@ -45,8 +45,17 @@ async fn successful_calls_are_counted_with_their_app_method_code_and_verdict() {
         sample(&text, "alipay_mock_gateway_request_duration_seconds_count"),
         2.0
     );
-    assert!(text.contains("alipay_mock_signature_cache_hits_total 0"));
-    assert!(text.contains("alipay_mock_signature_cache_misses_total 0"));
+    // The same answer twice: signed once, then found in the signature cache.
+    assert_eq!(
+        sample(&text, "alipay_mock_signature_cache_misses_total"),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "alipay_mock_signature_cache_hits_total"),
+        1.0,
+        "{text}"
+    );
     gateway.shutdown().await;
 }
 

@@ -20,7 +20,7 @@ use alipay_mock::protocol::sign_content::sign_content;
 use alipay_mock::signature::verify_request;
 use encoding_rs::{GB18030, GBK};
 use proptest::prelude::*;
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPrivateKey;
 
 const APP_PRIVATE_KEY: &str = include_str!("../fixtures/keys/app_private_key.pem");
 const APP_PUBLIC_KEY: &str = include_str!("../fixtures/keys/app_public_key.pem");
@@ -188,7 +188,7 @@ proptest! {
 
 struct Keys {
     private: RsaPrivateKey,
-    public: RsaPublicKey,
+    public: alipay_mock::crypto::VerifyingKey,
     app: AppEntry,
 }
 
@@ -204,7 +204,7 @@ fn fixture_keys() -> &'static Keys {
         let app = ring.prepare(app).unwrap();
         Keys {
             private: keys::parse_private_key(APP_PRIVATE_KEY).unwrap(),
-            public: keys::parse_public_key(APP_PUBLIC_KEY).unwrap(),
+            public: keys::parse_public_key(APP_PUBLIC_KEY).unwrap().into(),
             app,
         }
     })

@@ -21,6 +21,8 @@ const FIXTURE_APP_KEY: &str = include_str!("../../fixtures/keys/app_private_key.
 /// `GET /__admin/metrics`: the Prometheus text exposition.
 pub(super) fn metrics(state: &State, request: &Input<'_>) -> Result<Reply, Rejection> {
     request.query(&[])?;
+    let cache = state.sign_cache().stats();
+    state.metrics().sync_sign_cache(cache.hits, cache.misses);
     let text = state
         .metrics()
         .encode()
@@ -52,7 +54,7 @@ pub(super) fn test_key(
     let public = RsaPublicKey::from(&private);
     let uses_fixture_key = [SignType::Rsa2, SignType::Rsa]
         .into_iter()
-        .any(|t| entry.public_key(t) == Some(&public));
+        .any(|t| entry.public_key(t).map(|k| k.rsa()) == Some(&public));
     if !uses_fixture_key {
         return Err(Rejection::not_found(format!(
             "app {app_id} does not verify with the fixture app key; paste its private key instead"

@@ -2,7 +2,7 @@
 //! SN checks that precede the signature check (docs/protocol.md §4 step 8, §6). The
 //! certificates themselves are parsed once by the key ring; nothing is parsed here.
 
-use rsa::RsaPublicKey;
+use crate::crypto::VerifyingKey;
 
 use crate::error::{GatewayError, PublicError};
 use crate::keyring::{AppEntry, CertMode};
@@ -31,8 +31,8 @@ pub(super) fn mode<'a>(params: &Params, app: &'a AppEntry) -> Option<&'a CertMod
 pub(super) fn verification_key<'a>(
     params: &Params,
     app: &'a AppEntry,
-    key_mode: Option<&'a RsaPublicKey>,
-) -> Result<&'a RsaPublicKey, GatewayError> {
+    key_mode: Option<&'a VerifyingKey>,
+) -> Result<&'a VerifyingKey, GatewayError> {
     let Some(sn) = params.non_empty(APP_CERT_SN) else {
         return key_mode.ok_or(PublicError::MissingSignatureConfig.into());
     };
@@ -43,5 +43,5 @@ pub(super) fn verification_key<'a>(
     if params.non_empty(ROOT_CERT_SN) != Some(cert_mode.root.sn.as_str()) {
         return Err(PublicError::InvalidAlipayRootCertSn.into());
     }
-    Ok(&cert_mode.app_cert.public_key)
+    Ok(&cert_mode.app_cert_key)
 }

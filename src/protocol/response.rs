@@ -6,11 +6,11 @@
 //! charset, so the body is assembled from the very bytes that were signed and never
 //! re-serialised.
 
-use rsa::RsaPrivateKey;
 use serde::Serialize;
 
 use super::charset::Charset;
-use crate::crypto::{self, SignError, SignType};
+use crate::crypto::{SignError, SignType, SigningKey};
+use crate::sign_cache::{self, SignCache};
 
 /// `code` and `msg` of every success.
 pub const SUCCESS: (&str, &str) = ("10000", "Success");
@@ -54,13 +54,15 @@ impl<B: Serialize> Node<'_, B> {
 #[derive(Debug, Clone, Copy)]
 pub struct Signer<'a> {
     /// The platform private key the app's SDK verifies with (its "Alipay public key").
-    pub key: &'a RsaPrivateKey,
+    pub key: &'a SigningKey,
     /// The request's `sign_type`: RSA2 signs with SHA-256, RSA with SHA-1.
     pub sign_type: SignType,
     /// Certificate mode: the SN of the platform certificate of `key`, written as
     /// `alipay_cert_sn` between the node and `sign` (docs/protocol.md §3.6); `None` in
     /// key mode, where the member would break SDKs' extraction.
     pub cert_sn: Option<&'a str>,
+    /// Signatures computed before, looked up by the exact bytes to sign.
+    pub cache: Option<&'a SignCache>,
 }
 
 /// Assembles the body bytes: the node encoded in `charset`, and `sign` computed over
@@ -82,7 +84,7 @@ pub fn render(
     body.push(b':');
     body.extend_from_slice(&node_bytes);
     if let Some(signer) = signer {
-        let sign = crypto::sign(signer.key, signer.sign_type, &node_bytes)?;
+        let sign = sign_cache::sign(signer.cache, signer.key, signer.sign_type, &node_bytes)?;
         if let Some(sn) = signer.cert_sn {
             // An SN is hex text: nothing to escape.
             body.extend_from_slice(b",\"alipay_cert_sn\":\"");
@@ -173,7 +175,7 @@ mod raw_object {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys;
+    use crate::{crypto, keys};
 
     #[derive(Serialize)]
     struct Auth {
@@ -212,7 +214,8 @@ mod tests {
     fn the_body_signs_exactly_the_node_bytes_it_carries() {
         let key =
             keys::parse_private_key(include_str!("../../fixtures/keys/alipay_private_key.pem"))
-                .unwrap();
+                .unwrap()
+                .into();
         let public =
             keys::parse_public_key(include_str!("../../fixtures/keys/alipay_public_key.pem"))
                 .unwrap();
@@ -226,6 +229,7 @@ mod tests {
                 key: &key,
                 sign_type: SignType::Rsa2,
                 cert_sn: None,
+                cache: None,
             }),
         )
         .unwrap();
