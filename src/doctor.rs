@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::crypto::{self, SignType, VerifyingKey};
+use crate::crypto::{self, SignType, SigningKey, VerifyingKey};
 use crate::keyring::{AppEntry, KeyRing};
 use crate::protocol::charset::Charset;
 use crate::protocol::params::Params;
@@ -188,10 +188,12 @@ fn reserialised(biz: &str) -> Vec<String> {
 }
 
 /// Finds what the caller most likely did wrong, or `None` when no tried mistake
-/// explains the signature. `public_key` is the key the request was checked with.
+/// explains the signature. `public_key` is the key the request was checked with;
+/// `platform_key` signs the caller's answers (the certificate's key in certificate mode).
 pub fn diagnose(
     params: &Params,
     app: &AppEntry,
+    platform_key: &SigningKey,
     keyring: &KeyRing,
     public_key: &VerifyingKey,
     sign_type: SignType,
@@ -225,7 +227,7 @@ pub fn diagnose(
             ),
         ));
     }
-    let platform = app.platform_key().verifying_key();
+    let platform = platform_key.verifying_key();
     if budget.verify(&platform, sign_type, &encoded, sign) {
         return Some(Diagnosis::new(
             "platform_key",

@@ -230,7 +230,8 @@ fn process(
     SignType::parse(sign_type_text).ok_or(InvalidSignatureType)?;
     // From here on the request has a caller: the app, its sign type and its key (or
     // app certificate).
-    let Caller { app, sign_type, .. } = caller.ok_or(MissingSignatureConfig)?;
+    let caller = caller.ok_or(MissingSignatureConfig)?;
+    let Caller { app, sign_type, .. } = caller;
     let sign = required("sign", MissingSignature)?;
     let timestamp = required("timestamp", MissingTimestamp)?;
     let version = required("version", MissingVersion)?;
@@ -246,8 +247,15 @@ fn process(
     let public_key = cert_mode::verification_key(params, app, app.public_key(*sign_type))?;
     let checked = verify_request(params, app, public_key, *sign_type, sign);
     if checked.result.is_err() {
-        observed.diagnosis =
-            doctor::diagnose(params, app, state.keyring(), public_key, *sign_type, sign);
+        observed.diagnosis = doctor::diagnose(
+            params,
+            app,
+            caller.signing_key().0,
+            state.keyring(),
+            public_key,
+            *sign_type,
+            sign,
+        );
     }
     observed.signature = SignatureVerdict {
         verified: Some(checked.result.is_ok()),

@@ -14,7 +14,7 @@ use alipay_mock::config::{
 };
 use alipay_mock::control::journal::{DEFAULT_JOURNAL_MAX, DEFAULT_JOURNAL_MAX_BYTES};
 use alipay_mock::fixtures::{FixtureSource, Fixtures};
-use alipay_mock::sign_cache::DEFAULT_SIGN_CACHE_ENTRIES;
+use alipay_mock::sign_cache::{DEFAULT_SIGN_CACHE_BYTES, DEFAULT_SIGN_CACHE_ENTRIES};
 use alipay_mock::store::StoreLocation;
 use alipay_mock::{Config, RunningGateway};
 use clap::{Args, Parser, Subcommand};
@@ -104,6 +104,9 @@ struct ServeArgs {
     /// How many response signatures to keep for repeated answers; 0 turns the cache off.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SIGN_CACHE_ENTRIES)]
     sign_cache_entries: usize,
+    /// About how many bytes of signatures the cache keeps (the oldest go first).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_SIGN_CACHE_BYTES)]
+    sign_cache_bytes: usize,
 }
 
 fn fixture_source(dir: Option<PathBuf>) -> FixtureSource {
@@ -167,6 +170,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         journal_max_bytes: args.journal_max_bytes,
         journal_unmasked: args.journal_unmasked,
         sign_cache_entries: args.sign_cache_entries,
+        sign_cache_bytes: args.sign_cache_bytes,
         ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

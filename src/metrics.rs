@@ -62,6 +62,8 @@ pub struct Metrics {
     // Brought up to the signature cache's own counts at each scrape (`sync_sign_cache`).
     signature_cache_hits: Counter,
     signature_cache_misses: Counter,
+    /// Serialises [`Metrics::sync_sign_cache`].
+    cache_sync: std::sync::Mutex<()>,
 }
 
 impl Default for Metrics {
@@ -107,13 +109,13 @@ impl Metrics {
         let signature_cache_hits = Counter::default();
         registry.register(
             "signature_cache_hits",
-            "Signature checks answered from the signature cache",
+            "Response signatures served from the signature cache",
             signature_cache_hits.clone(),
         );
         let signature_cache_misses = Counter::default();
         registry.register(
             "signature_cache_misses",
-            "Signature checks the signature cache could not answer",
+            "Response signatures computed because the signature cache did not hold them",
             signature_cache_misses.clone(),
         );
         Metrics {
@@ -125,6 +127,7 @@ impl Metrics {
             fault_injections,
             signature_cache_hits,
             signature_cache_misses,
+            cache_sync: std::sync::Mutex::new(()),
         }
     }
 
@@ -154,6 +157,11 @@ impl Metrics {
     /// Brings the signature cache's counters up to its own totals (it counts every
     /// look-up itself; the scrape copies the totals so the hot path pays nothing more).
     pub fn sync_sign_cache(&self, hits: u64, misses: u64) {
+        // Two scrapes at once must not both add the same difference.
+        let _one_at_a_time = self
+            .cache_sync
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         for (counter, total) in [
             (&self.signature_cache_hits, hits),
             (&self.signature_cache_misses, misses),

@@ -365,3 +365,24 @@ async fn the_catalogue_states_the_cert_apps_sns_as_openssl_and_the_gateway_compu
     assert_eq!(app["cert_sns"], serde_json::to_value(sns).unwrap());
     gateway.shutdown().await;
 }
+
+// Review finding: in certificate mode the doctor tried the key-mode platform key, so a
+// request signed with the platform certificate's own key got no diagnosis.
+#[tokio::test]
+async fn a_request_signed_with_the_platform_certificates_key_is_diagnosed_as_such() {
+    let gateway = start().await;
+    let mut call = cert_authquery(&zhangsan("C2B"));
+    call.private_key = PLATFORM_CERT_KEY.to_owned();
+    let answer = call.post(&gateway).await;
+    assert_eq!(
+        answer.node("utf-8", NODE)["sub_code"],
+        "isv.invalid-signature"
+    );
+    let diagnosis = answer
+        .headers
+        .get("x-alipay-mock-diagnosis")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert!(diagnosis.starts_with("platform_key: "), "{diagnosis:?}");
+    gateway.shutdown().await;
+}
