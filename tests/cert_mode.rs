@@ -144,16 +144,23 @@ async fn a_wrong_or_missing_root_cert_sn_answers_40002_invalid_alipay_root_cert_
     gateway.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_certificate_mode_request_signed_with_another_key_fails_the_signature_check() {
-    let gateway = start().await;
+/// The document's example in certificate mode, signed with `key`: the answer, after
+/// checking it is the signed `isv.invalid-signature`.
+async fn signed_with_wrong_key(gateway: &impl Listener, key: &str) -> Answer {
     let mut call = cert_authquery(&zhangsan("C2B"));
-    call.private_key = APP_PRIVATE_KEY.to_owned();
-    let answer = call.post(&gateway).await;
+    call.private_key = key.to_owned();
+    let answer = call.post(gateway).await;
     assert_eq!(
         answer.node("utf-8", NODE)["sub_code"],
         "isv.invalid-signature"
     );
+    answer
+}
+
+#[tokio::test]
+async fn a_certificate_mode_request_signed_with_another_key_fails_the_signature_check() {
+    let gateway = start().await;
+    let answer = signed_with_wrong_key(&gateway, APP_PRIVATE_KEY).await;
     assert!(verifies_with_platform_cert(&answer));
     gateway.shutdown().await;
 }
@@ -371,13 +378,7 @@ async fn the_catalogue_states_the_cert_apps_sns_as_openssl_and_the_gateway_compu
 #[tokio::test]
 async fn a_request_signed_with_the_platform_certificates_key_is_diagnosed_as_such() {
     let gateway = start().await;
-    let mut call = cert_authquery(&zhangsan("C2B"));
-    call.private_key = PLATFORM_CERT_KEY.to_owned();
-    let answer = call.post(&gateway).await;
-    assert_eq!(
-        answer.node("utf-8", NODE)["sub_code"],
-        "isv.invalid-signature"
-    );
+    let answer = signed_with_wrong_key(&gateway, PLATFORM_CERT_KEY).await;
     let diagnosis = answer
         .headers
         .get("x-alipay-mock-diagnosis")
