@@ -40,6 +40,15 @@ fn cert_authquery(biz_content: &str) -> Call {
     cert_call(AUTHQUERY).param("biz_content", biz_content)
 }
 
+/// `code`, `sub_code` and `sub_msg` of an answer node.
+fn error_fields(node: &serde_json::Value) -> (Option<&str>, Option<&str>, Option<&str>) {
+    (
+        node["code"].as_str(),
+        node["sub_code"].as_str(),
+        node["sub_msg"].as_str(),
+    )
+}
+
 /// Whether `sign` verifies over the node bytes with the platform certificate's key.
 fn verifies_with_platform_cert(answer: &Answer) -> bool {
     let text = answer.text("utf-8");
@@ -101,11 +110,7 @@ async fn an_unknown_app_cert_sn_answers_40002_app_cert_not_exist_signed() {
         .await;
     let node = answer.node("utf-8", NODE);
     assert_eq!(
-        (
-            node["code"].as_str(),
-            node["sub_code"].as_str(),
-            node["sub_msg"].as_str()
-        ),
+        error_fields(&node),
         (
             Some("40002"),
             Some("isv.app-cert-not-exist"),
@@ -128,11 +133,7 @@ async fn a_wrong_or_missing_root_cert_sn_answers_40002_invalid_alipay_root_cert_
         let answer = call.post(&gateway).await;
         let node = answer.node("utf-8", NODE);
         assert_eq!(
-            (
-                node["code"].as_str(),
-                node["sub_code"].as_str(),
-                node["sub_msg"].as_str()
-            ),
+            error_fields(&node),
             (
                 Some("40002"),
                 Some("isv.invalid-alipay-root-cert-sn"),
