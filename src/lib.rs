@@ -16,9 +16,10 @@
 //!   family, and its command-line client; [`control`]: the scenarios, faults and journal
 //!   the gateway consults.
 //! - [`methods`]: the OpenAPI methods (`zhima.auth.info.authquery`,
-//!   `alipay.open.app.alipaycert.download`) behind one interface:
-//!   each reads its `biz_content` once and owns everything about its fields (answers,
-//!   masking, forced answers).
+//!   `alipay.open.app.alipaycert.download`, and any method a definition describes)
+//!   behind one interface: each reads its `biz_content` once and owns everything about
+//!   its fields (answers, masking, forced answers).
+//! - [`notify`]: the asynchronous notifications defined methods trigger.
 //! - [`protocol`]: wire format: charsets, merged parameters, sign content, response bodies.
 //! - [`error`]: the gateway's failures and the one table of public error codes.
 //! - [`crypto`]: RSA / RSA2 signatures; [`keys`]: key parsing; [`keygen`]: key files;
@@ -95,6 +96,7 @@ pub mod keys;
 pub mod methods;
 pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod protocol;
 pub mod reply;
 pub mod server;
