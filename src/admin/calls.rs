@@ -11,6 +11,7 @@ use crate::clock::ClockSetting;
 use crate::control::faults::FaultConfig;
 use crate::control::journal::JournalEntry;
 use crate::control::scenarios::ScenarioRequest;
+use crate::methods::defined::Definition;
 use crate::model::{AccountState, AuthCategory};
 
 /// A page of the journal, as `GET /__admin/requests` answers it.
@@ -152,4 +153,30 @@ pub fn set_clock(setting: &ClockSetting) -> Result<ApiRequest, String> {
         return Ok(ApiRequest::new(Method::DELETE, clock));
     }
     body(ApiRequest::new(Method::PUT, clock), setting)
+}
+
+/// `PUT /__admin/methods/{method}`: stores or replaces a method definition.
+pub fn define_method(definition: &Definition) -> Result<ApiRequest, String> {
+    body(
+        ApiRequest::new(Method::PUT, target(&["methods", &definition.method], &[])),
+        definition,
+    )
+}
+
+/// `GET /__admin/methods/{method}`, or every definition with `None`.
+pub fn method_definitions(method: Option<&str>) -> ApiRequest {
+    match method {
+        Some(method) => ApiRequest::new(Method::GET, target(&["methods", method], &[])),
+        None => ApiRequest::new(Method::GET, target(&["methods"], &[])),
+    }
+}
+
+/// `DELETE /__admin/methods/{method}`: removes one definition.
+pub fn undefine_method(method: &str) -> ApiRequest {
+    ApiRequest::new(Method::DELETE, target(&["methods", method], &[]))
+}
+
+/// `DELETE /__admin/methods`: the definitions back to the fixtures'.
+pub fn reset_methods() -> ApiRequest {
+    ApiRequest::new(Method::DELETE, target(&["methods"], &[]))
 }

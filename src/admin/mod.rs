@@ -9,7 +9,7 @@
 //! `Authorization: Bearer <token>`.
 //!
 //! One private module per URL family: `apps`, `identities`, `authorizations`, `scenarios`,
-//! `faults`, `requests`, `reset`, `clock`, `observe` (metrics, cases, fixture test key),
+//! `faults`, `requests`, `reset`, `clock`, `methods`, `observe` (metrics, cases, fixture test key),
 //! `ui` (the console's static assets, served without the token); `records` holds what the
 //! record families share.
 
@@ -21,6 +21,7 @@ pub mod client;
 mod clock;
 pub(crate) mod faults;
 pub(crate) mod identities;
+pub(crate) mod methods;
 mod observe;
 pub(crate) mod records;
 mod requests;
@@ -129,6 +130,7 @@ enum Endpoint<'a> {
     Requests,
     Reset,
     Clock,
+    Methods(&'a [&'a str]),
 }
 
 impl<'a> Endpoint<'a> {
@@ -149,6 +151,7 @@ impl<'a> Endpoint<'a> {
             ["requests"] => Endpoint::Requests,
             ["reset"] => Endpoint::Reset,
             ["clock"] => Endpoint::Clock,
+            ["methods", rest @ ..] if rest.len() <= 1 => Endpoint::Methods(rest),
             _ => return None,
         })
     }
@@ -170,6 +173,8 @@ impl<'a> Endpoint<'a> {
             Endpoint::Faults | Endpoint::Clock => &["GET", "PUT", "DELETE"],
             Endpoint::Requests => &["GET", "DELETE"],
             Endpoint::Reset => &["POST"],
+            Endpoint::Methods([]) => &["GET", "DELETE"],
+            Endpoint::Methods(_) => &["GET", "PUT", "DELETE"],
         }
     }
 }
@@ -349,6 +354,7 @@ async fn route(
         Endpoint::Requests => requests::route(state, request).await,
         Endpoint::Reset => reset::route(state, request).await,
         Endpoint::Clock => clock::route(state, request).await,
+        Endpoint::Methods(rest) => methods::route(state, request, rest).await,
     }
 }
 
