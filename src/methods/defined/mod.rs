@@ -106,8 +106,12 @@ pub struct NotifySpec {
     /// Parameter name → string template.
     pub params: Map<String, Value>,
     /// Seconds to wait before delivering (default 0, at most one day).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub delay_seconds: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Why a definition was refused: the field and what is wrong with it.
