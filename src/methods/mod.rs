@@ -211,7 +211,7 @@ pub struct Call<'a> {
 
 impl Call<'_> {
     /// The request as a defined method (or a forced node) sees it; `biz` is the parsed
-    /// `biz_content` and `param` reads public parameters.
+    /// `biz_content` and `param` reads request parameters.
     fn defined_request<'a>(
         &'a self,
         biz: Option<&'a Value>,

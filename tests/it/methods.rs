@@ -452,3 +452,33 @@ async fn client_and_mock_gateway_share_the_definition_verbs_and_types() {
     assert!(client.reset_methods().await.unwrap().is_empty());
     gateway.shutdown().await;
 }
+
+#[tokio::test]
+async fn every_example_definition_is_accepted_under_its_file_name() {
+    let gateway = start().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/methods");
+    let mut defined = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let definition: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let method = definition["method"].as_str().unwrap().to_owned();
+        assert_eq!(path.file_stem().unwrap().to_str(), Some(method.as_str()));
+        let (status, answer) = define(&gateway, definition).await;
+        assert_eq!(status, 201, "{}: {answer}", path.display());
+        defined.push(method);
+    }
+    defined.sort();
+    assert_eq!(
+        defined,
+        [
+            "alipay.system.oauth.token",
+            "alipay.trade.query",
+            "alipay.trade.refund",
+            "alipay.user.info.share"
+        ]
+    );
+    gateway.shutdown().await;
+}

@@ -538,7 +538,7 @@ pub struct Request<'a> {
     pub app_id: &'a str,
     /// `biz_content` as JSON, when it parsed.
     pub biz: Option<&'a Value>,
-    /// A public parameter by name.
+    /// A request parameter by name.
     pub param: &'a dyn Fn(&str) -> Option<String>,
     /// The gateway's clock.
     pub now: time::OffsetDateTime,

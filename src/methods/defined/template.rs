@@ -20,29 +20,8 @@ const NOW_FORMAT: &[FormatItem<'static>] =
 /// The most digits one `{{digits:N}}` writes (Alipay's longest numeric ids have 32).
 pub const MAX_DIGITS: usize = 64;
 
-/// The public parameters a `{{param.NAME}}` may name (docs/protocol.md §2.1).
-pub const PUBLIC_PARAMS: &[&str] = &[
-    "app_id",
-    "method",
-    "format",
-    "charset",
-    "sign_type",
-    "timestamp",
-    "version",
-    "app_auth_token",
-    "notify_url",
-    "return_url",
-    "auth_token",
-    "terminal_type",
-    "terminal_info",
-    "prod_code",
-    "alipay_sdk",
-    "encrypt_type",
-    "app_cert_sn",
-    "alipay_root_cert_sn",
-    "target_app_id",
-    "ws_service_url",
-];
+/// The longest parameter name a `{{param.NAME}}` may read.
+const MAX_PARAM_NAME: usize = 64;
 
 /// One compiled string: literal text and placeholders in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +44,7 @@ enum Piece {
 pub struct Context<'a> {
     /// `biz_content` as JSON, when it parsed.
     pub biz: Option<&'a Value>,
-    /// A public parameter's value by name.
+    /// A request parameter's value by name.
     pub param: &'a dyn Fn(&str) -> Option<String>,
     /// The gateway's clock.
     pub now: OffsetDateTime,
@@ -153,12 +132,20 @@ fn placeholder(inner: &str) -> Result<Piece, String> {
         return Path::parse(path).map(Piece::Biz);
     }
     if let Some(name) = inner.strip_prefix("param.") {
-        return if PUBLIC_PARAMS.contains(&name) {
+        // Any request parameter but `sign` (app_id, notify_url, and the text parameters of
+        // methods such as alipay.system.oauth.token's `code`); `biz_content` is `biz.`'s.
+        let valid = !name.is_empty()
+            && name.len() <= MAX_PARAM_NAME
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && name != "sign"
+            && name != "biz_content";
+        return if valid {
             Ok(Piece::Param(name.to_owned()))
         } else {
             Err(format!(
-                "{{{{param.{name}}}}} names no public parameter (one of {})",
-                PUBLIC_PARAMS.join(", ")
+                "{{{{param.{name}}}}} names no request parameter: lowercase letters, digits and _, not sign or biz_content (use {{{{biz.PATH}}}})"
             ))
         };
     }
@@ -284,7 +271,9 @@ mod tests {
             "{{bizz.a}}",
             "{{biz.}}",
             "{{biz.a..b}}",
-            "{{param.password}}",
+            "{{param.sign}}",
+            "{{param.biz_content}}",
+            "{{param.App-Id}}",
             "{{digits:0}}",
             "{{digits:65}}",
             "{{digits:x}}",
