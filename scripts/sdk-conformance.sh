@@ -9,7 +9,11 @@
 # over a matrix of sign types, charsets and key formats, plus negative checks
 # (wrong platform public key, wrong app private key). A third driver runs the
 # Node SDK in certificate mode and with AES content encryption (issue 8;
-# scripts/sdk/node_cert_conformance.mjs).
+# scripts/sdk/node_cert_conformance.mjs). Two more drivers call user-defined methods
+# (examples/methods/*.json, loaded through the admin API; issue 17): the Node SDK's
+# exec('alipay.trade.query', …) in key mode, certificate mode and with needEncrypt
+# (scripts/sdk/node_methods_conformance.mjs), and the Python SDK's
+# AlipayTradeQueryRequest (scripts/sdk/python_methods_conformance.py).
 #
 # Output (stdout): one line per SDK x case x variant
 #     PASS <sdk> <case> [<variant>]
@@ -146,11 +150,17 @@ DRIVER_PIDS+=($!)
 timeout "$DRIVER_TIMEOUT" node "$DRIVERS/node_cert_conformance.mjs" "$GATEWAY_URL" \
     >"$RUN_DIR/node-cert.out" 2>"$RUN_DIR/node-cert.err" &
 DRIVER_PIDS+=($!)
+timeout "$DRIVER_TIMEOUT" node "$DRIVERS/node_methods_conformance.mjs" "$GATEWAY_URL" \
+    >"$RUN_DIR/node-methods.out" 2>"$RUN_DIR/node-methods.err" &
+DRIVER_PIDS+=($!)
+timeout "$DRIVER_TIMEOUT" "$SDK_DIR/python/bin/python" "$DRIVERS/python_methods_conformance.py" \
+    >"$RUN_DIR/python-methods.out" 2>"$RUN_DIR/python-methods.err" &
+DRIVER_PIDS+=($!)
 
 passed=0
 failed=0
 i=0
-for sdk in node python node-cert; do
+for sdk in node python node-cert node-methods python-methods; do
     wait "${DRIVER_PIDS[$i]}"
     rc=$?
     i=$((i + 1))
