@@ -24,10 +24,11 @@
 
 import { createPublicKey, createVerify } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { recordingProxy, reporter, shorten, show } from './node_support.mjs';
 
 const SDK = 'node-methods';
 const DEFAULT_APP_ID = '2014072300007148';
@@ -54,10 +55,6 @@ const wrongPublicKey = process.env.WRONG_KEY_DIR ? read(join(process.env.WRONG_K
 const aesKey = read(join(keysDir, 'aes_key.txt')).trim();
 const base = new URL(gateway);
 
-const oneLine = (text) => String(text).replace(/\s+/g, ' ').trim();
-const shorten = (text, limit = 400) => (oneLine(text).length <= limit ? oneLine(text) : `${oneLine(text).slice(0, limit)}…`);
-const show = (value) => (value === undefined ? 'absent' : JSON.stringify(value));
-
 // ---------------------------------------------------------------- admin API
 async function admin(method, path, body) {
   const response = await fetch(new URL(`/__admin/${path}`, base), {
@@ -70,30 +67,9 @@ async function admin(method, path, body) {
   return text ? JSON.parse(text) : null;
 }
 
-// ---------------------------------------------------------------- recording proxy
-let lastBody = null;
-const proxy = http.createServer((req, res) => {
-  const upstream = http.request(
-    { host: base.hostname, port: base.port || 80, method: req.method, path: req.url, headers: { ...req.headers, host: base.host } },
-    (up) => {
-      const chunks = [];
-      up.on('data', (c) => chunks.push(c));
-      up.on('end', () => {
-        lastBody = Buffer.concat(chunks);
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        res.end(lastBody);
-      });
-    },
-  );
-  upstream.on('error', (err) => {
-    lastBody = null;
-    res.writeHead(502);
-    res.end(`proxy: ${err.message}`);
-  });
-  req.pipe(upstream);
-});
-await new Promise((ok) => proxy.listen(0, '127.0.0.1', ok));
-const proxyUrl = `http://127.0.0.1:${proxy.address().port}${base.pathname}`;
+// ---------------------------------------------------------------- SDK set-ups
+const proxy = await recordingProxy(gateway);
+const proxyUrl = proxy.url;
 
 function makeSdk(appId, signType, extra) {
   return new AlipaySdk({ appId, signType, gateway: proxyUrl, charset: 'utf-8', timeout: TIMEOUT_MS, ...extra });
@@ -107,29 +83,7 @@ const certSdk = () => makeSdk(CERT_APP_ID, 'RSA2', {
 });
 
 // ---------------------------------------------------------------- checks
-let passed = 0;
-let failed = 0;
-function report(name, variant, why) {
-  if (why == null || (Array.isArray(why) && why.length === 0)) {
-    passed += 1;
-    console.log(`PASS ${SDK} ${name} [${variant}]`);
-  } else {
-    failed += 1;
-    console.log(`FAIL ${SDK} ${name} [${variant}] : ${oneLine(Array.isArray(why) ? why.join('; ') : why)}`);
-  }
-}
-async function runCheck(name, variant, fn) {
-  let why;
-  lastBody = null;
-  try {
-    why = await fn();
-  } catch (err) {
-    const raw = err?.responseDataRaw ? ` | body: ${shorten(err.responseDataRaw)}` : '';
-    why = `${err?.name ?? 'Error'}: ${shorten(err?.message ?? err)}${raw}`;
-    if (process.env.SDK_CONFORMANCE_DEBUG) console.error(err);
-  }
-  report(name, variant, why);
-}
+const { report, runCheck, finish } = reporter(SDK, proxy.reset);
 
 /** Compares the SDK's (camel-cased) result with the expected fields. */
 function expect(result, wanted) {
@@ -200,7 +154,7 @@ async function certMode() {
   const sdk = certSdk();
   const sn = sdk.config.alipayCertSn;
   const layout = () => {
-    const text = lastBody?.toString('utf8') ?? '';
+    const text = proxy.last()?.toString('utf8') ?? '';
     const m = /^\{"alipay_trade_query_response":\{.*\},"alipay_cert_sn":"([^"]*)","sign":"[^"]+"\}$/s.exec(text);
     if (!m) return [`answer is not {node,"alipay_cert_sn","sign"}: ${shorten(text, 300)}`];
     return m[1] === sn ? [] : [`alipay_cert_sn: expected ${sn}, got ${m[1]}`];
@@ -218,7 +172,7 @@ async function encrypted() {
         // validateSign: false: Node 4.14 cannot verify encrypted answers; verified below.
         const result = await query(sdk, outTradeNo, { params: { needEncrypt: true }, exec: { validateSign: false } });
         const problems = expect(result, wanted) ?? [];
-        const text = lastBody?.toString('utf8') ?? '';
+        const text = proxy.last()?.toString('utf8') ?? '';
         const json = JSON.parse(text);
         const node = json.alipay_trade_query_response;
         if (typeof node !== 'string') return [...problems, `the node is not encrypted: ${shorten(text, 200)}`];
@@ -260,5 +214,4 @@ try {
 } finally {
   proxy.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exitCode = failed === 0 && passed > 0 ? 0 : 1;
+finish();

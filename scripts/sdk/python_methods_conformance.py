@@ -13,7 +13,8 @@ parse_response_content().  Key mode, RSA2 and RSA, UTF-8 and GBK:
   - T1001 answers the rule's TRADE_SUCCESS, T404 the business error
     ACQ.TRADE_NOT_EXIST, another out_trade_no WAIT_BUYER_PAY;
   - a scenario with `times: 2` forces WAIT_BUYER_PAY twice for app
-    2021000000000002's alipay.trade.query, then the rule answers again;
+    2021000000000002's alipay.trade.query, then the rule answers again (the default
+    app is left to the Node driver, whose scenarios run at the same time);
   - a wrong platform public key makes execute() raise.
 
 Lines `PASS python-methods <check> [<variant>]` / `FAIL …`, then `N passed, M failed`.
@@ -35,8 +36,10 @@ from alipay.aop.api.response.AlipayTradeQueryResponse import AlipayTradeQueryRes
 
 shared.SDK = "python-methods"
 QUERY = "alipay.trade.query"
-# The RSA2-only fixture app: its own scenario cannot touch the Node driver's calls.
+# The RSA2-only fixture app, and for RSA the certificate-mode app in key mode: the Node
+# driver forces sequences for the default app, which this driver must not call.
 APP_ID = "2021000000000002"
+RSA_APP_ID = "2021000000000003"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -98,8 +101,7 @@ def main():
     for sign_type in ("RSA2", "RSA"):
         for charset in ("utf-8", "GBK"):
             variant = "key,%s,%s" % (sign_type, charset)
-            # The RSA2-only app takes RSA2 alone; RSA runs as the default app.
-            app_id = APP_ID if sign_type == "RSA2" else shared.DEFAULT_APP_ID
+            app_id = APP_ID if sign_type == "RSA2" else RSA_APP_ID
             client = shared.make_client(gateway, app_id, sign_type, charset, app_key, alipay_pub)
             shared.run_check(reporter, "trade_query_paid", variant, lambda: expect(
                 query(client, "T1001"), code="10000", msg="Success", trade_status="TRADE_SUCCESS",

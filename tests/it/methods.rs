@@ -482,3 +482,22 @@ async fn every_example_definition_is_accepted_under_its_file_name() {
     );
     gateway.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_definition_survives_a_restart_over_the_same_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = RunningGateway::start(Config::with_data_dir(dir.path()))
+        .await
+        .unwrap();
+    define(&gateway, trade_query()).await;
+    gateway.shutdown().await;
+
+    let gateway = RunningGateway::start(Config::with_data_dir(dir.path()))
+        .await
+        .unwrap();
+    assert_eq!(
+        query_node(&gateway, "T404").await["sub_code"],
+        "ACQ.TRADE_NOT_EXIST"
+    );
+    gateway.shutdown().await;
+}
