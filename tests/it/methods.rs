@@ -4,7 +4,7 @@
 //! `MockGateway`.
 
 use crate::support::*;
-use alipay_mock::admin::client::Client;
+use alipay_mock::client::Client;
 use alipay_mock::content_encryption::AesKey;
 use alipay_mock::crypto::SignType;
 use alipay_mock::fixtures::FixtureSource;
