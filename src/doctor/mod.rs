@@ -18,6 +18,7 @@
 
 mod aes;
 mod cert;
+pub mod offline;
 mod signature;
 
 use serde::{Deserialize, Serialize};
