@@ -6,8 +6,7 @@
 //! SN literals: MD5 computed outside the crate (`python3 hashlib`, issuer and serial as
 //! `openssl x509 -nameopt RFC2253` prints them).
 
-mod common;
-
+use crate::support::*;
 use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockEncrypt, BlockEncryptMut, KeyInit, KeyIvInit};
 use alipay_mock::cert::generate::TestPki;
@@ -15,18 +14,17 @@ use alipay_mock::crypto::{self, SignType};
 use alipay_mock::keys;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use common::*;
 use serde_json::json;
 
 /// The default app's AES key (fixtures/keys/aes_key.txt) and its 16 bytes.
 const AES_KEY: &str = "mRpcDcfCIHfPn/09B9QiJg==";
 const CERT_APP_ID: &str = "2021000000000003";
-const CERT_APP_PRIVATE_KEY: &str = include_str!("../fixtures/certs/app_private_key.pem");
-const APP_CERT: &str = include_str!("../fixtures/certs/app_cert_public_key.crt");
-const ROOT_BUNDLE: &str = include_str!("../fixtures/certs/alipay_root_cert.crt");
+const CERT_APP_PRIVATE_KEY: &str = include_str!("../../fixtures/certs/app_private_key.pem");
+const APP_CERT: &str = include_str!("../../fixtures/certs/app_cert_public_key.crt");
+const ROOT_BUNDLE: &str = include_str!("../../fixtures/certs/alipay_root_cert.crt");
 /// A public ECDSA-signed root (Let's Encrypt's ISRG Root X2), as real root bundles mix
 /// RSA, ECC and SM2 roots.
-const ECDSA_ROOT: &str = include_str!("data/isrg_root_x2_ecdsa.pem");
+const ECDSA_ROOT: &str = include_str!("../data/isrg_root_x2_ecdsa.pem");
 const ECDSA_ROOT_SN: &str = "fb3c8493e012238cf43e1eb2f74cc357";
 const APP_CERT_SN: &str = "77e530a7ec6e44bd6249f3c671916a12";
 const ALIPAY_CERT_SN: &str = "583a140f3533cb56563bd92f1d65f7c8";

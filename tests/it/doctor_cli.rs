@@ -2,21 +2,16 @@
 //! requests are signed here with the fixture keys (and a key the fixtures do not know),
 //! and given as a URL, a curl command line or decoded parameters.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
 
+use crate::support::*;
 use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockEncryptMut, KeyIvInit};
 use alipay_mock::crypto::{self, SignType};
 use alipay_mock::keys;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use common::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_alipay-mock");
-const HOSTILE_PRIVATE_KEY: &str = include_str!("../fixtures/keys/hostile_private_key.pem");
 
 fn doctor(args: &[&str]) -> Output {
     Command::new(BIN).arg("doctor").args(args).output().unwrap()
