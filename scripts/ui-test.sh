@@ -48,5 +48,5 @@ done
 
 mkdir -p target/ui-screenshots
 GATEWAY_URL="$url" CHROMIUM="$CHROMIUM" SCREENSHOTS="$PWD/target/ui-screenshots" \
-  UI_TEST_MODULES="$PWD/.ui-test" \
+  UI_TEST_MODULES="$PWD/.ui-test" ALIPAY_MOCK_BIN="$BIN" \
   node --test --test-reporter=spec scripts/ui/console.test.mjs
