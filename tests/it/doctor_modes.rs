@@ -56,13 +56,13 @@ fn b64(bytes: &[u8]) -> String {
 
 /// What came back: the answer's sub_code (`None` on success), the diagnosis header and
 /// the journal's diagnosis code (empty when none).
-struct Seen {
-    sub_code: Option<String>,
-    header: String,
-    journal_code: String,
+pub(crate) struct Seen {
+    pub sub_code: Option<String>,
+    pub header: String,
+    pub journal_code: String,
 }
 
-async fn send_and_look(gateway: &impl Listener, call: &Call) -> Seen {
+pub(crate) async fn send_and_look(gateway: &impl Listener, call: &Call) -> Seen {
     let answer = call.post(gateway).await;
     let text = answer.text("utf-8");
     assert!(!text.contains("diagnosis"), "the body stays the gateway's");
@@ -151,45 +151,28 @@ async fn values_signed_in_each_common_url_encoding_are_named() {
             .collect::<Vec<_>>()
             .join("&")
     };
-    // Python quote(v, safe=""): RFC 3986 unreserved kept, space %20.
-    let text = encoded_with("-._~", "%20");
-    let header = expect(
-        &gateway,
-        call().with_sign(&sign_with(APP_PRIVATE_KEY, &text)),
-        "isv.invalid-signature",
-        "values_percent_encoded",
-    )
-    .await;
-    assert!(header.contains("RFC 3986"), "{header}");
-    // JavaScript encodeURIComponent.
-    let text = encoded_with("-_.!~*'()", "%20");
-    expect(
-        &gateway,
-        call().with_sign(&sign_with(APP_PRIVATE_KEY, &text)),
-        "isv.invalid-signature",
-        "values_uri_component_encoded",
-    )
-    .await;
-    // Java URLEncoder.encode(v, "UTF-8"): `.-*_` kept, space '+'.
-    let text = encoded_with(".-*_", "+");
-    let header = expect(
-        &gateway,
-        call().with_sign(&sign_with(APP_PRIVATE_KEY, &text)),
-        "isv.invalid-signature",
-        "values_url_encoded",
-    )
-    .await;
-    assert!(header.contains("Java URLEncoder"), "{header}");
-    // Python quote_plus: `_.-~` kept, space '+'.
-    let text = encoded_with("_.-~", "+");
-    let header = expect(
-        &gateway,
-        call().with_sign(&sign_with(APP_PRIVATE_KEY, &text)),
-        "isv.invalid-signature",
-        "values_url_encoded",
-    )
-    .await;
-    assert!(header.contains("quote_plus"), "{header}");
+    // (what stays unencoded, the space, the code, a word the message must say)
+    let encodings = [
+        // Python quote(v, safe=""): RFC 3986 unreserved kept, space %20.
+        ("-._~", "%20", "values_percent_encoded", "RFC 3986"),
+        // JavaScript encodeURIComponent.
+        (
+            "-_.!~*'()",
+            "%20",
+            "values_uri_component_encoded",
+            "encodeURIComponent",
+        ),
+        // Java URLEncoder.encode(v, "UTF-8"): `.-*_` kept, space '+'.
+        (".-*_", "+", "values_url_encoded", "Java URLEncoder"),
+        // Python quote_plus: `_.-~` kept, space '+'.
+        ("_.-~", "+", "values_url_encoded", "quote_plus"),
+    ];
+    for (keep, space, code, named) in encodings {
+        let text = encoded_with(keep, space);
+        let call = call().with_sign(&sign_with(APP_PRIVATE_KEY, &text));
+        let header = expect(&gateway, call, "isv.invalid-signature", code).await;
+        assert!(header.contains(named), "{header}");
+    }
     gateway.shutdown().await;
 }
 
