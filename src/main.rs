@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use alipay_mock::cases;
 use alipay_mock::config::{
-    ADMIN_TOKEN_ENV, DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES, MAX_CONNECTIONS,
-    REQUEST_TIMEOUT,
+    ADMIN_PREFIX, ADMIN_TOKEN_ENV, CONSOLE_PATH, DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES,
+    MAX_CONNECTIONS, REQUEST_TIMEOUT,
 };
 use alipay_mock::control::journal::{DEFAULT_JOURNAL_MAX, DEFAULT_JOURNAL_MAX_BYTES};
 use alipay_mock::fixtures::{FixtureSource, Fixtures};
@@ -27,9 +27,15 @@ const VERSION: &str = concat!(
     ")"
 );
 
+/// After the commands in `--help`: where to look first once the gateway runs.
+const AFTER_HELP: &str = "Once `alipay-mock serve` runs, open the web console whose URL it \
+prints: http://127.0.0.1:9600/__admin/ui/ at the default --addr. The admin API the console \
+uses is under /__admin/, described at /__admin/openapi.yaml; `alipay-mock admin --help` \
+drives it from the shell.";
+
 /// A local sandbox of Alipay's OpenAPI gateway (gateway.do).
 #[derive(Debug, Parser)]
-#[command(name = "alipay-mock", version = VERSION, about)]
+#[command(name = "alipay-mock", version = VERSION, about, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,7 +43,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the gateway; prints `listening on http://HOST:PORT/gateway.do` once ready.
+    /// Run the gateway; prints `alipay-mock listening on http://HOST:PORT/gateway.do` once
+    /// ready, then the web console's and the admin API's URLs.
     Serve(ServeArgs),
     /// Print the catalogue of seeded outcomes (the magic values).
     Cases {
@@ -58,49 +65,11 @@ enum Command {
         cert: bool,
     },
     /// Control a running gateway through its admin API.
-    Admin(alipay_mock::admin::cli::AdminArgs),
+    Admin(alipay_mock::cli::AdminArgs),
     /// Examine a captured gateway.do request offline: the string the gateway verifies,
     /// its verdict and the doctor's diagnosis. Exits 0 when the gateway would accept the
     /// request, 3 when it would refuse it.
-    Doctor(DoctorArgs),
-}
-
-#[derive(Debug, Args)]
-struct DoctorArgs {
-    /// The request URL with its query (`http://…/gateway.do?app_id=…&sign=…`), as sent.
-    #[arg(long, value_name = "URL")]
-    url: Option<String>,
-    /// The form body as sent; `@FILE` reads it from a file.
-    #[arg(long, value_name = "BODY")]
-    data: Option<String>,
-    /// The body's Content-Type (default: a form when there is a body).
-    #[arg(long, value_name = "TYPE")]
-    content_type: Option<String>,
-    /// A whole curl command line, as one argument; `-` reads it from standard input.
-    #[arg(long, value_name = "COMMAND", conflicts_with_all = ["url", "data", "params"])]
-    curl: Option<String>,
-    /// A decoded parameter, as the journal shows it (repeat for each); they are sent
-    /// form-encoded in the charset their `charset` names.
-    #[arg(long = "param", value_name = "NAME=VALUE", conflicts_with_all = ["url", "data"])]
-    params: Vec<String>,
-    /// The app's public key (PEM or bare Base64) instead of the fixture app's.
-    #[arg(long, value_name = "FILE")]
-    public_key: Option<PathBuf>,
-    /// The app's public-key certificate instead of the fixture app's.
-    #[arg(long, value_name = "FILE")]
-    app_cert: Option<PathBuf>,
-    /// The root bundle (alipayRootCert.crt) instead of the fixtures' default.
-    #[arg(long, value_name = "FILE")]
-    root_cert: Option<PathBuf>,
-    /// The app's AES key: its Base64 text, or a file holding it.
-    #[arg(long, value_name = "KEY|FILE")]
-    aes_key: Option<String>,
-    /// Fixtures folder to read instead of the compiled-in fixtures.
-    #[arg(long, value_name = "DIR")]
-    fixtures: Option<PathBuf>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    json: bool,
+    Doctor(alipay_mock::cli::doctor::DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -168,9 +137,14 @@ fn main() -> ExitCode {
         .map(|written| println!("{written}"))
         .map_err(|e| e.to_string()),
         Command::Admin(args) => admin(args),
-        Command::Doctor(args) => match doctor(args) {
-            Ok(true) => Ok(()),
-            Ok(false) => return ExitCode::from(3),
+        Command::Doctor(args) => match alipay_mock::cli::doctor::run(args) {
+            Ok((report, accepted)) => {
+                print!("{report}");
+                if !accepted {
+                    return ExitCode::from(alipay_mock::cli::doctor::REFUSED_EXIT_CODE);
+                }
+                Ok(())
+            }
             Err(e) => Err(e),
         },
     };
@@ -183,73 +157,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs `doctor`; `Ok(true)` when the gateway would accept the request.
-fn doctor(args: DoctorArgs) -> Result<bool, String> {
-    use alipay_mock::doctor::offline::{self, AppMaterial, Captured};
-    let read = |path: &Path| {
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-    };
-    let captured = if let Some(curl) = &args.curl {
-        let line = if curl == "-" {
-            std::io::read_to_string(std::io::stdin()).map_err(|e| e.to_string())?
-        } else {
-            curl.clone()
-        };
-        offline::from_curl(&line).map_err(|e| e.to_string())?
-    } else if !args.params.is_empty() {
-        offline::from_params(&args.params).map_err(|e| e.to_string())?
-    } else {
-        let body = match args.data.as_deref() {
-            Some(data) => match data.strip_prefix('@') {
-                Some(path) => {
-                    std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?
-                }
-                None => data.as_bytes().to_vec(),
-            },
-            None => Vec::new(),
-        };
-        let query = args.url.as_deref().and_then(offline::query_of);
-        if query.is_none() && body.is_empty() {
-            return Err(
-                "give the request: --url with its query, --data, --param or --curl".to_owned(),
-            );
-        }
-        let posts = !body.is_empty();
-        Captured {
-            http_method: if posts { "POST" } else { "GET" }.to_owned(),
-            query,
-            content_type: args
-                .content_type
-                .or_else(|| posts.then(|| "application/x-www-form-urlencoded".to_owned())),
-            body,
-        }
-    };
-    let aes_key = match args.aes_key {
-        Some(text) if Path::new(&text).is_file() => Some(read(Path::new(&text))?),
-        other => other,
-    };
-    let material = AppMaterial {
-        public_key: args.public_key.as_deref().map(read).transpose()?,
-        app_cert: args.app_cert.as_deref().map(read).transpose()?,
-        root_cert: args.root_cert.as_deref().map(read).transpose()?,
-        aes_key,
-    };
-    let report = offline::examine(&captured, &material, fixture_source(args.fixtures))
-        .map_err(|e| e.to_string())?;
-    let text = if args.json {
-        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n"
-    } else {
-        report.text()
-    };
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(|e| e.to_string())?;
-    Ok(report.accepted())
-}
-
-fn admin(args: alipay_mock::admin::cli::AdminArgs) -> Result<(), String> {
-    let output = alipay_mock::admin::cli::run(args)?;
+fn admin(args: alipay_mock::cli::AdminArgs) -> Result<(), String> {
+    let output = alipay_mock::cli::run(args)?;
     if !output.is_empty() {
         println!("{}", output.trim_end_matches('\n'));
     }
@@ -294,7 +203,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let gateway = RunningGateway::start(config)
             .await
             .map_err(|e| e.to_string())?;
+        // The first line is the ready line tools wait for: its text never changes.
         println!("alipay-mock listening on {}", gateway.url());
+        let base = format!("http://{}", gateway.addr());
+        println!("  console:   {base}{CONSOLE_PATH}");
+        println!("  admin API: {base}{ADMIN_PREFIX} ({base}{ADMIN_PREFIX}openapi.yaml)");
         let _ = std::io::stdout().flush();
         wait_for_signal().await?;
         tracing::info!("shutting down");
