@@ -43,5 +43,5 @@ url=$GATEWAY_BASE
 
 mkdir -p target/ui-screenshots
 GATEWAY_URL="$url" CHROMIUM="$CHROMIUM" SCREENSHOTS="$PWD/target/ui-screenshots" \
-  UI_TEST_MODULES="$PWD/.ui-test" \
+  UI_TEST_MODULES="$PWD/.ui-test" ALIPAY_MOCK_BIN="$BIN" \
   node --test --test-reporter=spec scripts/ui/console.test.mjs

@@ -85,6 +85,11 @@ impl AesKey {
         Ok(AesKey(key))
     }
 
+    /// The key's 16 bytes (the doctor tries them in other AES modes).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     /// The key as Base64 (24 characters).
     pub fn to_base64(&self) -> String {
         STANDARD.encode(self.0)

@@ -31,7 +31,7 @@ use crate::control::faults::{Draw, HostileMode};
 use crate::control::journal::{self, JournalEntry, OutcomeCodes, SignatureVerdict};
 use crate::control::scenarios::{Candidate, Forced};
 use crate::crypto::SignType;
-use crate::doctor::{self, Diagnosis};
+use crate::doctor::{self, Diagnosis, Examined, Refusal};
 use crate::error::{GatewayError, PublicError};
 use crate::keyring::AppEntry;
 use crate::methods::{self, Answered, BizContent, Call, Method, TriggeredNotification};
@@ -56,7 +56,7 @@ pub struct Exchange {
     pub delay: Option<Duration>,
     /// Close the connection instead of answering.
     pub drop_connection: bool,
-    /// The signature doctor's finding, for the `X-Alipay-Mock-Diagnosis` header.
+    /// The doctor's finding, for the `X-Alipay-Mock-Diagnosis` header.
     pub diagnosis: Option<Diagnosis>,
 }
 
@@ -84,7 +84,7 @@ impl Caller {
 #[derive(Default)]
 struct Observed {
     signature: SignatureVerdict,
-    /// What the caller most likely did wrong, when the signature failed.
+    /// What the caller most likely did wrong, when the request was refused.
     diagnosis: Option<Diagnosis>,
     /// `biz_content` was decrypted: the answer is encrypted.
     decrypted: bool,
@@ -111,7 +111,7 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
     let method = method_name.and_then(|name| Method::resolve(name, state.definitions()));
     let biz = method.as_ref().map(|method| method.read(content.text()));
     let draw = state.faults().draw(params.non_empty("app_id"));
-    let caller = caller(app, &params);
+    let caller = caller(app.clone(), &params);
     let mut observed = Observed::default();
     let outcome = process(
         state,
@@ -122,6 +122,19 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
         &draw,
         &mut observed,
     );
+    if let (Err(error), Some(app)) = (&outcome, &app) {
+        // A failed signature was examined where it failed; any other refusal of a known
+        // app is examined here, beside the unchanged answer.
+        if observed.signature.verified != Some(false) {
+            let examined = Examined {
+                params: &params,
+                app,
+                keyring: state.keyring(),
+                plaintext: content.decrypted(),
+            };
+            observed.diagnosis = doctor::diagnose(examined, Refusal::Error(error));
+        }
+    }
     let codes = outcome_codes(&outcome);
     let signer = signer(state, &outcome, caller.as_ref(), &draw);
     // Once decrypted, every answer is encrypted (docs/protocol.md §5), except the
@@ -267,14 +280,20 @@ fn process(
     let public_key = cert_mode::verification_key(params, app, app.public_key(*sign_type))?;
     let checked = verify_request(params, app, public_key, *sign_type, sign);
     if checked.result.is_err() {
-        observed.diagnosis = doctor::diagnose(
+        let examined = Examined {
             params,
             app,
-            caller.signing_key().0,
-            state.keyring(),
-            public_key,
-            *sign_type,
-            sign,
+            keyring: state.keyring(),
+            plaintext: content.decrypted(),
+        };
+        observed.diagnosis = doctor::diagnose(
+            examined,
+            Refusal::Signature {
+                key: public_key,
+                platform: caller.signing_key().0,
+                sign_type: *sign_type,
+                sign,
+            },
         );
     }
     observed.signature = SignatureVerdict {

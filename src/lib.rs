@@ -10,8 +10,8 @@
 //! - [`gateway`]: one `gateway.do` request over a `&State`, from parameters to the signed
 //!   answer, in the real gateway's check order, with certificate mode and AES on the
 //!   request side in its own submodules; [`signature`]: the request signature check and
-//!   its explanations; [`doctor`]: what a caller whose signature failed most likely did
-//!   wrong.
+//!   its explanations; [`doctor`]: what a caller whose request was refused most likely
+//!   did wrong (signature, AES, certificate SNs).
 //! - [`admin`]: the test-control API under `/__admin/` over a `&State`, one file per URL
 //!   family (the server side only); [`control`]: the scenarios, faults and journal the
 //!   gateway consults.

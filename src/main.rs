@@ -66,6 +66,10 @@ enum Command {
     },
     /// Control a running gateway through its admin API.
     Admin(alipay_mock::cli::AdminArgs),
+    /// Examine a captured gateway.do request offline: the string the gateway verifies,
+    /// its verdict and the doctor's diagnosis. Exits 0 when the gateway would accept the
+    /// request, 3 when it would refuse it.
+    Doctor(alipay_mock::cli::doctor::DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +137,16 @@ fn main() -> ExitCode {
         .map(|written| println!("{written}"))
         .map_err(|e| e.to_string()),
         Command::Admin(args) => admin(args),
+        Command::Doctor(args) => match alipay_mock::cli::doctor::run(args) {
+            Ok((report, accepted)) => {
+                print!("{report}");
+                if !accepted {
+                    return ExitCode::from(alipay_mock::cli::doctor::REFUSED_EXIT_CODE);
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

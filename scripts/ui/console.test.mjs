@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 
 const require = createRequire(path.join(process.env.UI_TEST_MODULES, 'package.json'));
 const { chromium } = require('playwright-core');
@@ -25,7 +26,9 @@ before(async () => {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 900 }, locale: 'zh-CN', permissions: ['clipboard-read', 'clipboard-write'],
+  });
   page = await context.newPage();
   page.setDefaultTimeout(WAIT.timeout);
   page.on('dialog', (dialog) => dialog.accept());
@@ -99,6 +102,7 @@ test('the journal lists the calls newest first and opens one with the verified s
   const verified = await byId('journal-detail-sign-content').textContent();
   assert.match(verified, /method=zhima\.auth\.info\.authquery/);
   assert.match(verified, /sign_type=RSA2/);
+  assert.equal(await byId('journal-copy-doctor').count(), 0, 'no doctor command for a call that passed');
   await page.screenshot({ path: `${SHOTS}/04-journal.png`, fullPage: true });
   await byId('journal-filter-outcome').fill('ZM_ACCOUNT_PAUSE');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="journal-row"]').length === 1, null, WAIT);
@@ -110,6 +114,24 @@ test('the journal lists the calls newest first and opens one with the verified s
   assert.equal(res.status, 200);
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="journal-row"]').length === 4, null, WAIT);
   assert.match(await byId('journal-row').first().textContent(), /isv\.missing-app-id/);
+});
+
+test('a failed call copies as an alipay-mock doctor command that runs offline', async () => {
+  await page.goto('about:blank');
+  await page.goto(`${GATEWAY}/__admin/ui/#journal`);
+  await byId('journal-filter-outcome').fill('isv.missing-app-id');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="journal-row"]').length === 1, null, WAIT);
+  await byId('journal-row').click();
+  await byId('journal-copy-doctor').click();
+  await byId('journal-doctor-status').filter({ hasText: 'Copied' }).waitFor(WAIT);
+  const command = await byId('journal-doctor-command').textContent();
+  assert.match(command, /^alipay-mock doctor \\\n {2}--param 'method=zhima\.auth\.info\.authquery'$/);
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), command);
+  await page.screenshot({ path: `${SHOTS}/04b-journal-doctor.png`, fullPage: true });
+  // The copied text runs as it is, with the built binary in place of the name.
+  const run = spawnSync('sh', ['-c', command.replace(/^alipay-mock/, `'${process.env.ALIPAY_MOCK_BIN}'`)], { encoding: 'utf8' });
+  assert.equal(run.status, 3, run.stderr);
+  assert.match(run.stdout, /answer: {4}40001 isv\.missing-app-id/);
 });
 
 test('RSA with the GBK charset signs and verifies in the browser too', async () => {

@@ -74,6 +74,22 @@ pub struct RootBundle {
     pub sn: String,
     /// How many certificates the bundle holds, counted or not.
     pub len: usize,
+    /// Every certificate of the bundle, in order, counted or not (the doctor names the
+    /// ones a wrong root SN misses or adds).
+    pub certificates: Vec<RootCertificate>,
+}
+
+/// One certificate of a root bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootCertificate {
+    /// Its SN.
+    pub sn: String,
+    /// Its subject, RFC 2253.
+    pub subject: String,
+    /// Its signature algorithm's OID.
+    pub signature_algorithm: String,
+    /// Whether it counts towards the root SN (RSA family).
+    pub counted: bool,
 }
 
 /// The PEM blocks of a text, in order: each from `-----BEGIN` through its `-----END …-----`
@@ -175,9 +191,19 @@ impl RootBundle {
         if sn.is_empty() {
             return Err(CertError::NoRsaRoot);
         }
+        let certificates = chain
+            .iter()
+            .map(|cert| RootCertificate {
+                sn: sn::cert_sn(cert),
+                subject: sn::rfc2253(&cert.tbs_certificate.subject),
+                signature_algorithm: cert.signature_algorithm.oid.to_string(),
+                counted: sn::counts_for_root_sn(cert),
+            })
+            .collect();
         Ok(RootBundle {
             sn,
             len: chain.len(),
+            certificates,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! `alipay-mock admin …`: the command-line client of the admin API
-//! (`docs/admin-openapi.yaml`), for shell users and scripts.
+//! (`docs/admin-openapi.yaml`), for shell users and scripts; and [`doctor`], the
+//! command line of `alipay-mock doctor` (a captured request examined offline).
 //!
 //! This file is the command line: the verbs as clap types and [`run`]. What a verb means
 //! on the wire (method, target, JSON body) is `request`'s, built with the client's own
@@ -21,6 +22,7 @@ use crate::client::transport::{self, AdminAddress};
 use crate::config::{default_url, ADMIN_TOKEN_ENV, URL_ENV};
 use crate::model::{AccountState, AuthCategory};
 
+pub mod doctor;
 mod output;
 mod request;
 

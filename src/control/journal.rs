@@ -65,8 +65,8 @@ pub struct JournalEntry {
     /// Faults applied to this request (`latency:120ms`, `dropped`, …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<String>,
-    /// What the caller most likely did wrong, when the signature failed (the signature
-    /// doctor; never part of the wire answer).
+    /// What the caller most likely did wrong, when the request was refused (the doctor;
+    /// never part of the wire answer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<crate::doctor::Diagnosis>,
     /// A defined method's success node as answered (before encryption and signing), its

@@ -33,24 +33,9 @@ fn sign_with(key_pem: &str, sign_type: SignType, text: &str) -> String {
 /// Sends the document's example with `sign`, checks the wire answer is the real
 /// gateway's, and returns the diagnosis header and the journal's diagnosis code.
 async fn diagnosis_of(gateway: &impl Listener, call: Call) -> (String, String) {
-    let answer = call.post(gateway).await;
-    let node = answer.node("utf-8", NODE);
-    assert_eq!(node["sub_code"], "isv.invalid-signature", "{node}");
-    assert!(
-        !answer.text("utf-8").contains("diagnosis"),
-        "the body stays the real gateway's"
-    );
-    let header = answer
-        .headers
-        .get("x-alipay-mock-diagnosis")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let (_, journal) = admin(gateway, "GET", "requests?limit=1", None).await;
-    let code = journal["requests"][0]["diagnosis"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    (header, code)
+    let seen = super::doctor_modes::send_and_look(gateway, &call).await;
+    assert_eq!(seen.sub_code.as_deref(), Some("isv.invalid-signature"));
+    (seen.header, seen.journal_code)
 }
 
 async fn expect(gateway: &impl Listener, call: Call, code: &str) {

@@ -20,6 +20,8 @@ mod console;
 mod content_encryption;
 mod crypto_backends;
 mod doctor;
+mod doctor_cli;
+mod doctor_modes;
 mod embed;
 mod fuzz_regressions;
 mod lifecycle;

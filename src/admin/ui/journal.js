@@ -1,5 +1,6 @@
 // Journal (请求日志): the gateway's request journal, newest first, polled while shown.
 import { api, el, field, showError } from './api.js';
+import { copyAsDoctor } from './doctor.js';
 
 const POLL_MS = 1500;
 const ui = {};
@@ -62,6 +63,7 @@ function explanation(entry) {
 function showDetail(entry) {
   const pre = (testid, text) => el('pre', { 'data-testid': testid, tabIndex: 0 }, text);
   const d = entry.diagnosis;
+  ui.detail.dataset.id = String(entry.id);
   ui.detail.replaceChildren(
     el('h3', { tabIndex: -1, id: 'journal-detail-title' }, `Call #${entry.id}`),
     el('p', {}, `${entry.http_method} · charset ${entry.charset} · ${entry.latency_ms.toFixed(1)} ms · faults: ${(entry.faults || []).join(', ') || 'none'}`),
@@ -72,7 +74,8 @@ function showDetail(entry) {
     el('h3', {}, 'String the signature was verified over'),
     pre('journal-detail-sign-content', entry.signature?.sign_content ?? '(none)'),
     el('h3', {}, 'Parameters (masked)'),
-    pre('journal-detail-params', JSON.stringify(entry.params, null, 2)));
+    pre('journal-detail-params', JSON.stringify(entry.params, null, 2)),
+    copyAsDoctor(entry));
 }
 
 /** Fetches the journal with the filters and redraws. */
@@ -87,9 +90,15 @@ export async function refresh() {
   ui.count.textContent = `${answer.total} call(s) in the journal; showing ${entries.length} newest first.`;
   ui.body.replaceChildren(...entries.map(row));
   // The open call stays open while the filters show it; else its detail goes too.
+  // Entries never change once recorded: an open call is drawn again only when another
+  // one is open, so a copy status or a selection in it survives the polling.
   const open = entries.find((e) => e.id === openId);
-  if (open) showDetail(open);
-  else ui.detail.replaceChildren();
+  if (!open) {
+    ui.detail.replaceChildren();
+    delete ui.detail.dataset.id;
+  } else if (ui.detail.dataset.id !== String(open.id)) {
+    showDetail(open);
+  }
 }
 
 function schedule() {
