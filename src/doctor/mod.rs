@@ -158,7 +158,9 @@ pub fn diagnose(request: Examined<'_>, refusal: Refusal<'_>) -> Option<Diagnosis
 fn public(error: &GatewayError) -> Option<PublicError> {
     match error {
         GatewayError::Public(e) | GatewayError::Explained(e, _) => Some(*e),
-        GatewayError::Business { .. } => None,
+        // A business error, or one a method definition or scenario names, is the answer
+        // the test asked for, not a caller's mistake.
+        GatewayError::Business { .. } | GatewayError::Defined { .. } => None,
     }
 }
 
