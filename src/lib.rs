@@ -31,6 +31,8 @@
 //! - [`sign_cache`]: response signatures by (key, sign type, node bytes), bounded.
 //! - [`cpu_pool`]: the fixed threads that run the CPU-bound part of gateway requests.
 //! - [`clock`]: the gateway's notion of now (real, shifted or frozen).
+//! - [`notify`]: asynchronous notifications to `notify_url`: signed, queued in sled,
+//!   sent by their own worker on Alipay's retry schedule, timed by the clock.
 //! - [`embed`]: [`MockGateway`], the in-process gateway for Rust tests, with typed control
 //!   that runs the admin API's own code.
 //! - [`config`]: configuration, its defaults and the names shared by server and client.
@@ -95,6 +97,7 @@ pub mod keys;
 pub mod methods;
 pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod protocol;
 pub mod reply;
 pub mod server;

@@ -19,6 +19,7 @@ use crate::fixtures::{FixtureError, Fixtures};
 use crate::keyring::{AppEntry, AppKeyError, KeyRing};
 use crate::keys::{self, KeyError};
 use crate::metrics::Metrics;
+use crate::notify::Notifications;
 use crate::sign_cache::SignCache;
 use crate::store::{Plan, Store, StoreError};
 
@@ -92,6 +93,8 @@ pub struct State {
     writes: tokio::sync::Mutex<()>,
     /// Counters and histogram of `/__admin/metrics`: memory only, since start.
     metrics: Metrics,
+    /// Asynchronous notifications: their records (own sled tree) and queue.
+    notifications: Notifications,
 }
 
 impl State {
@@ -121,6 +124,7 @@ impl State {
         scenarios.load(store.scenarios()?);
         let faults = Faults::default();
         faults.load(store.faults()?);
+        let notifications = Notifications::open(&store, config.notify.clone())?;
         Ok(State {
             store,
             keyring,
@@ -138,6 +142,7 @@ impl State {
             clock: Clock::default(),
             writes: tokio::sync::Mutex::new(()),
             metrics: Metrics::new(),
+            notifications,
         })
     }
 
@@ -184,6 +189,11 @@ impl State {
     /// The counters of `/__admin/metrics`.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The asynchronous notifications.
+    pub fn notifications(&self) -> &Notifications {
+        &self.notifications
     }
 
     /// The response-signature cache.
