@@ -255,8 +255,9 @@ impl State {
 
     /// Back to the fixtures: every record, scenario, fault and journal entry and the
     /// clock, or only the records, scenarios, faults and journal entries of one app. All-or-nothing on disk; memory follows once the disk holds it.
+    /// The notifications (all, or the app's) are removed after that, in their own step.
     pub async fn reset(self: &Arc<Self>, app_id: Option<&str>) -> Result<(), CommitError<String>> {
-        match app_id.map(str::to_owned) {
+        let reset = match app_id.map(str::to_owned) {
             None => {
                 self.commit(
                     |state| {
@@ -303,7 +304,13 @@ impl State {
                 )
                 .await
             }
-        }
+        };
+        reset?;
+        // Notifications live outside the plan's trees: they go once the reset is made.
+        crate::notify::clear(self, app_id)
+            .await
+            .map_err(|e| CommitError::Task(e.to_string()))?;
+        Ok(())
     }
 
     /// Adds the removal of one app's scenarios (or all) to a plan and returns their ids,

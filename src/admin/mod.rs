@@ -9,7 +9,7 @@
 //! `Authorization: Bearer <token>`.
 //!
 //! One private module per URL family: `apps`, `identities`, `authorizations`, `scenarios`,
-//! `faults`, `requests`, `reset`, `clock`, `observe` (metrics, cases, fixture test key),
+//! `faults`, `requests`, `reset`, `clock`, `notifications`, `observe` (metrics, cases, fixture test key),
 //! `ui` (the console's static assets, served without the token); `records` holds what the
 //! record families share.
 
@@ -21,6 +21,7 @@ pub mod client;
 mod clock;
 pub(crate) mod faults;
 pub(crate) mod identities;
+mod notifications;
 mod observe;
 pub(crate) mod records;
 mod requests;
@@ -129,6 +130,7 @@ enum Endpoint<'a> {
     Requests,
     Reset,
     Clock,
+    Notifications(&'a [&'a str]),
 }
 
 impl<'a> Endpoint<'a> {
@@ -149,6 +151,9 @@ impl<'a> Endpoint<'a> {
             ["requests"] => Endpoint::Requests,
             ["reset"] => Endpoint::Reset,
             ["clock"] => Endpoint::Clock,
+            ["notifications"] => Endpoint::Notifications(&[]),
+            ["notifications", id] => Endpoint::Notifications(std::slice::from_ref(id)),
+            ["notifications", _, "retry"] => Endpoint::Notifications(&segments[1..]),
             _ => return None,
         })
     }
@@ -170,6 +175,9 @@ impl<'a> Endpoint<'a> {
             Endpoint::Faults | Endpoint::Clock => &["GET", "PUT", "DELETE"],
             Endpoint::Requests => &["GET", "DELETE"],
             Endpoint::Reset => &["POST"],
+            Endpoint::Notifications([]) => &["GET", "POST"],
+            Endpoint::Notifications([_]) => &["GET", "DELETE"],
+            Endpoint::Notifications(_) => &["POST"],
         }
     }
 }
@@ -349,6 +357,7 @@ async fn route(
         Endpoint::Requests => requests::route(state, request).await,
         Endpoint::Reset => reset::route(state, request).await,
         Endpoint::Clock => clock::route(state, request).await,
+        Endpoint::Notifications(rest) => notifications::route(state, request, rest).await,
     }
 }
 

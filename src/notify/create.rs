@@ -172,7 +172,8 @@ fn check(state: &State, request: NotificationRequest) -> Result<Checked, CreateE
             format!("no app {} (see GET /__admin/apps)", request.app_id),
         )
     })?;
-    let target = Target::parse(&request.notify_url).map_err(|e| invalid("notify_url", e.to_string()))?;
+    let target =
+        Target::parse(&request.notify_url).map_err(|e| invalid("notify_url", e.to_string()))?;
     let charset = match request.charset.as_deref() {
         None => Charset::utf8(),
         Some(label) => Charset::from_label(label)
@@ -209,7 +210,10 @@ fn check(state: &State, request: NotificationRequest) -> Result<Checked, CreateE
         }
     }
     if let Some(name) = request.params.keys().find(|n| n.is_empty()) {
-        return Err(invalid(&format!("params.{name}"), "a parameter needs a name"));
+        return Err(invalid(
+            &format!("params.{name}"),
+            "a parameter needs a name",
+        ));
     }
     Ok(Checked {
         app,
@@ -252,7 +256,8 @@ pub async fn create(
     if notifications.queue().pending_count() >= max {
         return Err(CreateError::QueueFull(max));
     }
-    let now = state.clock().now();
+    // Records show UTC, whatever offset the clock was frozen with.
+    let now = state.clock().now().to_offset(time::UtcOffset::UTC);
     let first_due = now.checked_add(checked.delay).unwrap_or(now);
     let worker_state = Arc::clone(state);
     let notification = tokio::task::spawn_blocking(move || {
@@ -274,7 +279,10 @@ pub async fn create(
             .map_err(|e| match e {
                 FormError::NotRepresentable(name, _) => invalid(
                     &format!("params.{name}"),
-                    format!("holds a character {} cannot represent", checked.charset.label()),
+                    format!(
+                        "holds a character {} cannot represent",
+                        checked.charset.label()
+                    ),
                 ),
                 FormError::Sign(e) => CreateError::Internal(e.to_string()),
             })?;
@@ -322,7 +330,9 @@ pub(super) fn from_trigger(t: TriggeredNotification) -> (NotificationRequest, St
                 .params
                 .into_iter()
                 .filter(|(name, value)| {
-                    !name.is_empty() && !value.is_empty() && !form::RESERVED.contains(&name.as_str())
+                    !name.is_empty()
+                        && !value.is_empty()
+                        && !form::RESERVED.contains(&name.as_str())
                 })
                 .collect(),
             sign_type: Some(t.sign_type),

@@ -96,7 +96,10 @@ pub async fn attempt(policy: &Policy, limits: &Limits, notification: &Notificati
         .header(HOST, target.authority.as_str())
         .header(CONTENT_TYPE, content_type)
         .header(CONTENT_LENGTH, notification.body.len())
-        .header(USER_AGENT, concat!("alipay-mock/", env!("CARGO_PKG_VERSION")))
+        .header(
+            USER_AGENT,
+            concat!("alipay-mock/", env!("CARGO_PKG_VERSION")),
+        )
         .header(CONNECTION, "close")
         .body(Full::new(Bytes::from(notification.body.clone())));
     let request = match request {
@@ -107,23 +110,16 @@ pub async fn attempt(policy: &Policy, limits: &Limits, notification: &Notificati
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| format!("HTTP handshake failed: {e}"))?;
-        // The connection is driven beside the exchange and dropped with it.
-        let exchange = async {
-            let response = sender
-                .send_request(request)
-                .await
-                .map_err(|e| format!("no answer: {e}"))?;
-            let status = response.status().as_u16();
-            let body = read_bounded(response.into_body(), limits.max_response_bytes).await;
-            Ok::<_, String>((status, body))
-        };
-        tokio::select! {
-            done = exchange => done,
-            ended = connection => Err(match ended {
-                Ok(()) => "the connection closed before an answer".to_owned(),
-                Err(e) => format!("connection failed: {e}"),
-            }),
-        }
+        // The connection is driven in its own task, aborted when the attempt ends (in
+        // time or not), so nothing of it outlives the attempt.
+        let _connection = AbortOnDrop(tokio::spawn(connection));
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| format!("no answer: {e}"))?;
+        let status = response.status().as_u16();
+        let body = read_bounded(response.into_body(), limits.max_response_bytes).await;
+        Ok::<_, String>((status, body))
     };
     match tokio::time::timeout(limits.response_timeout, exchange).await {
         Err(_) => failure(
@@ -152,6 +148,15 @@ pub async fn attempt(policy: &Policy, limits: &Limits, notification: &Notificati
     }
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Connects to the first address that accepts within the timeout.
 async fn connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream, String> {
     let mut last = String::from("no address to connect to");
@@ -172,10 +177,7 @@ async fn connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream, S
 
 /// Reads at most `limit` bytes of a body: the bytes, and why reading stopped early
 /// (too long, or a broken body).
-async fn read_bounded(
-    mut body: hyper::body::Incoming,
-    limit: usize,
-) -> (Vec<u8>, Option<String>) {
+async fn read_bounded(mut body: hyper::body::Incoming, limit: usize) -> (Vec<u8>, Option<String>) {
     let mut bytes = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = match frame {

@@ -254,8 +254,8 @@ mod tests {
             .unwrap(),
         );
         let gbk = Charset::from_label("gbk").unwrap();
-        let err = sign_and_encode(pairs(&[("subject", "😀")]), &key, SignType::Rsa, &gbk)
-            .unwrap_err();
+        let err =
+            sign_and_encode(pairs(&[("subject", "😀")]), &key, SignType::Rsa, &gbk).unwrap_err();
         assert_eq!(
             err.to_string(),
             "params.subject: holds a character gbk cannot represent"

@@ -225,9 +225,7 @@ pub async fn get(state: &Arc<State>, id: &str) -> Result<Notification, ControlEr
 pub async fn delete(state: &Arc<State>, id: &str) -> Result<(), ControlError> {
     let target = id.to_owned();
     let removed = blocking(state, move |s| {
-        Ok(s.notifications()
-            .queue
-            .remove_where(|n| n.id == target)?)
+        Ok(s.notifications().queue.remove_where(|n| n.id == target)?)
     })
     .await?;
     if removed == 0 {

@@ -118,7 +118,9 @@ impl Range {
     fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
@@ -301,8 +303,14 @@ mod tests {
             ("127.0.0.1", 8080, "/alipay/notify?x=1")
         );
         let v6 = Target::parse("http://[::1]:9/").unwrap();
-        assert_eq!((v6.host.as_str(), v6.authority.as_str()), ("::1", "[::1]:9"));
-        assert_eq!(Target::parse("http://localhost").unwrap().path_and_query, "/");
+        assert_eq!(
+            (v6.host.as_str(), v6.authority.as_str()),
+            ("::1", "[::1]:9")
+        );
+        assert_eq!(
+            Target::parse("http://localhost").unwrap().path_and_query,
+            "/"
+        );
         for bad in [
             "ftp://127.0.0.1/",
             "127.0.0.1:8080/notify",

@@ -154,7 +154,7 @@ pub(super) async fn send(
     manual: bool,
 ) -> Result<Option<Notification>, ControlError> {
     let id = notification.id.clone();
-    let at = state.clock().now();
+    let at = state.clock().now().to_offset(time::UtcOffset::UTC);
     let config = state.notifications().config();
     let outcome = delivery::attempt(&config.policy, &config.limits, &notification).await;
     let verdict = outcome.verdict;
@@ -294,7 +294,13 @@ mod tests {
             next_sleep(Some(now + time::Duration::milliseconds(200)), now),
             Duration::from_millis(200)
         );
-        assert_eq!(next_sleep(Some(now - time::Duration::hours(1)), now), MIN_SLEEP);
-        assert_eq!(next_sleep(Some(now + time::Duration::hours(1)), now), MAX_SLEEP);
+        assert_eq!(
+            next_sleep(Some(now - time::Duration::hours(1)), now),
+            MIN_SLEEP
+        );
+        assert_eq!(
+            next_sleep(Some(now + time::Duration::hours(1)), now),
+            MAX_SLEEP
+        );
     }
 }
