@@ -24,6 +24,7 @@ mod embed;
 mod fuzz_regressions;
 mod lifecycle;
 mod metrics;
+mod notifications;
 mod properties;
 mod public_errors;
 mod reliability;

@@ -2,18 +2,16 @@
 //! tiny local handlers, retries them on the virtual clock, keeps them across restarts,
 //! refuses bad input, and survives hostile handlers.
 
-mod common;
-
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{self, admin, APP_ID, RSA2_ONLY_APP_ID};
 use alipay_mock::notify::delivery::Limits;
 use alipay_mock::notify::NotifyConfig;
 use alipay_mock::{Config, RunningGateway};
 use bytes::Bytes;
-use common::{admin, APP_ID, RSA2_ONLY_APP_ID};
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -25,13 +23,13 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-const ALIPAY_PUBLIC_KEY: &str = include_str!("../fixtures/keys/alipay_public_key.pem");
+const ALIPAY_PUBLIC_KEY: &str = include_str!("../../fixtures/keys/alipay_public_key.pem");
 const CERT_APP_ID: &str = "2021000000000003";
 
 /// A gateway started as a separate process, reached by its address.
 struct Addr(std::net::SocketAddr);
 
-impl common::Listener for Addr {
+impl support::Listener for Addr {
     fn addr(&self) -> std::net::SocketAddr {
         self.0
     }
@@ -304,7 +302,7 @@ async fn a_certificate_mode_app_is_signed_with_the_platform_certificates_key() {
     let pairs = decode_form(&handler.received()[0].body, encoding_rs::UTF_8);
     // Not the key-mode platform key: the certificate's.
     assert!(!verifies(&pairs, encoding_rs::UTF_8));
-    let cert_pem = include_str!("../fixtures/certs/alipay_cert_public_key_rsa2.crt");
+    let cert_pem = include_str!("../../fixtures/certs/alipay_cert_public_key_rsa2.crt");
     let cert = <x509_cert::Certificate as x509_cert::der::DecodePem>::from_pem(cert_pem).unwrap();
     let spki =
         x509_cert::der::Encode::to_der(&cert.tbs_certificate.subject_public_key_info).unwrap();
@@ -553,7 +551,7 @@ async fn hostile_handlers_are_failed_attempts_retried_on_schedule_and_let_go() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let answer = common::send(&gateway, "GET", "/__admin/metrics", None, Vec::new()).await;
+    let answer = support::send(&gateway, "GET", "/__admin/metrics", None, Vec::new()).await;
     let metrics = String::from_utf8_lossy(&answer.body);
     assert!(
         metrics.contains("alipay_mock_notification_attempts_failed_total 4"),
