@@ -4,6 +4,9 @@
 
 NODE_SDK_VERSION=4.14.0
 PYTHON_SDK_VERSION=3.7.1411
+# The community SDK (notification receivers, issue 18). It installs a package named
+# `alipay` too, so it gets a venv of its own: .sdk/python-community.
+COMMUNITY_SDK_VERSION=3.4.0
 
 install_node_sdk() {
     local have
@@ -37,4 +40,25 @@ EOF
     fi
     "$SDK_DIR/python/bin/pip" install --disable-pip-version-check --quiet \
         "alipay-sdk-python==$PYTHON_SDK_VERSION" >&2
+}
+
+install_community_python_sdk() {
+    local venv="$SDK_DIR/python-community"
+    local py="$venv/bin/python"
+    if [ -x "$py" ] && "$py" - "$COMMUNITY_SDK_VERSION" >/dev/null 2>&1 <<'EOF'
+import sys
+from importlib.metadata import version
+assert version("python-alipay-sdk") == sys.argv[1]
+from alipay import AliPay, DCAliPay  # noqa: F401  (deps importable too)
+EOF
+    then
+        log "PyPI python-alipay-sdk==$COMMUNITY_SDK_VERSION already in .sdk/python-community"
+        return 0
+    fi
+    log "installing PyPI python-alipay-sdk==$COMMUNITY_SDK_VERSION into .sdk/python-community"
+    if [ ! -x "$py" ]; then
+        python3 -m venv "$venv" >&2 || return 1
+    fi
+    "$venv/bin/pip" install --disable-pip-version-check --quiet \
+        "python-alipay-sdk==$COMMUNITY_SDK_VERSION" >&2
 }
