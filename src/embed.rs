@@ -45,6 +45,9 @@ use crate::control::scenarios::{Scenario, ScenarioRequest};
 use crate::control::Rejection;
 use crate::fixtures::FixtureSource;
 use crate::model::{AccountState, App, AuthCategory, Authorization, Identity};
+use crate::notify::{
+    self, Notification, NotificationFilter, NotificationRequest, NotificationSummary,
+};
 use crate::server::{RunningGateway, StartError};
 use crate::state::State;
 
@@ -251,6 +254,40 @@ impl MockGateway {
         setting.validate()?;
         self.state().clock().set(setting);
         Ok(())
+    }
+
+    /// Sends a signed asynchronous notification (`POST /__admin/notifications`): stored,
+    /// then POSTed to its `notify_url` and retried on Alipay's schedule on the gateway's
+    /// clock until the handler answers `success`.
+    pub async fn send_notification(
+        &self,
+        request: NotificationRequest,
+    ) -> Result<Notification, Rejection> {
+        Ok(notify::create::create(self.state(), request, "admin".to_owned()).await?)
+    }
+
+    /// The notifications the filter picks, oldest first (`GET /__admin/notifications`).
+    pub async fn notifications(
+        &self,
+        filter: NotificationFilter,
+    ) -> Result<Vec<NotificationSummary>, Rejection> {
+        Ok(notify::list(self.state(), filter).await?)
+    }
+
+    /// One notification with its body, sign content and attempts.
+    pub async fn notification(&self, id: &str) -> Result<Notification, Rejection> {
+        Ok(notify::get(self.state(), id).await?)
+    }
+
+    /// Sends a notification once more now and answers it with the attempt recorded
+    /// (`POST /__admin/notifications/{id}/retry`).
+    pub async fn retry_notification(&self, id: &str) -> Result<Notification, Rejection> {
+        Ok(notify::retry(self.state(), id).await?)
+    }
+
+    /// Removes a notification; a pending one is never sent again.
+    pub async fn delete_notification(&self, id: &str) -> Result<(), Rejection> {
+        Ok(notify::delete(self.state(), id).await?)
     }
 
     /// Back to the fixtures: everything, or one app's records, scenarios, faults and

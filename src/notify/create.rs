@@ -56,10 +56,8 @@ pub struct TriggeredNotification {
     pub delay_seconds: u64,
     /// The call's sign type.
     pub sign_type: SignType,
-    /// The call's charset.
-    pub charset: Charset,
-    /// The method whose rule fired.
-    pub method: String,
+    /// The call's charset label (`utf-8`, `GBK`).
+    pub charset: String,
 }
 
 /// Why a notification was not made.
@@ -336,9 +334,9 @@ pub(super) fn from_trigger(t: TriggeredNotification) -> (NotificationRequest, St
                 })
                 .collect(),
             sign_type: Some(t.sign_type),
-            charset: Some(t.charset.label().to_owned()),
+            charset: Some(t.charset),
             delay_seconds: Some(t.delay_seconds),
         },
-        format!("method:{}", t.method),
+        "rule".to_owned(),
     )
 }

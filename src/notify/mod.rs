@@ -142,7 +142,6 @@ pub fn trigger(state: &State, notification: TriggeredNotification) {
         };
         tracing::warn!(
             app_id = %n.app_id,
-            method = %n.method,
             notify_url = %n.notify_url,
             "notification not made: {reason}"
         );

@@ -100,7 +100,7 @@ pub struct Notification {
     /// Whether the platform certificate's key signed it (certificate-mode app).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cert_mode: bool,
-    /// Who made it: `admin`, or the method whose rule fired.
+    /// Who made it: `admin` (the admin API) or `rule` (a method rule that fired).
     pub source: String,
     /// Every parameter sent, `sign` last, in the order of the form body.
     pub params: Vec<(String, String)>,

@@ -698,3 +698,68 @@ fn a_notification_acknowledged_before_kill_9_is_sent_after_restart() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn only_exactly_success_delivers_not_success_with_a_newline_nor_in_capitals() {
+    let gateway = start().await;
+    let handler = Handler::start(&[(200, "success\n"), (200, "SUCCESS"), (201, "success")]).await;
+    freeze(&gateway, "2026-03-01T00:00:00Z").await;
+    let id = create(&gateway, request(&handler.url)).await;
+    wait_for(&gateway, &id, |n| attempts(n) == 1).await;
+    for expected in [2, 3, 4] {
+        let (status, n) = admin(&gateway, "POST", &format!("notifications/{id}/retry"), None).await;
+        assert_eq!(status, 200, "{n}");
+        assert_eq!(attempts(&n), expected);
+    }
+    let n = wait_for(&gateway, &id, |n| n["state"] == "delivered").await;
+    let verdicts: Vec<&str> = n["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["rejected", "rejected", "rejected", "delivered"]);
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn mock_gateway_sends_and_shows_notifications_with_typed_calls() {
+    use alipay_mock::notify::{NotificationFilter, NotificationRequest, NotificationState};
+    let gateway = alipay_mock::MockGateway::builder().start().await.unwrap();
+    let handler = Handler::start(&[(500, "busy")]).await;
+    let sent = gateway
+        .send_notification(NotificationRequest {
+            app_id: APP_ID.into(),
+            notify_url: handler.url.clone(),
+            params: [("out_trade_no".to_owned(), "T7".to_owned())].into(),
+            ..NotificationRequest::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent.state, NotificationState::Pending);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while gateway
+        .notification(&sent.id)
+        .await
+        .unwrap()
+        .attempts
+        .is_empty()
+    {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let retried = gateway.retry_notification(&sent.id).await.unwrap();
+    assert_eq!(retried.state, NotificationState::Delivered);
+    let delivered = gateway
+        .notifications(NotificationFilter {
+            state: Some(NotificationState::Delivered),
+            ..NotificationFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(delivered.len(), 1);
+    gateway.delete_notification(&sent.id).await.unwrap();
+    let missing = gateway.notification(&sent.id).await.unwrap_err();
+    assert_eq!(missing.status, 404);
+    gateway.shutdown().await;
+}
