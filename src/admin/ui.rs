@@ -26,6 +26,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("sign.js", JS, include_str!("ui/sign.js")),
     ("tryit.js", JS, include_str!("ui/tryit.js")),
     ("journal.js", JS, include_str!("ui/journal.js")),
+    ("notifications.js", JS, include_str!("ui/notifications.js")),
     ("testdata.js", JS, include_str!("ui/testdata.js")),
     ("magic.js", JS, include_str!("ui/magic.js")),
 ];
