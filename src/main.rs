@@ -58,7 +58,7 @@ enum Command {
         cert: bool,
     },
     /// Control a running gateway through its admin API.
-    Admin(alipay_mock::admin::cli::AdminArgs),
+    Admin(alipay_mock::cli::AdminArgs),
 }
 
 #[derive(Debug, Args)]
@@ -141,8 +141,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn admin(args: alipay_mock::admin::cli::AdminArgs) -> Result<(), String> {
-    let output = alipay_mock::admin::cli::run(args)?;
+fn admin(args: alipay_mock::cli::AdminArgs) -> Result<(), String> {
+    let output = alipay_mock::cli::run(args)?;
     if !output.is_empty() {
         println!("{}", output.trim_end_matches('\n'));
     }

@@ -1,5 +1,6 @@
 //! HTTP with hyper 1.x: the accept loop, one `service_fn`, bounded bodies and graceful
-//! shutdown. The only module that knows hyper: it reads a request into plain values and
+//! shutdown. The only server-side module that knows hyper (the other is the admin
+//! client's transport, `client::transport`): it reads a request into plain values and
 //! hands them to [`gateway::handle`] or [`Admin::handle`], and writes the [`Reply`] back.
 
 use std::net::SocketAddr;
