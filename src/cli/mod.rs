@@ -21,6 +21,7 @@ use crate::client::transport::{self, AdminAddress};
 use crate::config::{default_url, ADMIN_TOKEN_ENV, URL_ENV};
 use crate::model::{AccountState, AuthCategory};
 
+mod notifications;
 mod output;
 mod request;
 
@@ -77,6 +78,9 @@ pub enum AdminCommand {
     /// The gateway's clock: show it, freeze it, shift it, or back to real time.
     #[command(subcommand)]
     Clock(ClockCommand),
+    /// Signed asynchronous notifications to a notify_url: send, list, get, retry, delete.
+    #[command(subcommand)]
+    Notifications(notifications::NotificationCommand),
 }
 
 /// `alipay-mock admin clock …`.

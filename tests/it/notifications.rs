@@ -763,3 +763,98 @@ async fn mock_gateway_sends_and_shows_notifications_with_typed_calls() {
     assert_eq!(missing.status, 404);
     gateway.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_http_client_sends_shows_retries_lists_and_deletes_notifications() {
+    use alipay_mock::client::Client;
+    use alipay_mock::notify::{NotificationFilter, NotificationRequest, NotificationState};
+    let gateway = start().await;
+    let handler = Handler::start(&[(503, "later")]).await;
+    let client = Client::new(&gateway.url()).unwrap();
+    let sent = client
+        .send_notification(&NotificationRequest {
+            app_id: APP_ID.into(),
+            notify_url: handler.url.clone(),
+            params: [("trade_status".to_owned(), "TRADE_SUCCESS".to_owned())].into(),
+            ..NotificationRequest::default()
+        })
+        .await
+        .unwrap();
+    let first = wait_for(&gateway, &sent.id, |n| attempts(n) == 1).await;
+    assert_eq!(first["attempts"][0]["status"], 503);
+    let retried = client.retry_notification(&sent.id).await.unwrap();
+    assert_eq!(retried.state, NotificationState::Delivered);
+    assert_eq!(client.notification(&sent.id).await.unwrap(), retried);
+    let pending = client
+        .notifications(&NotificationFilter {
+            state: Some(NotificationState::Pending),
+            ..NotificationFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(pending.is_empty());
+    client.delete_notification(&sent.id).await.unwrap();
+    let err = client.notification(&sent.id).await.unwrap_err();
+    assert!(err.to_string().starts_with("HTTP 404"), "{err}");
+    gateway.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_sends_a_notification_from_flags_and_lists_it() {
+    let gateway = start().await;
+    let handler = Handler::start(&[]).await;
+    let url = gateway.url();
+    let hook = handler.url.clone();
+    let run = move |args: Vec<String>| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_alipay-mock"))
+            .args(["admin", "--url", &url])
+            .args(&args)
+            .env_remove("ALIPAY_MOCK_URL")
+            .env_remove("ALIPAY_MOCK_ADMIN_TOKEN")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    let send = run.clone();
+    let sent = tokio::task::spawn_blocking(move || {
+        send(
+            [
+                "notifications",
+                "send",
+                "--app-id",
+                APP_ID,
+                "--notify-url",
+                &hook,
+                "--param",
+                "out_trade_no=T9",
+                "--charset",
+                "gbk",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        )
+    })
+    .await
+    .unwrap();
+    let id = sent["id"].as_str().unwrap().to_owned();
+    wait_for(&gateway, &id, |n| n["state"] == "delivered").await;
+    let list = tokio::task::spawn_blocking(move || {
+        run(["notifications", "list", "--state", "delivered"]
+            .map(str::to_owned)
+            .to_vec())
+    })
+    .await
+    .unwrap();
+    assert_eq!(list["notifications"][0]["id"], id.as_str());
+    let got = handler.received();
+    assert_eq!(
+        got[0].content_type,
+        "application/x-www-form-urlencoded; charset=gbk"
+    );
+    gateway.shutdown().await;
+}
