@@ -9,9 +9,14 @@
 # over a matrix of sign types, charsets and key formats, plus negative checks
 # (wrong platform public key, wrong app private key). A third driver runs the
 # Node SDK in certificate mode and with AES content encryption (issue 8;
-# scripts/sdk/node_cert_conformance.mjs). Then receivers built on the Node SDK, the
-# official Python SDK and the community python-alipay-sdk (in a venv of its own,
-# .sdk/python-community) verify the gateway's asynchronous notifications (issue 18).
+# scripts/sdk/node_cert_conformance.mjs). Two more drivers call user-defined methods
+# (examples/methods/*.json, loaded through the admin API; issue 17): the Node SDK's
+# exec('alipay.trade.query', …) in key mode, certificate mode and with needEncrypt
+# (scripts/sdk/node_methods_conformance.mjs), and the Python SDK's
+# AlipayTradeQueryRequest (scripts/sdk/python_methods_conformance.py).
+# Then receivers built on the Node SDK, the official Python SDK and the community
+# python-alipay-sdk (in a venv of its own, .sdk/python-community) verify the gateway's
+# asynchronous notifications (issue 18).
 #
 # Output (stdout): one line per SDK x case x variant
 #     PASS <sdk> <case> [<variant>]
@@ -133,6 +138,12 @@ DRIVER_PIDS+=($!)
 timeout "$DRIVER_TIMEOUT" node "$DRIVERS/node_cert_conformance.mjs" "$GATEWAY_URL" \
     >"$RUN_DIR/node-cert.out" 2>"$RUN_DIR/node-cert.err" &
 DRIVER_PIDS+=($!)
+timeout "$DRIVER_TIMEOUT" node "$DRIVERS/node_methods_conformance.mjs" "$GATEWAY_URL" \
+    >"$RUN_DIR/node-methods.out" 2>"$RUN_DIR/node-methods.err" &
+DRIVER_PIDS+=($!)
+timeout "$DRIVER_TIMEOUT" "$SDK_DIR/python/bin/python" "$DRIVERS/python_methods_conformance.py" \
+    >"$RUN_DIR/python-methods.out" 2>"$RUN_DIR/python-methods.err" &
+DRIVER_PIDS+=($!)
 
 passed=0
 failed=0
@@ -164,7 +175,7 @@ collect() {
     done
     DRIVER_PIDS=()
 }
-collect node python node-cert
+collect node python node-cert node-methods python-methods
 
 # Notifications (issue 18), after the calls since the retry check freezes the gateway's
 # clock: receivers built on each SDK verify what the gateway sends.

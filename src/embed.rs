@@ -36,7 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::admin::records::Existing;
-use crate::admin::{apps, authorizations, faults, identities, scenarios, Grant};
+use crate::admin::{apps, authorizations, faults, identities, methods, scenarios, Grant};
 use crate::clock::ClockSetting;
 use crate::config::Config;
 use crate::control::faults::FaultConfig;
@@ -44,6 +44,7 @@ use crate::control::journal::{Filter, JournalEntry};
 use crate::control::scenarios::{Scenario, ScenarioRequest};
 use crate::control::Rejection;
 use crate::fixtures::FixtureSource;
+use crate::methods::defined::Definition;
 use crate::model::{AccountState, App, AuthCategory, Authorization, Identity};
 use crate::notify::{
     self, Notification, NotificationFilter, NotificationRequest, NotificationSummary,
@@ -297,6 +298,35 @@ impl MockGateway {
             .reset(app_id)
             .await
             .map_err(|e| Rejection::internal(e.to_string()))
+    }
+
+    /// Stores or replaces a method definition (`PUT /__admin/methods/{method}`); the
+    /// definition as stored.
+    pub async fn define_method(&self, definition: Definition) -> Result<Definition, Rejection> {
+        methods::define(self.state(), definition)
+            .await
+            .map(|(d, _)| d)
+    }
+
+    /// One method definition (`GET /__admin/methods/{method}`).
+    pub fn method_definition(&self, method: &str) -> Result<Definition, Rejection> {
+        methods::get(self.state(), method)
+    }
+
+    /// Every method definition, by method name (`GET /__admin/methods`).
+    pub fn method_definitions(&self) -> Vec<Definition> {
+        methods::list(self.state())
+    }
+
+    /// Removes a method definition (`DELETE /__admin/methods/{method}`).
+    pub async fn undefine_method(&self, method: &str) -> Result<(), Rejection> {
+        methods::undefine(self.state(), method).await
+    }
+
+    /// The method definitions back to the fixtures' (`DELETE /__admin/methods`); the
+    /// definitions now in force.
+    pub async fn reset_methods(&self) -> Result<Vec<Definition>, Rejection> {
+        methods::reset(self.state()).await
     }
 
     /// Stops accepting, lets in-flight requests finish and flushes the store.

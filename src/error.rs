@@ -116,6 +116,28 @@ const BUSINESS_FAILED: (&str, &str) = ("40004", "Business Failed");
 const CALL_LIMITED: (&str, &str) = ("40005", "Call Limited");
 const INSUFFICIENT_PERMISSIONS: (&str, &str) = ("40006", "Insufficient Permissions");
 
+/// Every error class the gateway writes: `code` and its `msg`.
+const ERROR_CLASSES: [(&str, &str); 8] = [
+    SERVICE_UNAVAILABLE,
+    TOKEN_PERMISSIONS,
+    MISSING_ARGUMENTS,
+    INVALID_ARGUMENTS,
+    INSUFFICIENT_CONDITIONS,
+    BUSINESS_FAILED,
+    CALL_LIMITED,
+    INSUFFICIENT_PERMISSIONS,
+];
+
+/// The error class (`code`, `msg`) with this code (`40002` → `Invalid Arguments`).
+pub fn error_class(code: &str) -> Option<(&'static str, &'static str)> {
+    ERROR_CLASSES.iter().copied().find(|(c, _)| *c == code)
+}
+
+/// The class of business failures, `40004 Business Failed`.
+pub fn business_failed() -> (&'static str, &'static str) {
+    BUSINESS_FAILED
+}
+
 impl PublicError {
     /// `(code, msg)`, `sub_code` and the default `sub_msg`, as the real gateway writes them.
     pub fn wire(self) -> ((&'static str, &'static str), &'static str, &'static str) {
@@ -297,6 +319,18 @@ pub enum GatewayError {
         /// The method's description of the code, sent as `sub_msg`.
         sub_msg: &'static str,
     },
+    /// An error a method definition (or a scenario for one) names: any class, with its
+    /// own `sub_code` and `sub_msg` (see `methods::defined`).
+    #[error("defined failure {sub_code}")]
+    Defined {
+        /// `code` and `msg` (one of the gateway's classes, `40004 Business Failed` for a
+        /// business error).
+        class: (&'static str, &'static str),
+        /// The `sub_code`, as the definition writes it.
+        sub_code: String,
+        /// The `sub_msg`, as the definition writes it.
+        sub_msg: String,
+    },
 }
 
 impl From<PublicError> for GatewayError {
@@ -324,20 +358,35 @@ impl GatewayError {
         let ((code, msg), sub_code, sub_msg) = match self {
             GatewayError::Public(e) => {
                 let (code_msg, sub_code, sub_msg) = e.wire();
-                (code_msg, sub_code, Cow::Borrowed(sub_msg))
+                (code_msg, Cow::Borrowed(sub_code), Cow::Borrowed(sub_msg))
             }
             GatewayError::Explained(e, explanation) => {
                 let (code_msg, sub_code, _) = e.wire();
-                (code_msg, sub_code, Cow::Owned(explanation.clone()))
+                (
+                    code_msg,
+                    Cow::Borrowed(sub_code),
+                    Cow::Owned(explanation.clone()),
+                )
             }
-            GatewayError::Business { sub_code, sub_msg } => {
-                (BUSINESS_FAILED, *sub_code, Cow::Borrowed(*sub_msg))
-            }
+            GatewayError::Business { sub_code, sub_msg } => (
+                BUSINESS_FAILED,
+                Cow::Borrowed(*sub_code),
+                Cow::Borrowed(*sub_msg),
+            ),
+            GatewayError::Defined {
+                class,
+                sub_code,
+                sub_msg,
+            } => (
+                *class,
+                Cow::Owned(sub_code.clone()),
+                Cow::Owned(sub_msg.clone()),
+            ),
         };
         WireError {
             code,
             msg,
-            sub_code: Cow::Borrowed(sub_code),
+            sub_code,
             sub_msg,
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! Layout: `apps.json` (the platform key and the apps), `identities.json`,
 //! `authorizations.json`, `cases.json` (the catalogue of seeded outcomes) and key files
-//! those name, e.g. `keys/app_public_key.pem`. Everything is validated on load, so a
+//! those name, e.g. `keys/app_public_key.pem`, and optionally `methods/*.json`, one
+//! method definition per file (none are compiled in). Everything is validated on load, so a
 //! broken fixture stops start-up with a message instead of failing requests later.
 
 use std::collections::{BTreeMap, HashSet};
@@ -15,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::cases::Case;
 use crate::crypto::SignType;
 use crate::keys;
+use crate::methods::defined::{Compiled, Definition, MAX_DEFINITIONS};
 use crate::model::{App, AppAuthToken, Authorization, CertDefaults, Identity};
 
 /// Where fixtures come from.
@@ -188,6 +190,9 @@ pub struct Fixtures {
     pub authorizations: Vec<Authorization>,
     /// The catalogue of seeded outcomes (`alipay-mock cases`).
     pub cases: Vec<Case>,
+    /// The method definitions of `methods/*.json`, in file-name order, each compiled
+    /// once on load so a broken one stops start-up.
+    pub methods: Vec<Definition>,
     /// Hex SHA-256 over the fixture files, to tell which fixtures a store was seeded from.
     pub digest: String,
 }
@@ -272,6 +277,54 @@ impl Reader<'_> {
     }
 }
 
+impl Reader<'_> {
+    /// `methods/*.json` of a fixtures folder, by file name; the compiled-in fixtures have
+    /// none. Each is compiled (and so validated) here; one method defined twice is refused.
+    fn methods(&mut self) -> Result<Vec<Definition>, FixtureError> {
+        let FixtureSource::Dir(dir) = self.source else {
+            return Ok(Vec::new());
+        };
+        let folder = dir.join("methods");
+        let mut names = match std::fs::read_dir(&folder) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(FixtureError::Read {
+                    path: folder.display().to_string(),
+                    source,
+                })
+            }
+            Ok(entries) => entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.ends_with(".json"))
+                .collect::<Vec<_>>(),
+        };
+        names.sort();
+        if names.len() > MAX_DEFINITIONS {
+            return Err(FixtureError::Invalid(format!(
+                "methods/: {} definitions; at most {MAX_DEFINITIONS}",
+                names.len()
+            )));
+        }
+        let mut methods: Vec<Definition> = Vec::new();
+        for name in names {
+            let path = format!("methods/{name}");
+            let text = self.read(&path)?;
+            let compiled = Compiled::parse(text.as_bytes())
+                .map_err(|e| FixtureError::Invalid(format!("{path}: {e}")))?;
+            let definition = compiled.definition().clone();
+            if methods.iter().any(|m| m.method == definition.method) {
+                return Err(FixtureError::Invalid(format!(
+                    "{path}: {} is defined twice",
+                    definition.method
+                )));
+            }
+            methods.push(definition);
+        }
+        Ok(methods)
+    }
+}
+
 impl Fixtures {
     /// Reads and validates the fixtures.
     pub fn load(source: &FixtureSource) -> Result<Fixtures, FixtureError> {
@@ -349,6 +402,7 @@ impl Fixtures {
             .json::<AuthorizationsFile>("authorizations.json")?
             .authorizations;
         let cases: Vec<Case> = reader.json("cases.json")?;
+        let methods = reader.methods()?;
         let fixtures = Fixtures {
             platform_private_key,
             cert_defaults,
@@ -356,6 +410,7 @@ impl Fixtures {
             identities,
             authorizations,
             cases,
+            methods,
             digest: hex(&reader.hasher.finalize()),
         };
         fixtures.validate()?;

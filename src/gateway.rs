@@ -34,7 +34,7 @@ use crate::crypto::SignType;
 use crate::doctor::{self, Diagnosis};
 use crate::error::{GatewayError, PublicError};
 use crate::keyring::AppEntry;
-use crate::methods::{self, BizContent, Call, Method};
+use crate::methods::{self, Answered, BizContent, Call, Method, TriggeredNotification};
 use crate::metrics::{self, RequestLabels};
 use crate::protocol::charset::Charset;
 use crate::protocol::params::{Params, RawRequest};
@@ -88,6 +88,10 @@ struct Observed {
     diagnosis: Option<Diagnosis>,
     /// `biz_content` was decrypted: the answer is encrypted.
     decrypted: bool,
+    /// A defined method's success node as the journal shows it (`mask` applied).
+    answer: Option<String>,
+    /// The notification the answer triggered.
+    notification: Option<TriggeredNotification>,
 }
 
 /// Answers one `gateway.do` request and records it in the journal. CPU-bound (RSA):
@@ -104,8 +108,8 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
         .and_then(|id| state.keyring().get(id));
     // Decrypted (when encrypted) and read once, by the method it is addressed to.
     let content = encryption::Content::of(&params, app.as_deref());
-    let method = method_name.and_then(Method::from_name);
-    let biz = method.map(|method| method.read(content.text()));
+    let method = method_name.and_then(|name| Method::resolve(name, state.definitions()));
+    let biz = method.as_ref().map(|method| method.read(content.text()));
     let draw = state.faults().draw(params.non_empty("app_id"));
     let caller = caller(app, &params);
     let mut observed = Observed::default();
@@ -125,7 +129,7 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
     let aes_key = caller
         .as_ref()
         .and_then(|c| c.app.aes_key())
-        .filter(|_| observed.decrypted && method != Some(Method::AlipayOpenAppAlipaycertDownload));
+        .filter(|_| observed.decrypted && method.as_ref().is_none_or(Method::encrypts_answers));
     let mut reply = render(&node_name, outcome, params.charset(), signer, aes_key);
     if draw.hostile == Some(HostileMode::AlteredBody) {
         let swaps = biz.as_ref().map_or(&[][..], |b| b.method().tamper_pairs());
@@ -139,7 +143,23 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
         sub_code = codes.sub_code.as_deref(),
         "answered gateway.do"
     );
-    count(state, &params, method, &observed, &codes, &draw, elapsed);
+    count(
+        state,
+        &params,
+        method.as_ref(),
+        &observed,
+        &codes,
+        &draw,
+        elapsed,
+    );
+    if let Some(notification) = observed.notification.take() {
+        observed.notification = Some(match &biz {
+            Some(biz) if !state.journal().unmasked() => biz.masked_notification(&notification),
+            _ => notification.clone(),
+        });
+        // The one place a notification leaves the request path (issue 18 delivers it).
+        crate::notify::trigger(state, notification);
+    }
     let diagnosis = observed.diagnosis.clone();
     state.journal().record(journal_entry(
         state,
@@ -283,20 +303,32 @@ fn process(
         app_id,
         biz,
         keyring: state.keyring(),
+        params,
+        text: content.text(),
+        now: state.clock().now(),
+        sign_type: *sign_type,
     };
-    if let Some(forced) = forced_outcome(state, call) {
-        return match forced {
-            Forced::Error(error) => Err(error),
-            Forced::Answer {
-                authorized,
-                open_id,
-            } => methods::forced_answer(state.store(), call, authorized, open_id),
-        };
-    }
-    if draw.unknown_error {
-        return Err(ServiceUnavailable.into());
-    }
-    methods::answer(state.store(), call)
+    let answered = match forced_outcome(state, call) {
+        Some(Forced::Error(error)) => return Err(error),
+        Some(Forced::Answer {
+            authorized,
+            open_id,
+        }) => methods::forced_answer(state.store(), call, authorized, open_id),
+        Some(Forced::Node(node)) => methods::forced_node(call, &node),
+        None if draw.unknown_error => return Err(ServiceUnavailable.into()),
+        None => methods::answer(state.store(), call),
+    };
+    let Answered {
+        node,
+        shown,
+        notification,
+    } = answered;
+    observed.answer = match (shown, &node) {
+        (Some(_), Ok(raw)) if state.journal().unmasked() => Some(raw.clone()),
+        (shown, _) => shown,
+    };
+    observed.notification = notification;
+    node
 }
 
 /// Counts the call against the scenarios and persists their counters (no flush per
@@ -304,7 +336,7 @@ fn process(
 fn forced_outcome(state: &State, call: Call<'_>) -> Option<Forced> {
     let identity = || methods::identity_of(state.store(), call);
     let candidate = Candidate {
-        method: call.biz.method().name(),
+        method: call.biz.method_name(),
         app_id: call.app_id,
         identity: &identity,
     };
@@ -328,7 +360,7 @@ fn forced_outcome(state: &State, call: Call<'_>) -> Option<Forced> {
 fn count(
     state: &State,
     params: &Params,
-    method: Option<Method>,
+    method: Option<&Method>,
     observed: &Observed,
     codes: &OutcomeCodes,
     draw: &Draw,
@@ -449,6 +481,8 @@ fn journal_entry(
         outcome,
         faults: draw.labels(),
         diagnosis: observed.diagnosis,
+        answer: observed.answer.map(|a| journal::bounded(&a)),
+        notification: observed.notification,
         latency_ms: elapsed.as_secs_f64() * 1000.0,
     }
 }

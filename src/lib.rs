@@ -18,9 +18,10 @@
 //! - [`client`]: the admin API's HTTP client: request builders, transport, the typed
 //!   [`client::Client`]; [`cli`]: `alipay-mock admin …`, the command line over it.
 //! - [`methods`]: the OpenAPI methods (`zhima.auth.info.authquery`,
-//!   `alipay.open.app.alipaycert.download`) behind one interface:
-//!   each reads its `biz_content` once and owns everything about its fields (answers,
-//!   masking, forced answers).
+//!   `alipay.open.app.alipaycert.download`, and any method a definition describes)
+//!   behind one interface: each reads its `biz_content` once and owns everything about
+//!   its fields (answers, masking, forced answers).
+//! - [`notify`]: the asynchronous notifications defined methods trigger.
 //! - [`protocol`]: wire format: charsets, merged parameters, sign content, response bodies.
 //! - [`error`]: the gateway's failures and the one table of public error codes.
 //! - [`crypto`]: RSA / RSA2 signatures; [`keys`]: key parsing; [`keygen`]: key files;

@@ -18,6 +18,7 @@ use crate::crypto::SigningKey;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::keyring::{AppEntry, AppKeyError, KeyRing};
 use crate::keys::{self, KeyError};
+use crate::methods::defined::{Compiled, Definition, DefinitionError, Definitions};
 use crate::metrics::Metrics;
 use crate::notify::Notifications;
 use crate::sign_cache::SignCache;
@@ -49,6 +50,9 @@ pub enum OpenError {
     /// The default platform key or the hostile key does not parse.
     #[error("platform key: {0}")]
     PlatformKey(KeyError),
+    /// A stored method definition no longer compiles.
+    #[error("stored method definition {0}")]
+    Definition(DefinitionError),
 }
 
 /// Why a change was not made: the caller's own refusal, a store failure, or a task that
@@ -93,6 +97,8 @@ pub struct State {
     writes: tokio::sync::Mutex<()>,
     /// Counters and histogram of `/__admin/metrics`: memory only, since start.
     metrics: Metrics,
+    /// Method definitions, compiled (written through to the store).
+    definitions: Definitions,
     /// Asynchronous notifications: their records (own sled tree) and queue.
     notifications: Notifications,
 }
@@ -124,6 +130,8 @@ impl State {
         scenarios.load(store.scenarios()?);
         let faults = Faults::default();
         faults.load(store.faults()?);
+        let definitions = Definitions::default();
+        definitions.replace_all(compile_all(store.definitions()?).map_err(OpenError::Definition)?);
         let notifications = Notifications::open(&store, config.notify.clone())?;
         Ok(State {
             store,
@@ -142,6 +150,7 @@ impl State {
             clock: Clock::default(),
             writes: tokio::sync::Mutex::new(()),
             metrics: Metrics::new(),
+            definitions,
             notifications,
         })
     }
@@ -184,6 +193,11 @@ impl State {
     /// The gateway's clock.
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The method definitions in force.
+    pub fn definitions(&self) -> &Definitions {
+        &self.definitions
     }
 
     /// The counters of `/__admin/metrics`.
@@ -264,14 +278,16 @@ impl State {
                         // Parse the fixture apps' keys first: once the store is reset,
                         // memory follows without a step that can fail.
                         let entries = state.fixture_apps(None)?;
+                        let definitions = state.fixture_definitions()?;
                         let plan = state
                             .store
                             .reset_plan(&state.fixtures)
                             .map_err(|e| e.to_string())?;
-                        Ok((plan, entries))
+                        Ok((plan, (entries, definitions)))
                     },
-                    |state, entries| {
+                    |state, (entries, definitions)| {
                         state.keyring.replace_all(entries);
+                        state.definitions.replace_all(definitions);
                         state.scenarios.load(Vec::new());
                         state.faults.clear_all();
                         state.journal.clear(None);
@@ -324,6 +340,27 @@ impl State {
         ids
     }
 
+    /// Puts the method definitions back to the fixtures' (and nothing else).
+    pub async fn reset_definitions(self: &Arc<Self>) -> Result<(), CommitError<String>> {
+        self.commit(
+            |state| {
+                let definitions = state.fixture_definitions()?;
+                let plan = state
+                    .store
+                    .reset_definitions_plan(&state.fixtures)
+                    .map_err(|e| e.to_string())?;
+                Ok((plan, definitions))
+            },
+            |state, definitions| state.definitions.replace_all(definitions),
+        )
+        .await
+    }
+
+    /// The fixtures' method definitions, compiled.
+    fn fixture_definitions(&self) -> Result<Vec<Compiled>, String> {
+        compile_all(self.fixtures.methods.clone()).map_err(|e| format!("fixture method {e}"))
+    }
+
     /// The fixture apps (or one of them) with their keys parsed.
     fn fixture_apps(&self, only: Option<&str>) -> Result<Vec<AppEntry>, String> {
         self.fixtures
@@ -342,4 +379,8 @@ impl State {
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.store.flush().await
     }
+}
+
+fn compile_all(definitions: Vec<Definition>) -> Result<Vec<Compiled>, DefinitionError> {
+    definitions.into_iter().map(Compiled::new).collect()
 }

@@ -1,5 +1,5 @@
 //! The embedded sled store: apps, identities (with lookup indexes by certificate and by
-//! userId), authorisations, scenarios and faults, as JSON records. No sled type leaks out
+//! userId), authorisations, scenarios, faults and method definitions, as JSON records. No sled type leaks out
 //! of this module.
 //!
 //! Gateway requests only do point reads (sled serves them from its page cache) and the
@@ -15,6 +15,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
 use crate::fixtures::Fixtures;
+use crate::methods::defined::Definition;
 use crate::model::{App, AuthCategory, Authorization, Identity};
 
 /// Where the store lives.
@@ -70,9 +71,10 @@ enum Tree {
     Scenarios,
     Faults,
     Meta,
+    Methods,
 }
 
-const TREE_NAMES: [&str; 8] = [
+const TREE_NAMES: [&str; 9] = [
     "apps",
     "identities",
     "identity_by_cert",
@@ -81,6 +83,7 @@ const TREE_NAMES: [&str; 8] = [
     "scenarios",
     "faults",
     "meta",
+    "methods",
 ];
 
 /// Counts of stored records.
@@ -97,7 +100,7 @@ pub struct Counts {
 /// A set of writes to apply atomically.
 #[derive(Default)]
 pub struct Plan {
-    batches: [sled::Batch; 8],
+    batches: [sled::Batch; 9],
     error: Option<StoreError>,
 }
 
@@ -122,7 +125,7 @@ impl Plan {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: sled::Db,
-    trees: [sled::Tree; 8],
+    trees: [sled::Tree; 9],
 }
 
 fn cert_key(cert_type: &str, cert_no: &str) -> Vec<u8> {
@@ -159,6 +162,7 @@ impl Store {
             open(TREE_NAMES[5])?,
             open(TREE_NAMES[6])?,
             open(TREE_NAMES[7])?,
+            open(TREE_NAMES[8])?,
         ];
         Ok(Store { db, trees })
     }
@@ -239,7 +243,14 @@ impl Store {
         for auth in &fixtures.authorizations {
             Self::authorization_plan(plan, auth);
         }
+        Self::definitions_seed_plan(plan, fixtures);
         plan.insert(Tree::Meta, SEEDED_KEY, fixtures.digest.as_bytes());
+    }
+
+    fn definitions_seed_plan(plan: &mut Plan, fixtures: &Fixtures) {
+        for definition in &fixtures.methods {
+            plan.insert_json(Tree::Methods, &definition.method, definition);
+        }
     }
 
     /// Seeds an empty store from fixtures in one transaction and flushes it. A store
@@ -268,6 +279,7 @@ impl Store {
             Tree::Authorizations,
             Tree::Scenarios,
             Tree::Faults,
+            Tree::Methods,
         ] {
             for key in self.keys(tree, b"")? {
                 plan.remove(tree, key);
@@ -533,6 +545,36 @@ impl Store {
             self.tree(Tree::Scenarios)
                 .compare_and_swap(id.as_bytes(), Some(before), after)?;
         Ok(swapped.is_ok())
+    }
+
+    /// Every stored method definition, by method name.
+    pub fn definitions(&self) -> Result<Vec<Definition>, StoreError> {
+        self.scan_json(Tree::Methods, b"")
+    }
+
+    /// A plan that stores (or replaces) one method definition.
+    pub fn put_definition_plan(definition: &Definition) -> Plan {
+        let mut plan = Plan::default();
+        plan.insert_json(Tree::Methods, &definition.method, definition);
+        plan
+    }
+
+    /// A plan that removes one method definition.
+    pub fn delete_definition_plan(method: &str) -> Plan {
+        let mut plan = Plan::default();
+        plan.remove(Tree::Methods, method);
+        plan
+    }
+
+    /// A plan that puts the method definitions back to the fixtures' (the scoped reset
+    /// of `DELETE /__admin/methods`).
+    pub fn reset_definitions_plan(&self, fixtures: &Fixtures) -> Result<Plan, StoreError> {
+        let mut plan = Plan::default();
+        for key in self.keys(Tree::Methods, b"")? {
+            plan.remove(Tree::Methods, key);
+        }
+        Self::definitions_seed_plan(&mut plan, fixtures);
+        Ok(plan)
     }
 
     /// Every stored fault set, by scope key ("" = global, else the app_id).

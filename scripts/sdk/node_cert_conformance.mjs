@@ -40,12 +40,13 @@
 import { execFileSync } from 'node:child_process';
 import { createPublicKey, createVerify, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
+
+import { describeError, recordingProxy, reporter, shorten, show } from './node_support.mjs';
 
 const SDK = 'node-cert';
 const METHOD = 'zhima.auth.info.authquery';
@@ -77,13 +78,6 @@ const sdkRequire = createRequire(join(sdkDir, 'package.json'));
 const { AlipaySdk, AlipayRequestError } = sdkRequire('alipay-sdk');
 
 const read = (path) => readFileSync(path, 'ascii');
-const oneLine = (text) => String(text).replace(/\s+/g, ' ').trim();
-const shorten = (text, limit = 500) => {
-  const t = oneLine(text);
-  return t.length <= limit ? t : `${t.slice(0, limit)}…`;
-};
-const show = (value) => (value === undefined ? 'absent' : JSON.stringify(value));
-
 const cases = JSON.parse(readFileSync(casesFile, 'utf8'));
 const cert = {
   appKeyPkcs1: read(join(certsDir, 'app_private_key_pkcs1.pem')),
@@ -98,31 +92,8 @@ const alipayPublicKey = read(join(keysDir, 'alipay_public_key.pem'));
 const aesKey = read(join(keysDir, 'aes_key.txt')).trim();
 
 // ---------------------------------------------------------------- recording proxy
-let lastBody = null;
-const target = new URL(gateway);
-const proxy = http.createServer((req, res) => {
-  const headers = { ...req.headers, host: target.host };
-  const upstream = http.request(
-    { host: target.hostname, port: target.port || 80, method: req.method, path: req.url, headers },
-    (up) => {
-      const chunks = [];
-      up.on('data', (c) => chunks.push(c));
-      up.on('end', () => {
-        lastBody = Buffer.concat(chunks);
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        res.end(lastBody);
-      });
-    },
-  );
-  upstream.on('error', (err) => {
-    lastBody = null;
-    res.writeHead(502);
-    res.end(`proxy: ${err.message}`);
-  });
-  req.pipe(upstream);
-});
-await new Promise((ok) => proxy.listen(0, '127.0.0.1', ok));
-const proxyUrl = `http://127.0.0.1:${proxy.address().port}${target.pathname}`;
+const proxy = await recordingProxy(gateway);
+const proxyUrl = proxy.url;
 
 // ---------------------------------------------------------------- wrong certificates
 const work = mkdtempSync(join(tmpdir(), 'node-cert-'));
@@ -189,8 +160,9 @@ function compare(expect, result, keys = COMPARED_KEYS) {
 
 /** The raw answer as text and parsed; throws when there is none. */
 function lastAnswer() {
-  if (!lastBody) throw new Error('no answer recorded by the proxy');
-  const text = lastBody.toString('utf8');
+  const body = proxy.last();
+  if (!body) throw new Error('no answer recorded by the proxy');
+  const text = body.toString('utf8');
   return { text, json: JSON.parse(text) };
 }
 
@@ -201,34 +173,7 @@ function certLayoutProblems(text, expectedSn) {
   return m[1] === expectedSn ? [] : [`alipay_cert_sn: expected ${expectedSn}, got ${m[1]}`];
 }
 
-let passed = 0;
-let failed = 0;
-function report(name, variant, why) {
-  if (why == null || (Array.isArray(why) && why.length === 0)) {
-    passed += 1;
-    console.log(`PASS ${SDK} ${name} [${variant}]`);
-  } else {
-    failed += 1;
-    console.log(`FAIL ${SDK} ${name} [${variant}] : ${oneLine(Array.isArray(why) ? why.join('; ') : why)}`);
-  }
-}
-
-function describeError(err) {
-  const raw = err?.responseDataRaw ? ` | body: ${shorten(err.responseDataRaw)}` : '';
-  return `${err?.name ?? 'Error'}: ${shorten(err?.message ?? err, 400)}${raw}`;
-}
-
-async function runCheck(name, variant, fn) {
-  let why;
-  lastBody = null;
-  try {
-    why = await fn();
-  } catch (err) {
-    why = describeError(err);
-    if (process.env.SDK_CONFORMANCE_DEBUG) console.error(err);
-  }
-  report(name, variant, why);
-}
+const { report, runCheck, finish } = reporter(SDK, proxy.reset);
 
 function expectError(result, code, msg, subCode) {
   const problems = [];
@@ -378,5 +323,4 @@ try {
   proxy.close();
   rmSync(work, { recursive: true, force: true });
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exitCode = failed === 0 && passed > 0 ? 0 : 1;
+finish();

@@ -177,11 +177,40 @@ test('Send notification posts a signed form to a local handler; the view shows t
   }
 });
 
+test('a defined method is listed in Magic values and its rule answers from Try it, signed', async () => {
+  const definition = {
+    method: 'alipay.trade.query',
+    description: 'browser test',
+    rules: [
+      { when: { out_trade_no: 'T1001' }, answer: { trade_status: 'TRADE_SUCCESS', out_trade_no: '{{biz.out_trade_no}}' } },
+      { when: { out_trade_no: 'T404' }, error: { sub_code: 'ACQ.TRADE_NOT_EXIST', sub_msg: '交易不存在' } },
+    ],
+    example: { out_trade_no: 'T1001' },
+  };
+  const put = await page.request.put(`${GATEWAY}/__admin/methods/alipay.trade.query`, { data: definition });
+  assert.equal(put.status(), 201);
+  await page.goto('about:blank');
+  await page.goto(`${GATEWAY}/__admin/ui/#magic`);
+  await byId('magic-method-row').first().waitFor(WAIT);
+  assert.equal(await byId('magic-method-row').count(), 2);
+  await byId('magic-try-alipay.trade.query-1').click();
+  await page.waitForFunction(() => location.hash === '#try', null, WAIT);
+  await page.waitForFunction(() => document.querySelector('[data-testid="try-biz-json"]')?.value.includes('T404'), null, WAIT);
+  await page.waitForFunction(() => document.querySelector('[data-testid="try-key"]')?.value.includes('PRIVATE KEY'), null, WAIT);
+  assert.equal(await byId('try-method').inputValue(), 'alipay.trade.query');
+  await byId('try-send').click();
+  await byId('try-verdict').waitFor(WAIT);
+  assert.equal(await byId('try-code').textContent(), 'code 40004');
+  assert.match(await byId('try-sub-code').textContent(), /ACQ\.TRADE_NOT_EXIST/);
+  assert.equal(await byId('try-verdict').textContent(), 'signature verified');
+  await page.screenshot({ path: `${SHOTS}/07-defined-method.png`, fullPage: true });
+});
+
 test('the console is readable in a narrow window', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(`${GATEWAY}/__admin/ui/#try`);
   await byId('try-send').waitFor(WAIT);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `page wider than the window by ${overflow}px`);
-  await page.screenshot({ path: `${SHOTS}/07-narrow.png`, fullPage: true });
+  await page.screenshot({ path: `${SHOTS}/08-narrow.png`, fullPage: true });
 });

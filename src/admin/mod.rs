@@ -10,7 +10,7 @@
 //! `Authorization: Bearer <token>`.
 //!
 //! One private module per URL family: `apps`, `identities`, `authorizations`, `scenarios`,
-//! `faults`, `requests`, `reset`, `clock`, `notifications`, `observe` (metrics, cases, fixture test key),
+//! `faults`, `requests`, `reset`, `clock`, `methods`, `notifications`, `observe` (metrics, cases, fixture test key),
 //! `ui` (the console's static assets, served without the token); `records` holds what the
 //! record families share.
 
@@ -19,6 +19,7 @@ pub(crate) mod authorizations;
 mod clock;
 pub(crate) mod faults;
 pub(crate) mod identities;
+pub(crate) mod methods;
 mod notifications;
 mod observe;
 pub(crate) mod records;
@@ -129,6 +130,7 @@ enum Endpoint<'a> {
     Requests,
     Reset,
     Clock,
+    Methods(&'a [&'a str]),
     Notifications(&'a [&'a str]),
 }
 
@@ -150,6 +152,7 @@ impl<'a> Endpoint<'a> {
             ["requests"] => Endpoint::Requests,
             ["reset"] => Endpoint::Reset,
             ["clock"] => Endpoint::Clock,
+            ["methods", rest @ ..] if rest.len() <= 1 => Endpoint::Methods(rest),
             ["notifications"] => Endpoint::Notifications(&[]),
             ["notifications", id] => Endpoint::Notifications(std::slice::from_ref(id)),
             ["notifications", _, "retry"] => Endpoint::Notifications(&segments[1..]),
@@ -174,6 +177,8 @@ impl<'a> Endpoint<'a> {
             Endpoint::Faults | Endpoint::Clock => &["GET", "PUT", "DELETE"],
             Endpoint::Requests => &["GET", "DELETE"],
             Endpoint::Reset => &["POST"],
+            Endpoint::Methods([]) => &["GET", "DELETE"],
+            Endpoint::Methods(_) => &["GET", "PUT", "DELETE"],
             Endpoint::Notifications([]) => &["GET", "POST"],
             Endpoint::Notifications([_]) => &["GET", "DELETE"],
             Endpoint::Notifications(_) => &["POST"],
@@ -356,6 +361,7 @@ async fn route(
         Endpoint::Requests => requests::route(state, request).await,
         Endpoint::Reset => reset::route(state, request).await,
         Endpoint::Clock => clock::route(state, request).await,
+        Endpoint::Methods(rest) => methods::route(state, request, rest).await,
         Endpoint::Notifications(rest) => notifications::route(state, request, rest).await,
     }
 }

@@ -81,6 +81,33 @@ pub enum AdminCommand {
     /// Signed asynchronous notifications to a notify_url: send, list, get, retry, delete.
     #[command(subcommand)]
     Notifications(notifications::NotificationCommand),
+    /// Method definitions: what any other OpenAPI method answers.
+    #[command(subcommand)]
+    Methods(MethodCommand),
+}
+
+/// `alipay-mock admin methods …`.
+#[derive(Debug, Subcommand)]
+pub enum MethodCommand {
+    /// Every definition.
+    List,
+    /// One definition, by method name.
+    Get {
+        /// The method (`alipay.trade.query`).
+        method: String,
+    },
+    /// Store or replace the definition in FILE (`-` reads stdin); its `method` names it.
+    Define {
+        /// JSON file, or `-` for stdin.
+        file: String,
+    },
+    /// Remove a definition: the method answers isv.invalid-method again.
+    Delete {
+        /// The method.
+        method: String,
+    },
+    /// Back to the fixtures' definitions (fixtures/methods/*.json).
+    Reset,
 }
 
 /// `alipay-mock admin clock …`.

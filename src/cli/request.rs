@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::{
     AdminCommand, AppCommand, AuthCommand, ClockCommand, FaultCommand, ForceArgs, IdentityCommand,
-    RecordCommand, RequestsCommand, ScenarioCommand,
+    MethodCommand, RecordCommand, RequestsCommand, ScenarioCommand,
 };
 use crate::admin::Grant;
 use crate::client::calls::{self, ApiRequest, Collection, RequestsQuery};
@@ -75,6 +75,22 @@ impl AdminCommand {
                 }),
             },
             AdminCommand::Reset { app_id } => calls::reset(app_id.as_deref()),
+            AdminCommand::Methods(verb) => match verb {
+                MethodCommand::List => calls::method_definitions(None),
+                MethodCommand::Get { method } => calls::method_definitions(Some(method)),
+                MethodCommand::Define { file } => {
+                    let text = json_input(read, file)?;
+                    let method = serde_json::from_str::<serde_json::Value>(&text)
+                        .ok()
+                        .and_then(|v| v.get("method")?.as_str().map(str::to_owned))
+                        .ok_or_else(|| {
+                            format!("{file}: a definition names its \"method\" (e.g. \"alipay.trade.query\")")
+                        })?;
+                    calls::define_method_json(&method, text)
+                }
+                MethodCommand::Delete { method } => calls::undefine_method(method),
+                MethodCommand::Reset => calls::reset_methods(),
+            },
             AdminCommand::Clock(verb) => match verb {
                 ClockCommand::Get => calls::clock(),
                 ClockCommand::Real => {
@@ -621,6 +637,46 @@ mod tests {
             wire(&["reset", "--app-id", "2014072300007148"]),
             no_body(HttpMethod::Post, "/__admin/reset?app_id=2014072300007148")
         );
+    }
+
+    #[test]
+    fn methods_verbs_map_to_the_methods_endpoints() {
+        assert_eq!(
+            wire(&["methods", "list"]),
+            no_body(HttpMethod::Get, "/__admin/methods")
+        );
+        assert_eq!(
+            wire(&["methods", "get", "alipay.trade.query"]),
+            no_body(HttpMethod::Get, "/__admin/methods/alipay.trade.query")
+        );
+        assert_eq!(
+            wire(&["methods", "delete", "alipay.trade.query"]),
+            no_body(HttpMethod::Delete, "/__admin/methods/alipay.trade.query")
+        );
+        assert_eq!(
+            wire(&["methods", "reset"]),
+            no_body(HttpMethod::Delete, "/__admin/methods")
+        );
+        let args = parse(&["methods", "define", "def.json"]).unwrap();
+        let body = json!({"method": "alipay.trade.query", "rules": [{"answer": {}}]});
+        let mut read = |_: &str| Ok(body.to_string());
+        let r = args.command.request(&mut read).unwrap();
+        assert_eq!(
+            (r.method, r.target.as_str()),
+            (HttpMethod::Put, "/__admin/methods/alipay.trade.query")
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&r.body.unwrap()).unwrap(),
+            body
+        );
+    }
+
+    #[test]
+    fn methods_define_refuses_a_file_that_names_no_method() {
+        let args = parse(&["methods", "define", "def.json"]).unwrap();
+        let mut read = |_: &str| Ok(r#"{"rules": []}"#.to_owned());
+        let e = args.command.request(&mut read).unwrap_err();
+        assert!(e.contains("\"method\""), "{e}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::clock::ClockSetting;
 use crate::config::ADMIN_PREFIX;
 use crate::control::faults::FaultConfig;
 use crate::control::scenarios::ScenarioRequest;
+use crate::methods::defined::Definition;
 use crate::model::{AccountState, AuthCategory};
 
 /// What stays unencoded in a path segment or query value: RFC 3986's unreserved
@@ -343,6 +344,38 @@ pub fn set_clock(setting: &ClockSetting) -> Result<ApiRequest, serde_json::Error
         return Ok(ApiRequest::new(HttpMethod::Delete, clock));
     }
     ApiRequest::new(HttpMethod::Put, clock).with_json(setting)
+}
+
+/// `PUT /__admin/methods/{method}`: stores or replaces a method definition.
+pub fn define_method(definition: &Definition) -> Result<ApiRequest, serde_json::Error> {
+    Ok(define_method_json(
+        &definition.method,
+        serde_json::to_string(definition)?,
+    ))
+}
+
+/// `PUT /__admin/methods/{method}` with a definition's JSON text as written (the CLI's
+/// `methods define FILE`: the server names any field that is wrong).
+pub fn define_method_json(method: &str, json: String) -> ApiRequest {
+    ApiRequest::new(HttpMethod::Put, target(&["methods", method], &[])).with_body(json)
+}
+
+/// `GET /__admin/methods/{method}`, or every definition with `None`.
+pub fn method_definitions(method: Option<&str>) -> ApiRequest {
+    match method {
+        Some(method) => ApiRequest::new(HttpMethod::Get, target(&["methods", method], &[])),
+        None => ApiRequest::new(HttpMethod::Get, target(&["methods"], &[])),
+    }
+}
+
+/// `DELETE /__admin/methods/{method}`: removes one definition.
+pub fn undefine_method(method: &str) -> ApiRequest {
+    ApiRequest::new(HttpMethod::Delete, target(&["methods", method], &[]))
+}
+
+/// `DELETE /__admin/methods`: the definitions back to the fixtures'.
+pub fn reset_methods() -> ApiRequest {
+    ApiRequest::new(HttpMethod::Delete, target(&["methods"], &[]))
 }
 
 #[cfg(test)]

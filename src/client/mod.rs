@@ -16,6 +16,7 @@ use crate::admin::{Grant, RequestsPage};
 use crate::clock::ClockSetting;
 use crate::control::faults::FaultConfig;
 use crate::control::scenarios::{Scenario, ScenarioRequest};
+use crate::methods::defined::Definition;
 use crate::model::{AccountState, AuthCategory, Authorization, Identity};
 use calls::{ApiRequest, RequestsQuery};
 use transport::{send, AdminAddress, TransportError, UrlError, TIMEOUT};
@@ -183,5 +184,32 @@ impl Client {
         self.call::<Value>(calls::set_clock(setting))
             .await
             .map(drop)
+    }
+
+    /// Stores or replaces a method definition; the definition as stored.
+    pub async fn define_method(&self, definition: &Definition) -> Result<Definition, ClientError> {
+        self.call(calls::define_method(definition)).await
+    }
+
+    /// One method definition.
+    pub async fn method_definition(&self, method: &str) -> Result<Definition, ClientError> {
+        self.call(Ok(calls::method_definitions(Some(method)))).await
+    }
+
+    /// Every method definition, by method name.
+    pub async fn method_definitions(&self) -> Result<Vec<Definition>, ClientError> {
+        self.call(Ok(calls::method_definitions(None))).await
+    }
+
+    /// Removes a method definition: the method answers `isv.invalid-method` again.
+    pub async fn undefine_method(&self, method: &str) -> Result<(), ClientError> {
+        self.call::<Value>(Ok(calls::undefine_method(method)))
+            .await
+            .map(drop)
+    }
+
+    /// The method definitions back to the fixtures'; the definitions now in force.
+    pub async fn reset_methods(&self) -> Result<Vec<Definition>, ClientError> {
+        self.call(Ok(calls::reset_methods())).await
     }
 }

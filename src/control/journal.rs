@@ -69,6 +69,14 @@ pub struct JournalEntry {
     /// doctor; never part of the wire answer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<crate::doctor::Diagnosis>,
+    /// A defined method's success node as answered (before encryption and signing), its
+    /// definition's `mask` paths masked unless the journal is unmasked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+    /// The asynchronous notification the answer triggered (its parameters masked like
+    /// the answer), handed to the notifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification: Option<crate::methods::TriggeredNotification>,
     /// Time spent answering, in milliseconds, injected latency included.
     pub latency_ms: f64,
 }
@@ -141,6 +149,15 @@ impl JournalEntry {
             + self.outcome.code.len()
             + optional(&self.outcome.sub_code)
             + self.faults.iter().map(String::len).sum::<usize>()
+            + optional(&self.answer)
+            + self.notification.as_ref().map_or(0, |n| {
+                PARAM
+                    + n.notify_url.len()
+                    + n.params
+                        .iter()
+                        .map(|(k, v)| PARAM + k.len() + v.len())
+                        .sum::<usize>()
+            })
     }
 }
 
@@ -279,6 +296,8 @@ mod tests {
             },
             faults: vec![],
             diagnosis: None,
+            answer: None,
+            notification: None,
             latency_ms: 0.0,
         }
     }

@@ -35,7 +35,7 @@ pub struct Match {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     untagged,
-    expecting = "outcome: {\"error\": \"<public sub_code or business code>\"} or {\"authorized\": true|false, \"open_id\"?: \"…\"}"
+    expecting = "outcome: {\"error\": \"<public sub_code or business code>\"}, {\"authorized\": true|false, \"open_id\"?: \"…\"}, {\"answer\": {<response node>}} or {\"error\": {\"sub_code\": \"…\", \"sub_msg\": \"…\", \"code\"?: \"…\"}}"
 )]
 pub enum Outcome {
     /// Any public `sub_code` (e.g. `isp.unknow-error`) or business code (e.g.
@@ -43,6 +43,27 @@ pub enum Outcome {
     Error(ForcedError),
     /// A success answer.
     Answer(ForcedAnswer),
+    /// A whole answer node, as a method definition's rule writes it (templates
+    /// included): any method, defined ones above all.
+    Node(ForcedNode),
+    /// An error as a method definition's rule writes it: any `sub_code` and `sub_msg`.
+    DefinedError(ForcedDefinedError),
+}
+
+/// `{"answer": {<response node>}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForcedNode {
+    /// The node's fields (`code`/`msg` are put first unless given).
+    pub answer: serde_json::Value,
+}
+
+/// `{"error": {"sub_code": …, "sub_msg": …, "code"?: …}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForcedDefinedError {
+    /// The error, as a definition's rule writes it.
+    pub error: methods::defined::ErrorSpec,
 }
 
 /// `{"error": "<sub_code or business code>"}`.
@@ -140,6 +161,8 @@ pub(crate) enum Forced {
         /// The `open_id` asked for; `None` lets the method choose.
         open_id: Option<String>,
     },
+    /// Answer this node (rendered against the request).
+    Node(methods::defined::Answer),
 }
 
 impl Outcome {
@@ -168,6 +191,16 @@ impl Outcome {
                     authorized: *authorized,
                     open_id: open_id.clone(),
                 })
+            }
+            Outcome::Node(ForcedNode { answer }) => {
+                methods::defined::Answer::node(answer, "outcome.answer")
+                    .map(Forced::Node)
+                    .map_err(|e| Rejection::bad_request(e.to_string()))
+            }
+            Outcome::DefinedError(ForcedDefinedError { error }) => {
+                methods::defined::Answer::error(error, "outcome.error")
+                    .map(Forced::Error)
+                    .map_err(|e| Rejection::bad_request(e.to_string()))
             }
         }
     }

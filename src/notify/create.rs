@@ -13,6 +13,7 @@ use super::policy::{Target, UrlError};
 use super::record::{Notification, NotificationState};
 use crate::crypto::SignType;
 use crate::keyring::AppEntry;
+use crate::methods::TriggeredNotification;
 use crate::protocol::charset::Charset;
 use crate::state::State;
 use crate::store::StoreError;
@@ -40,24 +41,6 @@ pub struct NotificationRequest {
     /// Seconds on the gateway's clock before the first send (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_seconds: Option<u64>,
-}
-
-/// A notification a method rule asks for when it fires on a call that carried
-/// `notify_url` (see [`super::trigger`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TriggeredNotification {
-    /// The calling app.
-    pub app_id: String,
-    /// The call's `notify_url`.
-    pub notify_url: String,
-    /// The rule's parameters, templates already filled in.
-    pub params: Vec<(String, String)>,
-    /// The rule's delay on the gateway's clock.
-    pub delay_seconds: u64,
-    /// The call's sign type.
-    pub sign_type: SignType,
-    /// The call's charset label (`utf-8`, `GBK`).
-    pub charset: String,
 }
 
 /// Why a notification was not made.

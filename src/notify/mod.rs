@@ -27,7 +27,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, Notify};
 
-pub use create::{CreateError, NotificationRequest, TriggeredNotification};
+pub use crate::methods::TriggeredNotification;
+pub use create::{CreateError, NotificationRequest};
 pub use record::{Attempt, Notification, NotificationState, NotificationSummary, Verdict};
 
 use crate::state::State;

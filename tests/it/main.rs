@@ -23,6 +23,7 @@ mod doctor;
 mod embed;
 mod fuzz_regressions;
 mod lifecycle;
+mod methods;
 mod metrics;
 mod notifications;
 mod properties;

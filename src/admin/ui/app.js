@@ -45,6 +45,9 @@ function start() {
   magic.mount(document.getElementById('view-magic'), async (testCase) => {
     location.hash = '#try';
     await tryit.prefill(testCase);
+  }, async (method, biz) => {
+    location.hash = '#try';
+    await tryit.prefillDefined(method, biz);
   });
   const input = document.getElementById('token');
   input.value = token();

@@ -12,6 +12,8 @@ const CERT_DOWNLOAD = 'alipay.open.app.alipaycert.download';
 const EXAMPLE = { identity_type: '2', certType: 'IDENTITY_CARD', name: '张三', certNo: '33021199003132432', auth_category: 'C2B' };
 
 let apps = [];
+/** The method definitions in force (GET /__admin/methods), by method name. */
+let definitions = new Map();
 const ui = {};
 
 function out(testid, label) {
@@ -54,10 +56,26 @@ function input(name, value, label) {
   return field(label, control);
 }
 
-/** The form of the chosen method: the document's field table, its example prefilled. */
+/** The JSON editor of a defined method's biz_content, prefilled with `biz`. */
+function renderJsonEditor(biz) {
+  ui.bizJson = el('textarea', {
+    id: 'try-biz-json', rows: 8, spellcheck: false, 'data-testid': 'try-biz-json', oninput: preview,
+  });
+  ui.bizJson.value = JSON.stringify(biz ?? {}, null, 2);
+  const definition = definitions.get(ui.method.value);
+  const note = el('p', { className: 'muted', 'data-testid': 'try-definition-note' });
+  note.textContent = `Defined method. ${definition?.description ?? ''}`;
+  ui.biz.append(note, field('biz_content (JSON)', ui.bizJson));
+}
+
+/** The form of the chosen method: the document's field table, its example prefilled;
+ *  a defined method gets a JSON editor prefilled from its definition's `example`. */
 function renderBizFields(values = EXAMPLE) {
   ui.biz.replaceChildren();
-  if (ui.method.value === AUTHQUERY) {
+  ui.bizJson = undefined;
+  if (definitions.has(ui.method.value)) {
+    renderJsonEditor(values === EXAMPLE ? definitions.get(ui.method.value).example : values);
+  } else if (ui.method.value === AUTHQUERY) {
     const type = select({ id: 'try-f-identity_type', name: 'identity_type', 'data-testid': 'try-field-identity_type',
       onchange: () => renderBizFields(readFields()) },
       [['2', '2 — 身份证 (identity card)'], ['5', '5 — 支付宝 userId']]);
@@ -87,6 +105,7 @@ function readFields() {
 }
 
 function bizContent() {
+  if (ui.bizJson) return ui.rawBiz ?? ui.bizJson.value;
   const v = readFields();
   if (ui.method.value === AUTHQUERY) {
     const param = v.identity_type === '5' ? { userId: v.userId }
@@ -106,10 +125,28 @@ function preview() {
 /** Loads the apps (called whenever the view is shown). */
 export async function refresh() {
   apps = await api('GET', 'apps');
+  await refreshMethods();
   const current = ui.app.value;
   ui.app.replaceChildren(...apps.map((a) => el('option', { value: a.app_id }, `${a.app_id} — ${a.name ?? ''}`)));
   if (current && apps.some((a) => a.app_id === current)) ui.app.value = current;
   await loadKey();
+}
+
+/** The method list: the built-in ones, then every defined method. */
+async function refreshMethods() {
+  definitions = new Map((await api('GET', 'methods')).map((d) => [d.method, d]));
+  const current = ui.method.value;
+  const names = [AUTHQUERY, CERT_DOWNLOAD, ...definitions.keys()];
+  ui.method.replaceChildren(...names.map((name) => el('option', { value: name }, name)));
+  ui.method.value = names.includes(current) ? current : AUTHQUERY;
+  if (ui.method.value !== current) renderBizFields();
+}
+
+/** Fills the form for a defined method with this biz_content (Magic values' rows). */
+export async function prefillDefined(method, biz) {
+  await refresh();
+  ui.method.value = method;
+  renderBizFields(biz);
 }
 
 async function loadKey() {
