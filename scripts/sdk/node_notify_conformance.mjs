@@ -17,7 +17,10 @@
 //      notifications fail there too (docs/protocol.md §9.2).
 //   2. certificate mode (app 2021000000000003), RSA2, utf-8.
 //   3. a handler configured with another platform key answers `fail`: not delivered.
-//   4. retries: a handler that answers `fail` twice sees the attempts at the scheduled
+//   4. triggered by a call: with a method definition whose rule declares a notification
+//      (issue 17), the SDK's own `exec('alipay.trade.query', {notifyUrl, …})` makes the
+//      gateway send the rule's notification to the handler, which verifies it.
+//   5. retries: a handler that answers `fail` twice sees the attempts at the scheduled
 //      virtual times (T, T+4m, T+14m on a frozen clock), then `success` ends them.
 // One line per check (`PASS node-notify <check> [<variant>]` / `FAIL … : <why>`), then
 // `N passed, N failed`; exit 0 only when nothing failed.
@@ -211,6 +214,41 @@ await check('another platform key rejects', 'RSA2,utf-8', async () => {
   if (route.seen[0]?.v1 !== false || route.seen[0]?.v2 !== false) throw new Error('the SDK accepted a notification signed with a key it was not given');
   if (n.state !== 'pending' || n.attempts[0].body !== 'fail') throw new Error(`expected a rejected attempt: ${JSON.stringify(n)}`);
   await admin('DELETE', `notifications/${id}`);
+});
+
+await check('triggered by an SDK call of a defined method', 'RSA2,utf-8', async () => {
+  const method = 'alipay.trade.query';
+  const definition = {
+    method,
+    rules: [{
+      answer: { trade_status: 'TRADE_SUCCESS', out_trade_no: '{{biz.out_trade_no}}' },
+      notify: { params: { notify_type: 'trade_status_sync', out_trade_no: '{{biz.out_trade_no}}', trade_status: 'TRADE_SUCCESS' } },
+    }],
+  };
+  const put = await admin('PUT', `methods/${method}`, definition);
+  if (put.status !== 201 && put.status !== 200) throw new Error(`PUT methods: ${put.status} ${JSON.stringify(put.json)}`);
+  try {
+    routeNumber += 1;
+    const path = `/notify/${routeNumber}`;
+    const route = { sdk: keySdk('RSA2'), script: [], seen: [] };
+    routes.set(path, route);
+    const outTradeNo = `T${Date.now()}`;
+    const result = await keySdk('RSA2').exec(method, { bizContent: { out_trade_no: outTradeNo }, notifyUrl: handlerBase + path }, { validateSign: true });
+    if (result.code !== '10000') throw new Error(`exec answered ${JSON.stringify(result)}`);
+    const deadline = Date.now() + 10000;
+    while (route.seen.length === 0) {
+      if (Date.now() > deadline) throw new Error('no notification reached the handler within 10 s');
+      await new Promise((ok) => setTimeout(ok, 25));
+    }
+    const seen = route.seen[0];
+    if (!seen.v1 || !seen.v2) throw new Error(`checkNotifySign ${seen.v1}, checkNotifySignV2 ${seen.v2}`);
+    if (seen.params.out_trade_no !== outTradeNo) throw new Error(`out_trade_no ${seen.params.out_trade_no}`);
+    const { json } = await admin('GET', `notifications/${seen.params.notify_id}`);
+    const n = await waitFor(json.id, (n) => n.state !== 'pending');
+    if (n.state !== 'delivered' || n.source !== 'rule') throw new Error(`state ${n.state}, source ${n.source}`);
+  } finally {
+    await admin('DELETE', `methods/${method}`);
+  }
 });
 
 await check('retries on the virtual clock', 'fail,fail,success', async () => {

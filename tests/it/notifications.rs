@@ -858,3 +858,97 @@ async fn the_command_line_sends_a_notification_from_flags_and_lists_it() {
     );
     gateway.shutdown().await;
 }
+
+/// A defined method whose default rule asks for a notification.
+fn trade_query_with_notify() -> Value {
+    json!({
+      "method": "alipay.trade.query",
+      "rules": [
+        {"answer": {"trade_status": "TRADE_SUCCESS", "out_trade_no": "{{biz.out_trade_no}}"},
+         "notify": {"params": {"notify_type": "trade_status_sync",
+                               "out_trade_no": "{{biz.out_trade_no}}",
+                               "trade_status": "TRADE_SUCCESS", "subject": "大乐透"},
+                    "delay_seconds": 60}}
+      ]
+    })
+}
+
+#[tokio::test]
+async fn a_call_of_a_defined_method_with_notify_url_gets_its_rules_notification_delivered() {
+    let gateway = start().await;
+    let handler = Handler::start(&[]).await;
+    let (status, body) = admin(
+        &gateway,
+        "PUT",
+        "methods/alipay.trade.query",
+        Some(trade_query_with_notify()),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    freeze(&gateway, "2026-03-01T00:00:00Z").await;
+
+    let answer = support::Call::new("alipay.trade.query")
+        .param("biz_content", r#"{"out_trade_no":"T3003"}"#)
+        .param("notify_url", &handler.url)
+        .charset("GBK")
+        .post(&gateway)
+        .await;
+    assert_eq!(
+        answer.node("GBK", "alipay_trade_query_response")["code"],
+        "10000"
+    );
+
+    // Queued off the request path, due 60 s later on the gateway's clock.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let id = loop {
+        let (_, list) = admin(&gateway, "GET", "notifications", None).await;
+        if let Some(n) = list["notifications"].as_array().and_then(|l| l.first()) {
+            assert_eq!(n["source"], "rule");
+            assert_eq!(n["next_attempt_at"], "2026-03-01T00:01:00Z");
+            break n["id"].as_str().unwrap().to_owned();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no notification made");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(handler.received().is_empty());
+    freeze(&gateway, "2026-03-01T00:01:00Z").await;
+    wait_for(&gateway, &id, |n| n["state"] == "delivered").await;
+
+    let got = handler.received();
+    assert_eq!(
+        got[0].content_type,
+        "application/x-www-form-urlencoded; charset=GBK"
+    );
+    let pairs = decode_form(&got[0].body, encoding_rs::GBK);
+    assert!(verifies(&pairs, encoding_rs::GBK));
+    assert_eq!(get(&pairs, "out_trade_no"), "T3003");
+    assert_eq!(get(&pairs, "subject"), "大乐透");
+    assert_eq!(get(&pairs, "notify_time"), "2026-03-01 08:01:00");
+    assert_eq!(get(&pairs, "app_id"), APP_ID);
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_notify_url_on_a_call_is_logged_and_the_call_answers_as_usual() {
+    let gateway = start().await;
+    admin(
+        &gateway,
+        "PUT",
+        "methods/alipay.trade.query",
+        Some(trade_query_with_notify()),
+    )
+    .await;
+    let answer = support::Call::new("alipay.trade.query")
+        .param("biz_content", r#"{"out_trade_no":"T3004"}"#)
+        .param("notify_url", "http://8.8.8.8/notify")
+        .post(&gateway)
+        .await;
+    assert_eq!(
+        answer.node("utf-8", "alipay_trade_query_response")["code"],
+        "10000"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, list) = admin(&gateway, "GET", "notifications", None).await;
+    assert_eq!(list["notifications"], json!([]));
+    gateway.shutdown().await;
+}
