@@ -149,6 +149,11 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
+    fn platform_key() -> SigningKey {
+        let pem = include_str!("../../fixtures/keys/alipay_private_key.pem");
+        SigningKey::new(crate::keys::parse_private_key(pem).unwrap())
+    }
+
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()
             .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
@@ -211,12 +216,7 @@ mod tests {
 
     #[test]
     fn a_gbk_body_is_percent_encoded_gbk_and_the_signature_covers_gbk_bytes() {
-        let key = SigningKey::new(
-            crate::keys::parse_private_key(include_str!(
-                "../../fixtures/keys/alipay_private_key.pem"
-            ))
-            .unwrap(),
-        );
+        let key = platform_key();
         let gbk = Charset::from_label("GBK").unwrap();
         let params = pairs(&[("subject", "大乐透 2.1"), ("sign_type", "RSA2")]);
         let signed = sign_and_encode(params, &key, SignType::Rsa2, &gbk).unwrap();
@@ -247,12 +247,7 @@ mod tests {
 
     #[test]
     fn a_character_gbk_cannot_write_is_refused_naming_the_parameter() {
-        let key = SigningKey::new(
-            crate::keys::parse_private_key(include_str!(
-                "../../fixtures/keys/alipay_private_key.pem"
-            ))
-            .unwrap(),
-        );
+        let key = platform_key();
         let gbk = Charset::from_label("gbk").unwrap();
         let err =
             sign_and_encode(pairs(&[("subject", "😀")]), &key, SignType::Rsa, &gbk).unwrap_err();

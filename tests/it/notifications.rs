@@ -217,6 +217,12 @@ async fn create(gateway: &RunningGateway, body: Value) -> String {
     created["id"].as_str().unwrap().to_owned()
 }
 
+/// Makes a notification and waits until it is delivered.
+async fn delivered(gateway: &RunningGateway, body: Value) -> Value {
+    let id = create(gateway, body).await;
+    wait_for(gateway, &id, |n| n["state"] == "delivered").await
+}
+
 async fn freeze(gateway: &RunningGateway, at: &str) {
     let (status, body) = admin(gateway, "PUT", "clock", Some(json!({"frozen_at": at}))).await;
     assert_eq!(status, 200, "{body}");
@@ -229,8 +235,8 @@ async fn a_notification_is_posted_as_a_utf8_form_signed_with_the_platform_key_an
     let handler = Handler::start(&[]).await;
     freeze(&gateway, "2026-03-01T10:00:00+08:00").await;
 
-    let id = create(&gateway, request(&handler.url)).await;
-    let n = wait_for(&gateway, &id, |n| n["state"] == "delivered").await;
+    let n = delivered(&gateway, request(&handler.url)).await;
+    let id = n["id"].as_str().unwrap();
 
     let got = handler.received();
     assert_eq!(got.len(), 1);
@@ -271,8 +277,7 @@ async fn a_gbk_notification_is_percent_encoded_in_gbk_and_signed_over_its_gbk_by
     body["charset"] = json!("GBK");
     body["params"]["subject"] = json!("大乐透 2.1");
 
-    let id = create(&gateway, body).await;
-    wait_for(&gateway, &id, |n| n["state"] == "delivered").await;
+    delivered(&gateway, body).await;
 
     let got = handler.received();
     assert_eq!(
@@ -295,8 +300,7 @@ async fn a_certificate_mode_app_is_signed_with_the_platform_certificates_key() {
     let mut body = request(&handler.url);
     body["app_id"] = json!(CERT_APP_ID);
 
-    let id = create(&gateway, body).await;
-    let n = wait_for(&gateway, &id, |n| n["state"] == "delivered").await;
+    let n = delivered(&gateway, body).await;
 
     assert_eq!(n["cert_mode"], true);
     let pairs = decode_form(&handler.received()[0].body, encoding_rs::UTF_8);
@@ -907,7 +911,10 @@ async fn a_call_of_a_defined_method_with_notify_url_gets_its_rules_notification_
             assert_eq!(n["next_attempt_at"], "2026-03-01T00:01:00Z");
             break n["id"].as_str().unwrap().to_owned();
         }
-        assert!(tokio::time::Instant::now() < deadline, "no notification made");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no notification made"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(handler.received().is_empty());
