@@ -36,13 +36,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::admin::records::Existing;
+use crate::admin::Rejection;
 use crate::admin::{apps, authorizations, faults, identities, methods, scenarios, Grant};
 use crate::clock::ClockSetting;
 use crate::config::Config;
 use crate::control::faults::FaultConfig;
 use crate::control::journal::{Filter, JournalEntry};
 use crate::control::scenarios::{Scenario, ScenarioRequest};
-use crate::control::Rejection;
 use crate::fixtures::FixtureSource;
 use crate::methods::defined::Definition;
 use crate::model::{AccountState, App, AuthCategory, Authorization, Identity};
@@ -76,7 +76,74 @@ pub enum EmbedError {
     Start(#[from] StartError),
     /// An extra app or identity of the builder was refused.
     #[error("{0}")]
-    Refused(#[from] Rejection),
+    Refused(#[from] ControlError),
+}
+
+impl From<Rejection> for EmbedError {
+    fn from(e: Rejection) -> EmbedError {
+        EmbedError::Refused(e.into())
+    }
+}
+
+/// Why a control call of a [`MockGateway`] changed nothing: the same refusals, in the same
+/// words, as the admin API's, without its HTTP statuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// The input is wrong (an unknown error code, a bad key, a rate above 1, …).
+    #[error("{0}")]
+    Invalid(String),
+    /// Nothing has that id.
+    #[error("{0}")]
+    NotFound(String),
+    /// It exists already, or would break a uniqueness rule.
+    #[error("{0}")]
+    Conflict(String),
+    /// The store failed.
+    #[error("{0}")]
+    Store(String),
+}
+
+impl From<Rejection> for ControlError {
+    fn from(e: Rejection) -> ControlError {
+        // The admin code the embedding API runs refuses with these statuses only.
+        match e.status {
+            404 => ControlError::NotFound(e.message),
+            409 => ControlError::Conflict(e.message),
+            400..=499 => ControlError::Invalid(e.message),
+            _ => ControlError::Store(e.message),
+        }
+    }
+}
+
+impl From<notify::CreateError> for ControlError {
+    fn from(e: notify::CreateError) -> ControlError {
+        match e {
+            notify::CreateError::Invalid { .. } | notify::CreateError::QueueFull(_) => {
+                ControlError::Invalid(e.to_string())
+            }
+            notify::CreateError::Store(_) | notify::CreateError::Internal(_) => {
+                ControlError::Store(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<notify::NotificationError> for ControlError {
+    fn from(e: notify::NotificationError) -> ControlError {
+        match e {
+            notify::NotificationError::NotFound(_) => ControlError::NotFound(e.to_string()),
+            notify::NotificationError::Busy(_) => ControlError::Conflict(e.to_string()),
+            notify::NotificationError::Store(_) | notify::NotificationError::Task(_) => {
+                ControlError::Store(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<crate::clock::ClockError> for ControlError {
+    fn from(e: crate::clock::ClockError) -> ControlError {
+        ControlError::Invalid(e.to_string())
+    }
 }
 
 /// Builds a [`MockGateway`]: everything optional, the defaults are the compiled-in
@@ -196,23 +263,23 @@ impl MockGateway {
     /// Registers an app (`POST /__admin/apps`); its keys are parsed first. One app per
     /// test lets tests share a gateway: scenarios, faults, the journal and reset all
     /// take an `app_id` scope.
-    pub async fn add_app(&self, app: App) -> Result<(), Rejection> {
-        apps::create(self.state(), app).await
+    pub async fn add_app(&self, app: App) -> Result<(), ControlError> {
+        Ok(apps::create(self.state(), app).await?)
     }
 
     /// Adds a scenario (`POST /__admin/scenarios`): the matching calls answer its outcome.
-    pub async fn force(&self, scenario: ScenarioRequest) -> Result<Scenario, Rejection> {
-        scenarios::create(self.state(), scenario, None).await
+    pub async fn force(&self, scenario: ScenarioRequest) -> Result<Scenario, ControlError> {
+        Ok(scenarios::create(self.state(), scenario, None).await?)
     }
 
     /// Removes every scenario, or one app's.
-    pub async fn clear_scenarios(&self, app_id: Option<&str>) -> Result<usize, Rejection> {
-        scenarios::clear(self.state(), app_id).await
+    pub async fn clear_scenarios(&self, app_id: Option<&str>) -> Result<usize, ControlError> {
+        Ok(scenarios::clear(self.state(), app_id).await?)
     }
 
     /// Grants an authorisation (`POST /__admin/authorizations`).
-    pub async fn grant(&self, grant: Grant) -> Result<Authorization, Rejection> {
-        authorizations::grant(self.state(), grant).await
+    pub async fn grant(&self, grant: Grant) -> Result<Authorization, ControlError> {
+        Ok(authorizations::grant(self.state(), grant).await?)
     }
 
     /// Revokes an app's authorisations by a person, every category unless one is given.
@@ -221,8 +288,8 @@ impl MockGateway {
         app_id: &str,
         identity: &str,
         category: Option<AuthCategory>,
-    ) -> Result<usize, Rejection> {
-        authorizations::revoke(self.state(), app_id, identity, category).await
+    ) -> Result<usize, ControlError> {
+        Ok(authorizations::revoke(self.state(), app_id, identity, category).await?)
     }
 
     /// Changes an identity's account state, which decides its business outcome.
@@ -230,10 +297,10 @@ impl MockGateway {
         &self,
         identity: &str,
         state: AccountState,
-    ) -> Result<Identity, Rejection> {
+    ) -> Result<Identity, ControlError> {
         let mut record = identities::get(self.state(), identity).await?;
         record.state = state;
-        identities::write(self.state(), record, Existing::MustExist).await
+        Ok(identities::write(self.state(), record, Existing::MustExist).await?)
     }
 
     /// Replaces the faults, globally or for one app (`PUT /__admin/faults`).
@@ -241,8 +308,8 @@ impl MockGateway {
         &self,
         app_id: Option<&str>,
         faults: FaultConfig,
-    ) -> Result<FaultConfig, Rejection> {
-        faults::set(self.state(), app_id, faults).await
+    ) -> Result<FaultConfig, ControlError> {
+        Ok(faults::set(self.state(), app_id, faults).await?)
     }
 
     /// The journal entries matching `filter`, oldest first.
@@ -251,7 +318,7 @@ impl MockGateway {
     }
 
     /// Freezes or shifts the gateway's clock (`PUT /__admin/clock`).
-    pub fn set_clock(&self, setting: ClockSetting) -> Result<(), Rejection> {
+    pub fn set_clock(&self, setting: ClockSetting) -> Result<(), ControlError> {
         setting.validate()?;
         self.state().clock().set(setting);
         Ok(())
@@ -263,7 +330,7 @@ impl MockGateway {
     pub async fn send_notification(
         &self,
         request: NotificationRequest,
-    ) -> Result<Notification, Rejection> {
+    ) -> Result<Notification, ControlError> {
         Ok(notify::create::create(self.state(), request, "admin".to_owned()).await?)
     }
 
@@ -271,46 +338,46 @@ impl MockGateway {
     pub async fn notifications(
         &self,
         filter: NotificationFilter,
-    ) -> Result<Vec<NotificationSummary>, Rejection> {
+    ) -> Result<Vec<NotificationSummary>, ControlError> {
         Ok(notify::list(self.state(), filter).await?)
     }
 
     /// One notification with its body, sign content and attempts.
-    pub async fn notification(&self, id: &str) -> Result<Notification, Rejection> {
+    pub async fn notification(&self, id: &str) -> Result<Notification, ControlError> {
         Ok(notify::get(self.state(), id).await?)
     }
 
     /// Sends a notification once more now and answers it with the attempt recorded
     /// (`POST /__admin/notifications/{id}/retry`).
-    pub async fn retry_notification(&self, id: &str) -> Result<Notification, Rejection> {
+    pub async fn retry_notification(&self, id: &str) -> Result<Notification, ControlError> {
         Ok(notify::retry(self.state(), id).await?)
     }
 
     /// Removes a notification; a pending one is never sent again.
-    pub async fn delete_notification(&self, id: &str) -> Result<(), Rejection> {
+    pub async fn delete_notification(&self, id: &str) -> Result<(), ControlError> {
         Ok(notify::delete(self.state(), id).await?)
     }
 
     /// Back to the fixtures: everything, or one app's records, scenarios, faults and
     /// journal entries (`POST /__admin/reset`).
-    pub async fn reset(&self, app_id: Option<&str>) -> Result<(), Rejection> {
+    pub async fn reset(&self, app_id: Option<&str>) -> Result<(), ControlError> {
         self.state()
             .reset(app_id)
             .await
-            .map_err(|e| Rejection::internal(e.to_string()))
+            .map_err(|e| ControlError::Store(e.to_string()))
     }
 
     /// Stores or replaces a method definition (`PUT /__admin/methods/{method}`); the
     /// definition as stored.
-    pub async fn define_method(&self, definition: Definition) -> Result<Definition, Rejection> {
-        methods::define(self.state(), definition)
+    pub async fn define_method(&self, definition: Definition) -> Result<Definition, ControlError> {
+        Ok(methods::define(self.state(), definition)
             .await
-            .map(|(d, _)| d)
+            .map(|(d, _)| d)?)
     }
 
     /// One method definition (`GET /__admin/methods/{method}`).
-    pub fn method_definition(&self, method: &str) -> Result<Definition, Rejection> {
-        methods::get(self.state(), method)
+    pub fn method_definition(&self, method: &str) -> Result<Definition, ControlError> {
+        Ok(methods::get(self.state(), method)?)
     }
 
     /// Every method definition, by method name (`GET /__admin/methods`).
@@ -319,14 +386,14 @@ impl MockGateway {
     }
 
     /// Removes a method definition (`DELETE /__admin/methods/{method}`).
-    pub async fn undefine_method(&self, method: &str) -> Result<(), Rejection> {
-        methods::undefine(self.state(), method).await
+    pub async fn undefine_method(&self, method: &str) -> Result<(), ControlError> {
+        Ok(methods::undefine(self.state(), method).await?)
     }
 
     /// The method definitions back to the fixtures' (`DELETE /__admin/methods`); the
     /// definitions now in force.
-    pub async fn reset_methods(&self) -> Result<Vec<Definition>, Rejection> {
-        methods::reset(self.state()).await
+    pub async fn reset_methods(&self) -> Result<Vec<Definition>, ControlError> {
+        Ok(methods::reset(self.state()).await?)
     }
 
     /// Stops accepting, lets in-flight requests finish and flushes the store.

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use alipay_mock::cases;
 use alipay_mock::config::{
-    ADMIN_TOKEN_ENV, DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES, MAX_CONNECTIONS,
-    REQUEST_TIMEOUT,
+    ADMIN_PREFIX, ADMIN_TOKEN_ENV, CONSOLE_PATH, DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES,
+    MAX_CONNECTIONS, REQUEST_TIMEOUT,
 };
 use alipay_mock::control::journal::{DEFAULT_JOURNAL_MAX, DEFAULT_JOURNAL_MAX_BYTES};
 use alipay_mock::fixtures::{FixtureSource, Fixtures};
@@ -27,9 +27,15 @@ const VERSION: &str = concat!(
     ")"
 );
 
+/// After the commands in `--help`: where to look first once the gateway runs.
+const AFTER_HELP: &str = "Once `alipay-mock serve` runs, open the web console whose URL it \
+prints: http://127.0.0.1:9600/__admin/ui/ at the default --addr. The admin API the console \
+uses is under /__admin/, described at /__admin/openapi.yaml; `alipay-mock admin --help` \
+drives it from the shell.";
+
 /// A local sandbox of Alipay's OpenAPI gateway (gateway.do).
 #[derive(Debug, Parser)]
-#[command(name = "alipay-mock", version = VERSION, about)]
+#[command(name = "alipay-mock", version = VERSION, about, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,7 +43,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the gateway; prints `listening on http://HOST:PORT/gateway.do` once ready.
+    /// Run the gateway; prints `alipay-mock listening on http://HOST:PORT/gateway.do` once
+    /// ready, then the web console's and the admin API's URLs.
     Serve(ServeArgs),
     /// Print the catalogue of seeded outcomes (the magic values).
     Cases {
@@ -193,21 +200,54 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let gateway = RunningGateway::start(config)
             .await
             .map_err(|e| e.to_string())?;
-        println!("alipay-mock listening on {}", gateway.url());
-        let _ = std::io::stdout().flush();
-        wait_for_signal().await?;
+        // Listen for the signals before announcing readiness: a supervisor may send
+        // SIGTERM as soon as it reads the ready line.
+        let signals = Signals::install()?;
+        announce(&gateway);
+        signals.wait().await?;
         tracing::info!("shutting down");
         gateway.shutdown().await;
         Ok(())
     })
 }
 
-async fn wait_for_signal() -> Result<(), String> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.map_err(|e| format!("SIGINT: {e}")),
-        _ = term.recv() => Ok(()),
+/// Prints the ready line, then where the console and the admin API are. A reader that
+/// stops reading after the ready line (a script waiting for it) must not bring the
+/// gateway down, so write errors are ignored rather than panicking like `println!`.
+fn announce(gateway: &RunningGateway) {
+    let base = format!("http://{}", gateway.addr());
+    let mut out = std::io::stdout().lock();
+    // The first line is the ready line tools wait for: its text never changes.
+    let _ = writeln!(out, "alipay-mock listening on {}", gateway.url());
+    let _ = writeln!(out, "  console:   {base}{CONSOLE_PATH}");
+    let _ = writeln!(
+        out,
+        "  admin API: {base}{ADMIN_PREFIX} ({base}{ADMIN_PREFIX}openapi.yaml)"
+    );
+    let _ = out.flush();
+}
+
+/// SIGINT and SIGTERM, listened for from the moment they are installed.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, String> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?,
+            terminate: signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?,
+        })
+    }
+
+    /// Until either arrives.
+    async fn wait(mut self) -> Result<(), String> {
+        tokio::select! {
+            _ = self.interrupt.recv() => Ok(()),
+            _ = self.terminate.recv() => Ok(()),
+        }
     }
 }
 

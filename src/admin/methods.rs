@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::{json, no_content, not_allowed, read, Input};
-use crate::control::Rejection;
+use crate::admin::Rejection;
 use crate::methods::defined::{Compiled, Definition, DefinitionError, MAX_DEFINITIONS};
 use crate::reply::Reply;
 use crate::state::State;

@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use super::{json, no_content, not_allowed, Input};
-use crate::control::Rejection;
+use crate::admin::Rejection;
 use crate::notify::{
-    self, ControlError, CreateError, NotificationFilter, NotificationRequest, NotificationState,
+    self, CreateError, NotificationError, NotificationFilter, NotificationRequest,
+    NotificationState,
 };
 use crate::reply::Reply;
 use crate::state::State;
@@ -27,13 +28,13 @@ impl From<CreateError> for Rejection {
     }
 }
 
-impl From<ControlError> for Rejection {
-    fn from(e: ControlError) -> Rejection {
+impl From<NotificationError> for Rejection {
+    fn from(e: NotificationError) -> Rejection {
         match e {
-            ControlError::NotFound(_) => Rejection::not_found(e.to_string()),
-            ControlError::Busy(_) => Rejection::conflict(e.to_string()),
-            ControlError::Store(e) => e.into(),
-            ControlError::Task(_) => Rejection::internal(e.to_string()),
+            NotificationError::NotFound(_) => Rejection::not_found(e.to_string()),
+            NotificationError::Busy(_) => Rejection::conflict(e.to_string()),
+            NotificationError::Store(e) => e.into(),
+            NotificationError::Task(_) => Rejection::internal(e.to_string()),
         }
     }
 }

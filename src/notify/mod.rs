@@ -167,7 +167,7 @@ impl NotificationFilter {
 
 /// Why a control call on one notification failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ControlError {
+pub enum NotificationError {
     /// No notification has this id.
     #[error("no notification {0}")]
     NotFound(String),
@@ -184,19 +184,19 @@ pub enum ControlError {
 
 async fn blocking<R: Send + 'static>(
     state: &Arc<State>,
-    f: impl FnOnce(&State) -> Result<R, ControlError> + Send + 'static,
-) -> Result<R, ControlError> {
+    f: impl FnOnce(&State) -> Result<R, NotificationError> + Send + 'static,
+) -> Result<R, NotificationError> {
     let state = Arc::clone(state);
     tokio::task::spawn_blocking(move || f(&state))
         .await
-        .map_err(|e| ControlError::Task(e.to_string()))?
+        .map_err(|e| NotificationError::Task(e.to_string()))?
 }
 
 /// The notifications the filter picks, oldest first.
 pub async fn list(
     state: &Arc<State>,
     filter: NotificationFilter,
-) -> Result<Vec<NotificationSummary>, ControlError> {
+) -> Result<Vec<NotificationSummary>, NotificationError> {
     blocking(state, move |s| {
         Ok(s.notifications()
             .queue
@@ -210,33 +210,33 @@ pub async fn list(
 }
 
 /// One notification with its body, sign content and attempts.
-pub async fn get(state: &Arc<State>, id: &str) -> Result<Notification, ControlError> {
+pub async fn get(state: &Arc<State>, id: &str) -> Result<Notification, NotificationError> {
     let id = id.to_owned();
     blocking(state, move |s| {
         s.notifications()
             .queue
             .get(&id)?
-            .ok_or(ControlError::NotFound(id))
+            .ok_or(NotificationError::NotFound(id))
     })
     .await
 }
 
 /// Removes one notification (a pending one is never sent again); flushed.
-pub async fn delete(state: &Arc<State>, id: &str) -> Result<(), ControlError> {
+pub async fn delete(state: &Arc<State>, id: &str) -> Result<(), NotificationError> {
     let target = id.to_owned();
     let removed = blocking(state, move |s| {
         Ok(s.notifications().queue.remove_where(|n| n.id == target)?)
     })
     .await?;
     if removed == 0 {
-        return Err(ControlError::NotFound(id.to_owned()));
+        return Err(NotificationError::NotFound(id.to_owned()));
     }
     state.store().flush().await?;
     Ok(())
 }
 
 /// Removes every notification, or one app's (resets); answers how many; flushed.
-pub async fn clear(state: &Arc<State>, app_id: Option<&str>) -> Result<usize, ControlError> {
+pub async fn clear(state: &Arc<State>, app_id: Option<&str>) -> Result<usize, NotificationError> {
     let app_id = app_id.map(str::to_owned);
     let removed = blocking(state, move |s| {
         Ok(s.notifications()
@@ -250,15 +250,15 @@ pub async fn clear(state: &Arc<State>, app_id: Option<&str>) -> Result<usize, Co
 
 /// Sends one notification now (whatever its state) and answers it with the attempt
 /// recorded. A pending one keeps its schedule unless this attempt delivers it.
-pub async fn retry(state: &Arc<State>, id: &str) -> Result<Notification, ControlError> {
+pub async fn retry(state: &Arc<State>, id: &str) -> Result<Notification, NotificationError> {
     let notification = get(state, id).await?;
     if !state.notifications().queue.claim(id) {
-        return Err(ControlError::Busy(id.to_owned()));
+        return Err(NotificationError::Busy(id.to_owned()));
     }
     let recorded = worker::send(state, notification, true).await;
     match recorded {
         Ok(Some(n)) => Ok(n),
-        Ok(None) => Err(ControlError::NotFound(id.to_owned())),
+        Ok(None) => Err(NotificationError::NotFound(id.to_owned())),
         Err(e) => Err(e),
     }
 }

@@ -13,7 +13,7 @@ use tokio::sync::{oneshot, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::record::{Attempt, Notification, NotificationState, Verdict};
-use super::{create, delivery, schedule, ControlError};
+use super::{create, delivery, schedule, NotificationError};
 use crate::state::State;
 
 /// The longest the worker sleeps without looking at the clock.
@@ -152,7 +152,7 @@ pub(super) async fn send(
     state: &Arc<State>,
     notification: Notification,
     manual: bool,
-) -> Result<Option<Notification>, ControlError> {
+) -> Result<Option<Notification>, NotificationError> {
     let id = notification.id.clone();
     let at = state.clock().now().to_offset(time::UtcOffset::UTC);
     let config = state.notifications().config();
@@ -169,12 +169,12 @@ pub(super) async fn send(
         }
         let recorded = recorded?;
         queue.prune_finished(notifications.config().max_finished)?;
-        Ok::<_, ControlError>(recorded)
+        Ok::<_, NotificationError>(recorded)
     })
     .await
     .map_err(|e| {
         state.notifications().queue().release(&id);
-        ControlError::Task(e.to_string())
+        NotificationError::Task(e.to_string())
     })??;
     if recorded.is_none() {
         state.notifications().queue().release(&id);
