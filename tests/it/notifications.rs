@@ -962,3 +962,28 @@ async fn a_refused_notify_url_on_a_call_is_logged_and_the_call_answers_as_usual(
     assert_eq!(list["notifications"], json!([]));
     gateway.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_full_queue_refuses_a_new_notification_with_503_and_stores_nothing() {
+    let gateway = RunningGateway::start(Config {
+        notify: NotifyConfig {
+            max_pending: 1,
+            ..quick_config().notify
+        },
+        ..quick_config()
+    })
+    .await
+    .unwrap();
+    let mut later = request("http://127.0.0.1:9/notify");
+    later["delay_seconds"] = json!(3600);
+    create(&gateway, later.clone()).await;
+    let (status, answer) = admin(&gateway, "POST", "notifications", Some(later)).await;
+    assert_eq!(status, 503, "{answer}");
+    assert!(answer["error"]
+        .as_str()
+        .unwrap()
+        .contains("1 notifications are pending"));
+    let (_, list) = admin(&gateway, "GET", "notifications", None).await;
+    assert_eq!(list["notifications"].as_array().unwrap().len(), 1);
+    gateway.shutdown().await;
+}
