@@ -370,9 +370,7 @@ impl MockGateway {
     /// Stores or replaces a method definition (`PUT /__admin/methods/{method}`); the
     /// definition as stored.
     pub async fn define_method(&self, definition: Definition) -> Result<Definition, ControlError> {
-        Ok(methods::define(self.state(), definition)
-            .await
-            .map(|(d, _)| d)?)
+        Ok(methods::define(self.state(), definition).await?.0)
     }
 
     /// One method definition (`GET /__admin/methods/{method}`).

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::{GatewayError, PublicError};
-use crate::methods;
+// The definition engine (answer nodes and error specs with templates), not a method.
+use crate::methods::defined::{Answer, DefinitionError, ErrorSpec};
 
 /// Looks up a business error code (`ZM_ACCOUNT_PAUSE`) in the methods' tables
 /// (`methods::business_error`); passed in, so this module needs no method.
@@ -37,9 +38,10 @@ pub enum ScenarioError {
     /// `for_seconds` beyond [`MAX_FOR_SECONDS`].
     #[error("for_seconds is capped at {MAX_FOR_SECONDS} (ten years)")]
     TooLong,
-    /// A defined method's forced answer or error that its definition rules would refuse.
-    #[error("{0}")]
-    Defined(String),
+    /// An `{"answer": …}` node or an `{"error": {…}}` object that would not compile as a
+    /// method definition's rule (the field is named).
+    #[error(transparent)]
+    Definition(#[from] DefinitionError),
 }
 
 /// Which calls a scenario applies to; an absent field matches anything.
@@ -89,7 +91,7 @@ pub struct ForcedNode {
 #[serde(deny_unknown_fields)]
 pub struct ForcedDefinedError {
     /// The error, as a definition's rule writes it.
-    pub error: methods::defined::ErrorSpec,
+    pub error: ErrorSpec,
 }
 
 /// `{"error": "<sub_code or business code>"}`.
@@ -188,7 +190,7 @@ pub(crate) enum Forced {
         open_id: Option<String>,
     },
     /// Answer this node (rendered against the request).
-    Node(methods::defined::Answer),
+    Node(Answer),
 }
 
 impl Outcome {
@@ -213,14 +215,10 @@ impl Outcome {
                 })
             }
             Outcome::Node(ForcedNode { answer }) => {
-                methods::defined::Answer::node(answer, "outcome.answer")
-                    .map(Forced::Node)
-                    .map_err(|e| ScenarioError::Defined(e.to_string()))
+                Ok(Forced::Node(Answer::node(answer, "outcome.answer")?))
             }
             Outcome::DefinedError(ForcedDefinedError { error }) => {
-                methods::defined::Answer::error(error, "outcome.error")
-                    .map(Forced::Error)
-                    .map_err(|e| ScenarioError::Defined(e.to_string()))
+                Ok(Forced::Error(Answer::error(error, "outcome.error")?))
             }
         }
     }

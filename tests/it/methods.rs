@@ -7,6 +7,7 @@ use crate::support::*;
 use alipay_mock::client::Client;
 use alipay_mock::content_encryption::AesKey;
 use alipay_mock::crypto::SignType;
+use alipay_mock::embed::ControlError;
 use alipay_mock::fixtures::FixtureSource;
 use alipay_mock::methods::defined::Definition;
 use alipay_mock::{Config, MockGateway, RunningGateway};
@@ -449,7 +450,7 @@ async fn client_and_mock_gateway_share_the_definition_verbs_and_types() {
         .await
         .unwrap_err();
     assert!(
-        matches!(refused, alipay_mock::embed::ControlError::Invalid(_)),
+        matches!(&refused, ControlError::Invalid(m) if m.contains("is built in")),
         "{refused:?}"
     );
     assert!(client.reset_methods().await.unwrap().is_empty());
@@ -502,5 +503,34 @@ async fn a_definition_survives_a_restart_over_the_same_store() {
         query_node(&gateway, "T404").await["sub_code"],
         "ACQ.TRADE_NOT_EXIST"
     );
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_scenario_whose_node_does_not_compile_is_a_400_naming_the_field() {
+    let gateway = start().await;
+    for (outcome, field) in [
+        (json!({"answer": "WAIT_BUYER_PAY"}), "outcome.answer"),
+        (json!({"answer": {"x": "{{nope}}"}}), "outcome.answer.x"),
+        (
+            json!({"error": {"sub_code": "ACQ.X"}}),
+            "outcome.error.sub_msg",
+        ),
+    ] {
+        let (status, error) = admin(
+            &gateway,
+            "POST",
+            "scenarios",
+            Some(json!({ "outcome": outcome })),
+        )
+        .await;
+        assert_eq!(status, 400, "{outcome}");
+        assert!(
+            error["error"].as_str().unwrap().starts_with(field),
+            "{outcome}: {error}"
+        );
+    }
+    let (_, listed) = admin(&gateway, "GET", "scenarios", None).await;
+    assert_eq!(listed, json!([]));
     gateway.shutdown().await;
 }

@@ -9,24 +9,26 @@
 //! definition through [`Reading`], and the gateway reaches it only through the
 //! `methods` interface, like any built-in method.
 
+mod answer;
+mod definition;
 pub mod path;
 mod registry;
 pub mod template;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+pub use answer::Answer;
+pub use definition::{check_method_name, Definition, DefinitionError, ErrorSpec, NotifySpec, Rule};
 pub use registry::Definitions;
 
 use self::path::Path;
-use self::template::{Context, Template, Tree};
+use self::template::{Context, Template};
 use super::notification::TriggeredNotification;
 use super::Answered;
 use crate::crypto::SignType;
-use crate::error::{self, GatewayError, PublicError};
-use crate::protocol::response::SUCCESS;
+use crate::error::{self, GatewayError};
 
 /// The most definitions a gateway holds.
 pub const MAX_DEFINITIONS: usize = 256;
@@ -42,176 +44,6 @@ pub const MAX_NOTIFY_DELAY_SECONDS: u64 = 24 * 3600;
 /// The `sub_code` answered when no rule matches (a 40004, so SDKs report it as a business
 /// failure the test can read).
 pub const NO_MATCHING_RULE: &str = "ALIPAY_MOCK.NO_MATCHING_RULE";
-
-/// A method definition as the admin API, the fixtures and the CLI take it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Definition {
-    /// The method name (`alipay.trade.query`): lowercase, at least three dotted parts.
-    pub method: String,
-    /// What this definition demonstrates (shown by the console).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub description: String,
-    /// The rules, tried in order; the first that matches answers.
-    pub rules: Vec<Rule>,
-    /// Dotted paths masked in the journal, in the request's `biz_content` and in the
-    /// answer node.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mask: Vec<String>,
-    /// A `biz_content` to start from (the console's Try it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub example: Option<Value>,
-}
-
-/// One rule: a condition and what it answers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rule {
-    /// Dotted paths of `biz_content` and the JSON values they must equal; empty matches
-    /// every request.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub when: Map<String, Value>,
-    /// The success node (an object; string values may be templates). Exactly one of
-    /// `answer` and `error`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub answer: Option<Value>,
-    /// The error answered instead.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorSpec>,
-    /// The asynchronous notification this rule triggers when the request carried
-    /// `notify_url`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notify: Option<NotifySpec>,
-}
-
-/// An error a rule (or a scenario) answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ErrorSpec {
-    /// The error class (`40004`, `40002`, …); absent: the public error's own class when
-    /// `sub_code` is a public one, else `40004 Business Failed`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// The `sub_code` (`ACQ.TRADE_NOT_EXIST`, or a public one such as `isp.unknow-error`).
-    pub sub_code: String,
-    /// The `sub_msg`; may be left out only for a public `sub_code`, which has its own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub_msg: Option<String>,
-}
-
-/// A rule's notification: parameters (string templates, in order) and a delay.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NotifySpec {
-    /// Parameter name → string template.
-    pub params: Map<String, Value>,
-    /// Seconds to wait before delivering (default 0, at most one day).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub delay_seconds: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-/// Why a definition was refused: the field and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct DefinitionError {
-    /// The field, as a path into the definition (`rules[1].answer.trade_no`).
-    pub field: String,
-    /// What is wrong and what would be right.
-    pub message: String,
-}
-
-impl DefinitionError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> DefinitionError {
-        DefinitionError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-/// What a rule or a scenario answers, compiled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    /// A success node, templates compiled; `code`/`msg` are put first when rendered.
-    Node(Tree),
-    /// An error.
-    Error(GatewayError),
-}
-
-impl Answer {
-    /// Compiles an answer node: it must be a JSON object.
-    pub fn node(value: &Value, field: &str) -> Result<Answer, DefinitionError> {
-        if !value.is_object() {
-            return Err(DefinitionError::new(
-                field,
-                "must be a JSON object (the response node's fields)",
-            ));
-        }
-        Tree::compile(value, field)
-            .map(Answer::Node)
-            .map_err(|(at, message)| DefinitionError::new(at, message))
-    }
-
-    /// Resolves an error: the class, the `sub_code`, the `sub_msg`.
-    pub fn error(spec: &ErrorSpec, field: &str) -> Result<GatewayError, DefinitionError> {
-        let public = PublicError::from_sub_code(&spec.sub_code);
-        let class = match (&spec.code, public) {
-            (Some(code), _) => error::error_class(code).ok_or_else(|| {
-                DefinitionError::new(
-                    format!("{field}.code"),
-                    format!("{code:?} is no error class: use 20000, 20001, 40001, 40002, 40003, 40004, 40005 or 40006"),
-                )
-            })?,
-            (None, Some(p)) => p.wire().0,
-            (None, None) => error::business_failed(),
-        };
-        if spec.sub_code.trim().is_empty() {
-            return Err(DefinitionError::new(
-                format!("{field}.sub_code"),
-                "must not be empty",
-            ));
-        }
-        let sub_msg = match (&spec.sub_msg, public) {
-            (Some(msg), _) => msg.clone(),
-            (None, Some(p)) => p.wire().2.to_owned(),
-            (None, None) => {
-                return Err(DefinitionError::new(
-                    format!("{field}.sub_msg"),
-                    "is required for a sub_code that is not a public one",
-                ))
-            }
-        };
-        Ok(GatewayError::Defined {
-            class,
-            sub_code: spec.sub_code.clone(),
-            sub_msg,
-        })
-    }
-
-    /// Renders the answer: the node's JSON text with `code` and `msg` first, or the error.
-    pub fn render(&self, context: &Context<'_>) -> Result<String, GatewayError> {
-        match self {
-            Answer::Error(e) => Err(e.clone()),
-            Answer::Node(tree) => {
-                let Value::Object(fields) = tree.render(context) else {
-                    // `Answer::node` compiles objects only.
-                    return Err(PublicError::GatewayUnavailable.into());
-                };
-                let mut node = Map::new();
-                let (code, msg) = SUCCESS;
-                node.insert("code".into(), Value::String(code.into()));
-                node.insert("msg".into(), Value::String(msg.into()));
-                node.extend(fields);
-                serde_json::to_string(&Value::Object(node))
-                    .map_err(|_| PublicError::GatewayUnavailable.into())
-            }
-        }
-    }
-}
 
 struct CompiledRule {
     when: Vec<(Path, Value)>,
@@ -238,27 +70,6 @@ impl std::fmt::Debug for Compiled {
             .field("method", &self.definition.method)
             .field("rules", &self.rules.len())
             .finish_non_exhaustive()
-    }
-}
-
-/// Checks a method name: lowercase ASCII letters and digits in at least three dotted
-/// parts, each starting with a letter (`alipay.trade.query`), at most 128 characters.
-pub fn check_method_name(name: &str) -> Result<(), DefinitionError> {
-    let parts: Vec<&str> = name.split('.').collect();
-    let valid = name.len() <= MAX_METHOD_NAME
-        && parts.len() >= 3
-        && parts.iter().all(|p| {
-            p.starts_with(|c: char| c.is_ascii_lowercase())
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        });
-    if valid {
-        Ok(())
-    } else {
-        Err(DefinitionError::new(
-            "method",
-            format!("{name:?} is not a method name: lowercase letters and digits in at least three dotted parts, at most {MAX_METHOD_NAME} characters (e.g. \"alipay.trade.query\")"),
-        ))
     }
 }
 
