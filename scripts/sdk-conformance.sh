@@ -14,6 +14,9 @@
 # exec('alipay.trade.query', …) in key mode, certificate mode and with needEncrypt
 # (scripts/sdk/node_methods_conformance.mjs), and the Python SDK's
 # AlipayTradeQueryRequest (scripts/sdk/python_methods_conformance.py).
+# Then receivers built on the Node SDK, the official Python SDK and the community
+# python-alipay-sdk (in a venv of its own, .sdk/python-community) verify the gateway's
+# asynchronous notifications (issue 18).
 #
 # Output (stdout): one line per SDK x case x variant
 #     PASS <sdk> <case> [<variant>]
@@ -54,6 +57,7 @@ command -v python3 >/dev/null || die "python3 is required"
 command -v openssl >/dev/null || die "openssl is required"
 install_node_sdk || die "could not install npm alipay-sdk@$NODE_SDK_VERSION"
 install_python_sdk || die "could not install PyPI alipay-sdk-python==$PYTHON_SDK_VERSION"
+install_community_python_sdk || die "could not install PyPI python-alipay-sdk==$COMMUNITY_SDK_VERSION"
 
 # ---------------------------------------------------------------- gateway binary
 if [ -n "${ALIPAY_MOCK_BIN:-}" ]; then
@@ -143,30 +147,49 @@ DRIVER_PIDS+=($!)
 
 passed=0
 failed=0
-i=0
-for sdk in node python node-cert node-methods python-methods; do
-    wait "${DRIVER_PIDS[$i]}"
-    rc=$?
-    i=$((i + 1))
-    out="$RUN_DIR/$sdk.out"
-    grep -E '^(PASS|FAIL) ' "$out"
-    p=$(grep -c '^PASS ' "$out")
-    f=$(grep -c '^FAIL ' "$out")
-    # A driver that died, timed out, or disagrees with its own lines is a failure too.
-    if (( (rc != 0 && f == 0) || (rc == 0 && f != 0) || (p == 0 && f == 0) )); then
-        why="driver exited with status $rc"
-        [ "$rc" -eq 124 ] && why="driver timed out after ${DRIVER_TIMEOUT}s"
-        echo "FAIL $sdk driver [-] : $why; stderr: $(tail -c 600 "$RUN_DIR/$sdk.err" | tr '\n' ' ')"
-        f=$((f + 1))
-    fi
-    if [ "$f" -ne 0 ] && [ -s "$RUN_DIR/$sdk.err" ]; then
-        log "$sdk driver stderr (last lines):"
-        tail -n 20 "$RUN_DIR/$sdk.err" >&2
-    fi
-    passed=$((passed + p))
-    failed=$((failed + f))
-done
-DRIVER_PIDS=()
+# Waits for the drivers in DRIVER_PIDS, named in order by the arguments, and counts
+# their PASS/FAIL lines.
+collect() {
+    local sdk rc out p f why i=0
+    for sdk in "$@"; do
+        wait "${DRIVER_PIDS[$i]}"
+        rc=$?
+        i=$((i + 1))
+        out="$RUN_DIR/$sdk.out"
+        grep -E '^(PASS|FAIL) ' "$out"
+        p=$(grep -c '^PASS ' "$out")
+        f=$(grep -c '^FAIL ' "$out")
+        # A driver that died, timed out, or disagrees with its own lines is a failure too.
+        if (( (rc != 0 && f == 0) || (rc == 0 && f != 0) || (p == 0 && f == 0) )); then
+            why="driver exited with status $rc"
+            [ "$rc" -eq 124 ] && why="driver timed out after ${DRIVER_TIMEOUT}s"
+            echo "FAIL $sdk driver [-] : $why; stderr: $(tail -c 600 "$RUN_DIR/$sdk.err" | tr '\n' ' ')"
+            f=$((f + 1))
+        fi
+        if [ "$f" -ne 0 ] && [ -s "$RUN_DIR/$sdk.err" ]; then
+            log "$sdk driver stderr (last lines):"
+            tail -n 20 "$RUN_DIR/$sdk.err" >&2
+        fi
+        passed=$((passed + p))
+        failed=$((failed + f))
+    done
+    DRIVER_PIDS=()
+}
+collect node python node-cert node-methods python-methods
+
+# Notifications (issue 18), after the calls since the retry check freezes the gateway's
+# clock: receivers built on each SDK verify what the gateway sends.
+timeout "$DRIVER_TIMEOUT" node "$DRIVERS/node_notify_conformance.mjs" "$GATEWAY_URL" \
+    >"$RUN_DIR/node-notify.out" 2>"$RUN_DIR/node-notify.err" &
+DRIVER_PIDS+=($!)
+timeout "$DRIVER_TIMEOUT" "$SDK_DIR/python/bin/python" "$DRIVERS/python_notify_conformance.py" \
+    official "$GATEWAY_URL" >"$RUN_DIR/python-notify.out" 2>"$RUN_DIR/python-notify.err" &
+DRIVER_PIDS+=($!)
+timeout "$DRIVER_TIMEOUT" "$SDK_DIR/python-community/bin/python" \
+    "$DRIVERS/python_notify_conformance.py" community "$GATEWAY_URL" \
+    >"$RUN_DIR/python-community-notify.out" 2>"$RUN_DIR/python-community-notify.err" &
+DRIVER_PIDS+=($!)
+collect node-notify python-notify python-community-notify
 
 if [ "$failed" -ne 0 ] && [ -s "$GW_ERR" ]; then
     log "gateway stderr (last lines):"

@@ -65,6 +65,9 @@ impl ClockSetting {
 #[derive(Debug, Default)]
 pub struct Clock {
     setting: RwLock<ClockSetting>,
+    /// Woken on every change, so timers on the virtual clock (notification retries)
+    /// re-read it at once instead of at their next poll.
+    changed: tokio::sync::Notify,
 }
 
 impl Clock {
@@ -91,6 +94,13 @@ impl Clock {
     /// Changes the setting (validate it first).
     pub fn set(&self, setting: ClockSetting) {
         *self.setting.write().unwrap_or_else(|p| p.into_inner()) = setting;
+        self.changed.notify_waiters();
+    }
+
+    /// What [`Clock::set`] wakes: take a `notified()` future (and `enable` it) before
+    /// reading the clock, then wait on it, and no change slips in between.
+    pub fn changes(&self) -> &tokio::sync::Notify {
+        &self.changed
     }
 }
 

@@ -64,6 +64,8 @@ pub struct Config {
     pub sign_cache_entries: usize,
     /// About how many bytes the sign cache keeps at most.
     pub sign_cache_bytes: usize,
+    /// Where notifications may go and the bounds of their queue and attempts.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 /// Where `alipay-mock admin` looks without `--url` or [`URL_ENV`]: `serve`'s default
@@ -112,6 +114,7 @@ impl Default for Config {
             journal_unmasked: false,
             sign_cache_entries: crate::sign_cache::DEFAULT_SIGN_CACHE_ENTRIES,
             sign_cache_bytes: crate::sign_cache::DEFAULT_SIGN_CACHE_BYTES,
+            notify: crate::notify::NotifyConfig::default(),
         }
     }
 }

@@ -46,6 +46,9 @@ use crate::control::scenarios::{Scenario, ScenarioRequest};
 use crate::fixtures::FixtureSource;
 use crate::methods::defined::Definition;
 use crate::model::{AccountState, App, AuthCategory, Authorization, Identity};
+use crate::notify::{
+    self, Notification, NotificationFilter, NotificationRequest, NotificationSummary,
+};
 use crate::server::{RunningGateway, StartError};
 use crate::state::State;
 
@@ -108,6 +111,31 @@ impl From<Rejection> for ControlError {
             409 => ControlError::Conflict(e.message),
             400..=499 => ControlError::Invalid(e.message),
             _ => ControlError::Store(e.message),
+        }
+    }
+}
+
+impl From<notify::CreateError> for ControlError {
+    fn from(e: notify::CreateError) -> ControlError {
+        match e {
+            notify::CreateError::Invalid { .. } | notify::CreateError::QueueFull(_) => {
+                ControlError::Invalid(e.to_string())
+            }
+            notify::CreateError::Store(_) | notify::CreateError::Internal(_) => {
+                ControlError::Store(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<notify::NotificationError> for ControlError {
+    fn from(e: notify::NotificationError) -> ControlError {
+        match e {
+            notify::NotificationError::NotFound(_) => ControlError::NotFound(e.to_string()),
+            notify::NotificationError::Busy(_) => ControlError::Conflict(e.to_string()),
+            notify::NotificationError::Store(_) | notify::NotificationError::Task(_) => {
+                ControlError::Store(e.to_string())
+            }
         }
     }
 }
@@ -294,6 +322,40 @@ impl MockGateway {
         setting.validate()?;
         self.state().clock().set(setting);
         Ok(())
+    }
+
+    /// Sends a signed asynchronous notification (`POST /__admin/notifications`): stored,
+    /// then POSTed to its `notify_url` and retried on Alipay's schedule on the gateway's
+    /// clock until the handler answers `success`.
+    pub async fn send_notification(
+        &self,
+        request: NotificationRequest,
+    ) -> Result<Notification, ControlError> {
+        Ok(notify::create::create(self.state(), request, "admin".to_owned()).await?)
+    }
+
+    /// The notifications the filter picks, oldest first (`GET /__admin/notifications`).
+    pub async fn notifications(
+        &self,
+        filter: NotificationFilter,
+    ) -> Result<Vec<NotificationSummary>, ControlError> {
+        Ok(notify::list(self.state(), filter).await?)
+    }
+
+    /// One notification with its body, sign content and attempts.
+    pub async fn notification(&self, id: &str) -> Result<Notification, ControlError> {
+        Ok(notify::get(self.state(), id).await?)
+    }
+
+    /// Sends a notification once more now and answers it with the attempt recorded
+    /// (`POST /__admin/notifications/{id}/retry`).
+    pub async fn retry_notification(&self, id: &str) -> Result<Notification, ControlError> {
+        Ok(notify::retry(self.state(), id).await?)
+    }
+
+    /// Removes a notification; a pending one is never sent again.
+    pub async fn delete_notification(&self, id: &str) -> Result<(), ControlError> {
+        Ok(notify::delete(self.state(), id).await?)
     }
 
     /// Back to the fixtures: everything, or one app's records, scenarios, faults and

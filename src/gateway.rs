@@ -170,7 +170,7 @@ pub fn handle(state: &State, request: RawRequest<'_>, http_method: &str) -> Exch
             Some(biz) if !state.journal().unmasked() => biz.masked_notification(&notification),
             _ => notification.clone(),
         });
-        // The one place a notification leaves the request path (issue 18 delivers it).
+        // The one place a notification leaves the request path: `trigger` only queues it.
         crate::notify::trigger(state, notification);
     }
     let diagnosis = observed.diagnosis.clone();

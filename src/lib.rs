@@ -21,7 +21,6 @@
 //!   `alipay.open.app.alipaycert.download`, and any method a definition describes)
 //!   behind one interface: each reads its `biz_content` once and owns everything about
 //!   its fields (answers, masking, forced answers).
-//! - [`notify`]: the asynchronous notifications defined methods trigger.
 //! - [`protocol`]: wire format: charsets, merged parameters, sign content, response bodies.
 //! - [`error`]: the gateway's failures and the one table of public error codes.
 //! - [`crypto`]: RSA / RSA2 signatures; [`keys`]: key parsing; [`keygen`]: key files;
@@ -34,6 +33,9 @@
 //! - [`sign_cache`]: response signatures by (key, sign type, node bytes), bounded.
 //! - [`cpu_pool`]: the fixed threads that run the CPU-bound part of gateway requests.
 //! - [`clock`]: the gateway's notion of now (real, shifted or frozen).
+//! - [`notify`]: asynchronous notifications to `notify_url` (made by the admin API or by
+//!   a defined method's rule): signed, queued in sled, sent by their own worker on
+//!   Alipay's retry schedule, timed by the clock.
 //! - [`embed`]: [`MockGateway`], the in-process gateway for Rust tests, with typed control
 //!   that runs the admin API's own code.
 //! - [`config`]: configuration, its defaults and the names shared by server and client.

@@ -118,6 +118,11 @@ struct ServeArgs {
     /// About how many bytes of signatures the cache keeps (the oldest go first).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_SIGN_CACHE_BYTES)]
     sign_cache_bytes: usize,
+    /// Also send notifications to this address range (CIDR, e.g. 203.0.113.0/24, or a bare
+    /// address), or to `any` address; by default only loopback and private networks.
+    /// Repeatable.
+    #[arg(long, value_name = "CIDR|any")]
+    notify_allow: Vec<alipay_mock::notify::policy::AllowRule>,
 }
 
 fn fixture_source(dir: Option<PathBuf>) -> FixtureSource {
@@ -192,6 +197,12 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         journal_unmasked: args.journal_unmasked,
         sign_cache_entries: args.sign_cache_entries,
         sign_cache_bytes: args.sign_cache_bytes,
+        notify: alipay_mock::notify::NotifyConfig {
+            policy: alipay_mock::notify::policy::Policy {
+                extra: args.notify_allow,
+            },
+            ..Default::default()
+        },
         ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -6,8 +6,9 @@
 //! [`OTHER`]; `code` and `sub_code` come from the gateway's error tables; fault kinds are
 //! a fixed list. A caller sending random app ids cannot grow the exposition.
 //!
-//! Updated in three places only: [`crate::gateway::handle`] (one request, once its outcome
-//! is known; scenario firings; fault draws) and [`crate::State::commit`] (admin writes).
+//! Updated in four places only: [`crate::gateway::handle`] (one request, once its outcome
+//! is known; scenario firings; fault draws), [`crate::State::commit`] (admin writes) and
+//! [`crate::notify`] (notifications made, each send).
 
 use std::time::Duration;
 
@@ -44,6 +45,12 @@ pub struct RequestLabels {
     pub verdict: String,
 }
 
+/// The labels of a notification attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct AttemptLabels {
+    verdict: &'static str,
+}
+
 /// The labels of a fault injection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct FaultLabels {
@@ -64,6 +71,10 @@ pub struct Metrics {
     signature_cache_misses: Counter,
     /// Serialises [`Metrics::sync_sign_cache`].
     cache_sync: std::sync::Mutex<()>,
+    notifications_created: Counter,
+    notification_attempts: Family<AttemptLabels, Counter>,
+    notifications_delivered: Counter,
+    notification_attempts_failed: Counter,
 }
 
 impl Default for Metrics {
@@ -118,8 +129,36 @@ impl Metrics {
             "Response signatures computed because the signature cache did not hold them",
             signature_cache_misses.clone(),
         );
+        let notifications_created = Counter::default();
+        registry.register(
+            "notifications_created",
+            "Asynchronous notifications made (admin API and method rules)",
+            notifications_created.clone(),
+        );
+        let notification_attempts = Family::<AttemptLabels, Counter>::default();
+        registry.register(
+            "notification_attempts",
+            "Notification sends, by verdict (delivered, rejected, error)",
+            notification_attempts.clone(),
+        );
+        let notifications_delivered = Counter::default();
+        registry.register(
+            "notifications_delivered",
+            "Notifications whose handler answered HTTP 200 with success",
+            notifications_delivered.clone(),
+        );
+        let notification_attempts_failed = Counter::default();
+        registry.register(
+            "notification_attempts_failed",
+            "Notification sends that did not deliver (rejected or no answer)",
+            notification_attempts_failed.clone(),
+        );
         Metrics {
             registry,
+            notifications_created,
+            notification_attempts,
+            notifications_delivered,
+            notification_attempts_failed,
             requests,
             latency,
             admin_writes,
@@ -152,6 +191,29 @@ impl Metrics {
         self.fault_injections
             .get_or_create(&FaultLabels { kind })
             .inc();
+    }
+
+    /// Counts one notification made.
+    pub fn notification_created(&self) {
+        self.notifications_created.inc();
+    }
+
+    /// Counts one notification send and how it ended.
+    pub fn notification_attempt(&self, verdict: crate::notify::Verdict) {
+        use crate::notify::Verdict;
+        let verdict = match verdict {
+            Verdict::Delivered => "delivered",
+            Verdict::Rejected => "rejected",
+            Verdict::Error => "error",
+        };
+        self.notification_attempts
+            .get_or_create(&AttemptLabels { verdict })
+            .inc();
+        if verdict == "delivered" {
+            self.notifications_delivered.inc();
+        } else {
+            self.notification_attempts_failed.inc();
+        }
     }
 
     /// Brings the signature cache's counters up to its own totals (it counts every

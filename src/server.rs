@@ -72,6 +72,8 @@ pub struct RunningGateway {
     state: Arc<State>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<()>,
+    /// Sends the asynchronous notifications.
+    notifier: crate::notify::worker::Worker,
 }
 
 impl RunningGateway {
@@ -121,11 +123,13 @@ impl RunningGateway {
             connections: Arc::new(Semaphore::new(config.max_connections.max(1))),
         };
         let task = tokio::spawn(accept_loop(listener, shared, limits, shutdown_rx));
+        let notifier = crate::notify::worker::Worker::start(Arc::clone(&state));
         Ok(RunningGateway {
             addr,
             state,
             shutdown,
             task,
+            notifier,
         })
     }
 
@@ -153,6 +157,9 @@ impl RunningGateway {
         if let Err(e) = self.task.await {
             tracing::error!(error = %e, "gateway task failed");
         }
+        // Attempts under way are cut short and not recorded: they are made again after
+        // a restart.
+        self.notifier.stop().await;
         // Connection tasks let go of the state a moment after their connection ends
         // (and a commit whose caller left finishes in its own task): wait, bounded, until
         // this handle holds the last reference, so dropping it closes the store.

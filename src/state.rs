@@ -20,6 +20,7 @@ use crate::keyring::{AppEntry, AppKeyError, KeyRing};
 use crate::keys::{self, KeyError};
 use crate::methods::defined::{Compiled, Definition, DefinitionError, Definitions};
 use crate::metrics::Metrics;
+use crate::notify::Notifications;
 use crate::sign_cache::SignCache;
 use crate::store::{Plan, Store, StoreError};
 
@@ -98,6 +99,8 @@ pub struct State {
     metrics: Metrics,
     /// Method definitions, compiled (written through to the store).
     definitions: Definitions,
+    /// Asynchronous notifications: their records (own sled tree) and queue.
+    notifications: Notifications,
 }
 
 impl State {
@@ -135,6 +138,7 @@ impl State {
         faults.load(store.faults()?);
         let definitions = Definitions::default();
         definitions.replace_all(compile_all(store.definitions()?).map_err(OpenError::Definition)?);
+        let notifications = Notifications::open(&store, config.notify.clone())?;
         Ok(State {
             store,
             keyring,
@@ -153,6 +157,7 @@ impl State {
             writes: tokio::sync::Mutex::new(()),
             metrics: Metrics::new(),
             definitions,
+            notifications,
         })
     }
 
@@ -204,6 +209,11 @@ impl State {
     /// The counters of `/__admin/metrics`.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The asynchronous notifications.
+    pub fn notifications(&self) -> &Notifications {
+        &self.notifications
     }
 
     /// The response-signature cache.
@@ -265,8 +275,9 @@ impl State {
 
     /// Back to the fixtures: every record, scenario, fault and journal entry and the
     /// clock, or only the records, scenarios, faults and journal entries of one app. All-or-nothing on disk; memory follows once the disk holds it.
+    /// The notifications (all, or the app's) are removed after that, in their own step.
     pub async fn reset(self: &Arc<Self>, app_id: Option<&str>) -> Result<(), CommitError<String>> {
-        match app_id.map(str::to_owned) {
+        let reset = match app_id.map(str::to_owned) {
             None => {
                 self.commit(
                     |state| {
@@ -315,7 +326,13 @@ impl State {
                 )
                 .await
             }
-        }
+        };
+        reset?;
+        // Notifications live outside the plan's trees: they go once the reset is made.
+        crate::notify::clear(self, app_id)
+            .await
+            .map_err(|e| CommitError::Task(e.to_string()))?;
+        Ok(())
     }
 
     /// Adds the removal of one app's scenarios (or all) to a plan and returns their ids,

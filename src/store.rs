@@ -218,6 +218,13 @@ impl Store {
         Ok(())
     }
 
+    /// A tree for a module that owns its records outright (notifications): in the same
+    /// database, so [`Store::flush`] makes it durable too, but outside [`Plan`]s and
+    /// resets, which its owner handles.
+    pub(crate) fn own_tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
+    }
+
     /// Writes everything to disk.
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.db.flush_async().await?;

@@ -4,6 +4,9 @@
 
 NODE_SDK_VERSION=4.14.0
 PYTHON_SDK_VERSION=3.7.1411
+# The community SDK (notification receivers, issue 18). It installs a package named
+# `alipay` too, so it gets a venv of its own: .sdk/python-community.
+COMMUNITY_SDK_VERSION=3.4.0
 
 install_node_sdk() {
     local have
@@ -19,22 +22,33 @@ install_node_sdk() {
         "alipay-sdk@$NODE_SDK_VERSION" >&2
 }
 
-install_python_sdk() {
-    local py="$SDK_DIR/python/bin/python"
-    if [ -x "$py" ] && "$py" - "$PYTHON_SDK_VERSION" >/dev/null 2>&1 <<'EOF'
+# Installs PyPI DIST==VERSION into the venv VENV (made when missing) unless the venv
+# already has that version and the Python snippet CHECK (imports) runs there.
+install_python_package() {
+    local venv="$1" dist="$2" version="$3" check="$4"
+    local py="$venv/bin/python"
+    if [ -x "$py" ] && "$py" -c "
 import sys
 from importlib.metadata import version
-assert version("alipay-sdk-python") == sys.argv[1]
-import alipay.aop.api.DefaultAlipayClient  # noqa: F401  (deps importable too)
-EOF
-    then
-        log "PyPI alipay-sdk-python==$PYTHON_SDK_VERSION already in .sdk/python"
+assert version(sys.argv[1]) == sys.argv[2]
+$check" "$dist" "$version" >/dev/null 2>&1; then
+        log "PyPI $dist==$version already in .sdk/${venv#"$SDK_DIR"/}"
         return 0
     fi
-    log "installing PyPI alipay-sdk-python==$PYTHON_SDK_VERSION into .sdk/python"
+    log "installing PyPI $dist==$version into .sdk/${venv#"$SDK_DIR"/}"
     if [ ! -x "$py" ]; then
-        python3 -m venv "$SDK_DIR/python" >&2 || return 1
+        python3 -m venv "$venv" >&2 || return 1
     fi
-    "$SDK_DIR/python/bin/pip" install --disable-pip-version-check --quiet \
-        "alipay-sdk-python==$PYTHON_SDK_VERSION" >&2
+    "$venv/bin/pip" install --disable-pip-version-check --quiet "$dist==$version" >&2
+}
+
+install_python_sdk() {
+    # The import checks the SDK's dependencies are importable too.
+    install_python_package "$SDK_DIR/python" alipay-sdk-python "$PYTHON_SDK_VERSION" \
+        "import alipay.aop.api.DefaultAlipayClient"
+}
+
+install_community_python_sdk() {
+    install_python_package "$SDK_DIR/python-community" python-alipay-sdk \
+        "$COMMUNITY_SDK_VERSION" "from alipay import AliPay, DCAliPay"
 }

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import http from 'node:http';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -162,6 +163,42 @@ test('magic values list the catalogue and try it fills the form', async () => {
   await page.waitForFunction(() => document.querySelector('[data-testid="try-biz-content"]')?.textContent.includes('张三'), null, WAIT);
 });
 
+test('Send notification posts a signed form to a local handler; the view shows the body and the attempts', async () => {
+  // A notify handler in this process: answers fail once, then success.
+  const received = [];
+  const handler = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      received.push({ type: req.headers['content-type'], body });
+      res.end(received.length === 1 ? 'fail' : 'success');
+    });
+  });
+  await new Promise((ok) => handler.listen(0, '127.0.0.1', ok));
+  try {
+    await page.goto('about:blank');
+    await page.goto(`${GATEWAY}/__admin/ui/#notifications`);
+    await byId('notify-url').fill(`http://127.0.0.1:${handler.address().port}/alipay/notify`);
+    await byId('notify-charset').selectOption('GBK');
+    await byId('notify-params').fill(JSON.stringify({ out_trade_no: 'T2002', trade_status: 'TRADE_SUCCESS', subject: '大乐透' }));
+    await byId('notify-send').click();
+    await byId('notify-sent').filter({ hasText: 'Made notification' }).waitFor(WAIT);
+    await page.locator('[data-testid="notify-attempt"][data-verdict="rejected"]').waitFor(WAIT);
+    assert.equal(received.length, 1);
+    assert.equal(received[0].type, 'application/x-www-form-urlencoded; charset=GBK');
+    assert.match(received[0].body, /subject=%B4%F3%C0%D6%CD%B8/);
+    assert.equal(await byId('notify-detail-body').textContent(), received[0].body);
+    assert.match(await byId('notify-detail-sign-content').textContent(), /^app_id=2014072300007148&charset=GBK&notify_id=/);
+    await byId('notify-retry').click();
+    await page.locator('[data-testid="notify-attempt"][data-verdict="delivered"]').waitFor(WAIT);
+    await page.locator('[data-testid="notify-row"][data-state="delivered"]').waitFor(WAIT);
+    assert.equal(received.length, 2);
+    await page.screenshot({ path: `${SHOTS}/06-notifications.png`, fullPage: true });
+  } finally {
+    handler.close();
+  }
+});
+
 test('a defined method is listed in Magic values and its rule answers from Try it, signed', async () => {
   const definition = {
     method: 'alipay.trade.query',
@@ -197,5 +234,5 @@ test('the console is readable in a narrow window', async () => {
   await byId('try-send').waitFor(WAIT);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `page wider than the window by ${overflow}px`);
-  await page.screenshot({ path: `${SHOTS}/06-narrow.png`, fullPage: true });
+  await page.screenshot({ path: `${SHOTS}/08-narrow.png`, fullPage: true });
 });

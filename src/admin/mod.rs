@@ -10,7 +10,7 @@
 //! `Authorization: Bearer <token>`.
 //!
 //! One private module per URL family: `apps`, `identities`, `authorizations`, `scenarios`,
-//! `faults`, `requests`, `reset`, `clock`, `methods`, `observe` (metrics, cases, fixture test key),
+//! `faults`, `requests`, `reset`, `clock`, `methods`, `notifications`, `observe` (metrics, cases, fixture test key),
 //! `ui` (the console's static assets, served without the token); `records` holds what the
 //! record families share.
 
@@ -20,6 +20,7 @@ mod clock;
 pub(crate) mod faults;
 pub(crate) mod identities;
 pub(crate) mod methods;
+mod notifications;
 mod observe;
 pub(crate) mod records;
 mod rejection;
@@ -131,6 +132,7 @@ enum Endpoint<'a> {
     Reset,
     Clock,
     Methods(&'a [&'a str]),
+    Notifications(&'a [&'a str]),
 }
 
 impl<'a> Endpoint<'a> {
@@ -152,6 +154,9 @@ impl<'a> Endpoint<'a> {
             ["reset"] => Endpoint::Reset,
             ["clock"] => Endpoint::Clock,
             ["methods", rest @ ..] if rest.len() <= 1 => Endpoint::Methods(rest),
+            ["notifications"] => Endpoint::Notifications(&[]),
+            ["notifications", id] => Endpoint::Notifications(std::slice::from_ref(id)),
+            ["notifications", _, "retry"] => Endpoint::Notifications(&segments[1..]),
             _ => return None,
         })
     }
@@ -175,6 +180,9 @@ impl<'a> Endpoint<'a> {
             Endpoint::Reset => &["POST"],
             Endpoint::Methods([]) => &["GET", "DELETE"],
             Endpoint::Methods(_) => &["GET", "PUT", "DELETE"],
+            Endpoint::Notifications([]) => &["GET", "POST"],
+            Endpoint::Notifications([_]) => &["GET", "DELETE"],
+            Endpoint::Notifications(_) => &["POST"],
         }
     }
 }
@@ -355,6 +363,7 @@ async fn route(
         Endpoint::Reset => reset::route(state, request).await,
         Endpoint::Clock => clock::route(state, request).await,
         Endpoint::Methods(rest) => methods::route(state, request, rest).await,
+        Endpoint::Notifications(rest) => notifications::route(state, request, rest).await,
     }
 }
 

@@ -27,6 +27,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("tryit.js", JS, include_str!("ui/tryit.js")),
     ("journal.js", JS, include_str!("ui/journal.js")),
     ("doctor.js", JS, include_str!("ui/doctor.js")),
+    ("notifications.js", JS, include_str!("ui/notifications.js")),
     ("testdata.js", JS, include_str!("ui/testdata.js")),
     ("magic.js", JS, include_str!("ui/magic.js")),
 ];

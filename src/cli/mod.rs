@@ -23,6 +23,7 @@ use crate::config::{default_url, ADMIN_TOKEN_ENV, URL_ENV};
 use crate::model::{AccountState, AuthCategory};
 
 pub mod doctor;
+mod notifications;
 mod output;
 mod request;
 
@@ -79,6 +80,9 @@ pub enum AdminCommand {
     /// The gateway's clock: show it, freeze it, shift it, or back to real time.
     #[command(subcommand)]
     Clock(ClockCommand),
+    /// Signed asynchronous notifications to a notify_url: send, list, get, retry, delete.
+    #[command(subcommand)]
+    Notifications(notifications::NotificationCommand),
     /// Method definitions: what any other OpenAPI method answers.
     #[command(subcommand)]
     Methods(MethodCommand),

@@ -16,11 +16,11 @@ use crate::clock::ClockSetting;
 use crate::control::scenarios::{ForcedAnswer, ForcedError, Match, Outcome, ScenarioRequest};
 
 /// The FILE reader: the text of a FILE argument (`-` for stdin).
-type Reader<'a> = &'a mut dyn FnMut(&str) -> Result<String, String>;
+pub(super) type Reader<'a> = &'a mut dyn FnMut(&str) -> Result<String, String>;
 
 /// A builder's failure to write a body of the crate's own types (not expected: they all
 /// serialise).
-fn unwritable(e: serde_json::Error) -> String {
+pub(super) fn unwritable(e: serde_json::Error) -> String {
     format!("cannot write the request body: {e}")
 }
 
@@ -112,6 +112,7 @@ impl AdminCommand {
                 })
                 .map_err(unwritable)?,
             },
+            AdminCommand::Notifications(verb) => verb.request(read)?,
         })
     }
 }
@@ -186,7 +187,7 @@ impl ForceArgs {
 
 /// The text of FILE, once it is known to be JSON (sent as written, so the server sees
 /// exactly what the user wrote).
-fn json_input(read: Reader<'_>, file: &str) -> Result<String, String> {
+pub(super) fn json_input(read: Reader<'_>, file: &str) -> Result<String, String> {
     let text = read(file)?;
     serde_json::from_str::<IgnoredAny>(&text).map_err(|e| {
         let name = if file == "-" { "stdin" } else { file };

@@ -1,9 +1,11 @@
 //! The HTTP client of the admin API, for a gateway in another process (a container, a
 //! `serve` started by a test script): [`calls`] builds each call's request (shared with
 //! the command line), [`transport`] sends it (hyper lives there), [`Client`] offers the
-//! calls typed, with the server's own request and answer types.
+//! calls typed, with the server's own request and answer types ([`notifications`] holds
+//! the notification calls and their typed methods).
 
 pub mod calls;
+pub mod notifications;
 pub mod transport;
 
 use std::time::Duration;

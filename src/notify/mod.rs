@@ -1,16 +1,264 @@
-//! Signed asynchronous notifications (issue 18): the gateway hands every notification a
-//! defined method's rule triggers to [`trigger`], once, after the request's answer is
-//! decided. This module owns their queue, worker and store records; nothing here runs on
-//! the request path beyond handing the notification over.
+//! Asynchronous notifications (异步通知): what the platform POSTs to an app's
+//! `notify_url` after a trade call, signed with the app's platform key, retried on
+//! Alipay's schedule until the handler answers `success` (docs/protocol.md §9).
 //!
-//! Until delivery lands, [`trigger`] is a documented no-op: the notification is visible
-//! in the request's journal entry (`notification`) and nowhere else.
+//! This module owns everything about them: the records in their own sled tree
+//! ([`queue`]), the wire form ([`form`]), where they may go ([`policy`]), one attempt
+//! ([`delivery`]), the schedule on the gateway's virtual clock ([`schedule`]) and the
+//! worker that sends them ([`worker`]). It never runs on the request path: a method
+//! rule that fires hands a [`TriggeredNotification`] to [`trigger`], which only puts it
+//! on a bounded channel; the worker does the rest.
+//!
+//! Lifecycle: made (`pending`, due at now + `delay_seconds`) → attempts at the due
+//! times → `delivered` on the first `success`, or `failed` after the eighth scheduled
+//! attempt. `POST …/retry` makes an extra attempt now; `DELETE` removes one (a pending
+//! one is never sent again); a reset removes all, or one app's.
 
-use crate::methods::TriggeredNotification;
+pub mod create;
+pub mod delivery;
+pub mod form;
+pub mod policy;
+pub mod queue;
+pub mod record;
+pub mod schedule;
+pub mod worker;
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, Notify};
+
+pub use crate::methods::TriggeredNotification;
+pub use create::{CreateError, NotificationRequest};
+pub use record::{Attempt, Notification, NotificationState, NotificationSummary, Verdict};
+
 use crate::state::State;
+use crate::store::{Store, StoreError};
 
-/// Accepts a notification for delivery. Must not block (it is called on the gateway's
-/// CPU pool, once per triggering request). Today: does nothing and returns at once.
+/// Pending notifications held at most; creating one more answers 503.
+pub const DEFAULT_MAX_PENDING: usize = 10_000;
+/// Finished (delivered or failed) notifications kept; the oldest go first.
+pub const DEFAULT_MAX_FINISHED: usize = 1_000;
+/// Attempts under way at once.
+pub const DEFAULT_MAX_CONCURRENT: usize = 8;
+/// Triggered notifications waiting for the worker; more are dropped (and logged).
+pub const TRIGGER_QUEUE: usize = 1_024;
+
+/// How notifications are sent: where they may go and the bounds of the queue and of
+/// each attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyConfig {
+    /// Where notifications may go (`--notify-allow` adds ranges).
+    pub policy: policy::Policy,
+    /// Timeouts and the answer size read.
+    pub limits: delivery::Limits,
+    /// See [`DEFAULT_MAX_PENDING`].
+    pub max_pending: usize,
+    /// See [`DEFAULT_MAX_FINISHED`].
+    pub max_finished: usize,
+    /// See [`DEFAULT_MAX_CONCURRENT`].
+    pub max_concurrent: usize,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> NotifyConfig {
+        NotifyConfig {
+            policy: policy::Policy::default(),
+            limits: delivery::Limits::default(),
+            max_pending: DEFAULT_MAX_PENDING,
+            max_finished: DEFAULT_MAX_FINISHED,
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
+        }
+    }
+}
+
+/// The notifications of a gateway: records, index, configuration and the worker's
+/// wake-ups. One per [`State`].
+#[derive(Debug)]
+pub struct Notifications {
+    queue: queue::Queue,
+    config: NotifyConfig,
+    /// Wakes the worker: a notification made, retried or deleted; an attempt ended.
+    wake: Notify,
+    triggered: mpsc::Sender<TriggeredNotification>,
+    /// Taken by the worker when it starts.
+    triggered_rx: Mutex<Option<mpsc::Receiver<TriggeredNotification>>>,
+}
+
+impl Notifications {
+    /// Opens the records and rebuilds the queue from them. Blocking.
+    pub fn open(store: &Store, config: NotifyConfig) -> Result<Notifications, StoreError> {
+        let (triggered, rx) = mpsc::channel(TRIGGER_QUEUE);
+        Ok(Notifications {
+            queue: queue::Queue::open(store)?,
+            config,
+            wake: Notify::new(),
+            triggered,
+            triggered_rx: Mutex::new(Some(rx)),
+        })
+    }
+
+    /// The records and their index.
+    pub fn queue(&self) -> &queue::Queue {
+        &self.queue
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &NotifyConfig {
+        &self.config
+    }
+
+    /// Where notifications may go.
+    pub fn policy(&self) -> &policy::Policy {
+        &self.config.policy
+    }
+
+    /// Tells the worker to look at the queue again.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// What [`Notifications::wake`] wakes.
+    pub(crate) fn wakes(&self) -> &Notify {
+        &self.wake
+    }
+
+    /// The triggered notifications' receiving end (the worker takes it once).
+    pub(crate) fn take_triggered(&self) -> Option<mpsc::Receiver<TriggeredNotification>> {
+        self.triggered_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+}
+
+/// Queues the notification a method rule asks for, without waiting: the worker checks,
+/// signs, stores and sends it. The call that fired the rule is answered as usual
+/// whatever happens here; a refused URL, an unknown app or a full queue is logged at
+/// `warn` (target `alipay_mock::notify`) and the notification is not made.
 pub fn trigger(state: &State, notification: TriggeredNotification) {
-    let _ = (state, notification);
+    if let Err(e) = state.notifications().triggered.try_send(notification) {
+        let (reason, n) = match e {
+            mpsc::error::TrySendError::Full(n) => ("the trigger queue is full", n),
+            mpsc::error::TrySendError::Closed(n) => ("the notification worker is not running", n),
+        };
+        tracing::warn!(
+            app_id = %n.app_id,
+            notify_url = %n.notify_url,
+            "notification not made: {reason}"
+        );
+    }
+}
+
+/// The filter of `GET /__admin/notifications`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotificationFilter {
+    /// Only this app's.
+    pub app_id: Option<String>,
+    /// Only those in this state.
+    pub state: Option<NotificationState>,
+}
+
+impl NotificationFilter {
+    fn matches(&self, n: &Notification) -> bool {
+        self.app_id.as_ref().is_none_or(|a| *a == n.app_id)
+            && self.state.is_none_or(|s| s == n.state)
+    }
+}
+
+/// Why a control call on one notification failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NotificationError {
+    /// No notification has this id.
+    #[error("no notification {0}")]
+    NotFound(String),
+    /// An attempt is already under way.
+    #[error("an attempt to send notification {0} is under way; try again when it ends")]
+    Busy(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A blocking task died.
+    #[error("notification task failed: {0}")]
+    Task(String),
+}
+
+async fn blocking<R: Send + 'static>(
+    state: &Arc<State>,
+    f: impl FnOnce(&State) -> Result<R, NotificationError> + Send + 'static,
+) -> Result<R, NotificationError> {
+    let state = Arc::clone(state);
+    tokio::task::spawn_blocking(move || f(&state))
+        .await
+        .map_err(|e| NotificationError::Task(e.to_string()))?
+}
+
+/// The notifications the filter picks, oldest first.
+pub async fn list(
+    state: &Arc<State>,
+    filter: NotificationFilter,
+) -> Result<Vec<NotificationSummary>, NotificationError> {
+    blocking(state, move |s| {
+        Ok(s.notifications()
+            .queue
+            .all()?
+            .iter()
+            .filter(|n| filter.matches(n))
+            .map(NotificationSummary::from)
+            .collect())
+    })
+    .await
+}
+
+/// One notification with its body, sign content and attempts.
+pub async fn get(state: &Arc<State>, id: &str) -> Result<Notification, NotificationError> {
+    let id = id.to_owned();
+    blocking(state, move |s| {
+        s.notifications()
+            .queue
+            .get(&id)?
+            .ok_or(NotificationError::NotFound(id))
+    })
+    .await
+}
+
+/// Removes one notification (a pending one is never sent again); flushed.
+pub async fn delete(state: &Arc<State>, id: &str) -> Result<(), NotificationError> {
+    let target = id.to_owned();
+    let removed = blocking(state, move |s| {
+        Ok(s.notifications().queue.remove_where(|n| n.id == target)?)
+    })
+    .await?;
+    if removed == 0 {
+        return Err(NotificationError::NotFound(id.to_owned()));
+    }
+    state.store().flush().await?;
+    Ok(())
+}
+
+/// Removes every notification, or one app's (resets); answers how many; flushed.
+pub async fn clear(state: &Arc<State>, app_id: Option<&str>) -> Result<usize, NotificationError> {
+    let app_id = app_id.map(str::to_owned);
+    let removed = blocking(state, move |s| {
+        Ok(s.notifications()
+            .queue
+            .remove_where(|n| app_id.as_ref().is_none_or(|a| *a == n.app_id))?)
+    })
+    .await?;
+    state.store().flush().await?;
+    Ok(removed)
+}
+
+/// Sends one notification now (whatever its state) and answers it with the attempt
+/// recorded. A pending one keeps its schedule unless this attempt delivers it.
+pub async fn retry(state: &Arc<State>, id: &str) -> Result<Notification, NotificationError> {
+    let notification = get(state, id).await?;
+    if !state.notifications().queue.claim(id) {
+        return Err(NotificationError::Busy(id.to_owned()));
+    }
+    let recorded = worker::send(state, notification, true).await;
+    match recorded {
+        Ok(Some(n)) => Ok(n),
+        Ok(None) => Err(NotificationError::NotFound(id.to_owned())),
+        Err(e) => Err(e),
+    }
 }

@@ -91,6 +91,19 @@ impl Charset {
         }
     }
 
+    /// Encodes text that must be representable in this charset (what the gateway
+    /// signs and sends itself): `None` when a character is not, where
+    /// [`Charset::encode`] would write an HTML numeric character reference instead.
+    pub fn encode_exact<'a>(&self, text: &'a str) -> Option<Cow<'a, [u8]>> {
+        match self.kind {
+            Kind::Utf8 => Some(Cow::Borrowed(text.as_bytes())),
+            Kind::Gbk => {
+                let (bytes, _, had_errors) = GBK.encode(text);
+                (!had_errors).then_some(bytes)
+            }
+        }
+    }
+
     /// The other family (UTF-8 ↔ GBK), to explain a request sent in the wrong charset.
     pub fn other(&self) -> Charset {
         match self.kind {

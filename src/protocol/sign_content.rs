@@ -36,7 +36,7 @@ fn is_signed(param: &Param<'_>) -> bool {
 /// characters above U+FFFF with ones in U+E000..U+FFFF. Names are compared decoded, not
 /// as bytes: every SDK sorts strings and then encodes, and GBK byte order is not
 /// Unicode order (啊 is B0A1 and 一 is D2BB, while U+554A > U+4E00).
-fn java_order(a: &str, b: &str) -> Ordering {
+pub(crate) fn java_order(a: &str, b: &str) -> Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 

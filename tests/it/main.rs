@@ -27,6 +27,7 @@ mod fuzz_regressions;
 mod lifecycle;
 mod methods;
 mod metrics;
+mod notifications;
 mod properties;
 mod public_errors;
 mod reliability;

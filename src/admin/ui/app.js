@@ -1,11 +1,12 @@
-// The console's shell: token login, hash navigation between the four views.
+// The console's shell: token login, hash navigation between the five views.
 import { setToken, token, showError, api } from './api.js';
 import * as tryit from './tryit.js';
 import * as journal from './journal.js';
 import * as testdata from './testdata.js';
 import * as magic from './magic.js';
+import * as notifications from './notifications.js';
 
-const views = { try: tryit, journal, data: testdata, magic };
+const views = { try: tryit, journal, notifications, data: testdata, magic };
 
 async function show() {
   const name = (location.hash || '#try').slice(1);
@@ -15,11 +16,12 @@ async function show() {
     if (link.getAttribute('href') === `#${current}`) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  if (current !== 'journal') journal.hidden();
+  // Polling views poll only while shown.
+  for (const [name, view] of Object.entries(views)) if (name !== current && view.hidden) view.hidden();
   showError();
   try {
     await views[current].refresh();
-    if (current === 'journal') journal.shown();
+    if (views[current].shown) views[current].shown();
   } catch (e) {
     showError(e);
   }
@@ -38,6 +40,7 @@ async function checkLogin() {
 function start() {
   tryit.mount(document.getElementById('view-try'));
   journal.mount(document.getElementById('view-journal'));
+  notifications.mount(document.getElementById('view-notifications'));
   testdata.mount(document.getElementById('view-data'));
   magic.mount(document.getElementById('view-magic'), async (testCase) => {
     location.hash = '#try';

@@ -1,0 +1,257 @@
+//! The notifications on disk (one sled tree of JSON records, key = id) and the
+//! in-memory index of what is pending, when it is due and what is being sent.
+//!
+//! The disk is the truth: a notification is written and flushed before its creation is
+//! acknowledged, and each attempt is written and flushed once it ends, so after a crash
+//! the index is rebuilt from the tree and an attempt that was under way is made again.
+//! Read-modify-write of a record happens under one lock, so an attempt that ends after
+//! its notification was deleted (or reset away) changes nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use time::OffsetDateTime;
+
+use super::record::{Notification, NotificationState};
+use crate::store::{Store, StoreError};
+
+/// The sled tree's name.
+const TREE: &str = "notifications";
+
+/// What the index knows of a pending notification.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    due: Option<OffsetDateTime>,
+    in_flight: bool,
+}
+
+#[derive(Debug, Default)]
+struct Index {
+    /// Pending notifications by id.
+    pending: HashMap<String, Pending>,
+    /// Finished ones (delivered or failed) by creation order, for pruning.
+    finished: BTreeMap<u64, String>,
+    /// Ids of finished notifications being retried by hand.
+    manual: HashMap<String, ()>,
+}
+
+/// The notification records and their index.
+#[derive(Debug)]
+pub struct Queue {
+    tree: sled::Tree,
+    index: Mutex<Index>,
+    /// Serialises read-modify-write of records.
+    writes: Mutex<()>,
+    next_seq: AtomicU64,
+}
+
+fn decode(key: &[u8], bytes: &[u8]) -> Result<Notification, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        source,
+    })
+}
+
+fn encode(n: &Notification) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(n).map_err(StoreError::Encode)
+}
+
+impl Queue {
+    /// Opens the tree and rebuilds the index from it. Blocking.
+    pub fn open(store: &Store) -> Result<Queue, StoreError> {
+        let tree = store.own_tree(TREE)?;
+        let mut index = Index::default();
+        let mut max_seq = 0;
+        for entry in tree.iter() {
+            let (key, value) = entry?;
+            let n = decode(&key, &value)?;
+            max_seq = max_seq.max(n.seq);
+            index_insert(&mut index, &n);
+        }
+        Ok(Queue {
+            tree,
+            index: Mutex::new(index),
+            writes: Mutex::new(()),
+            next_seq: AtomicU64::new(max_seq + 1),
+        })
+    }
+
+    fn index(&self) -> std::sync::MutexGuard<'_, Index> {
+        // A poisoned lock only means a panic between two complete index updates.
+        self.index.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_writes(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The next creation number.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// How many notifications are pending.
+    pub fn pending_count(&self) -> usize {
+        self.index().pending.len()
+    }
+
+    /// Stores a new notification (the caller flushes) and indexes it.
+    pub fn insert(&self, n: &Notification) -> Result<(), StoreError> {
+        let _writes = self.lock_writes();
+        self.tree.insert(n.id.as_bytes(), encode(n)?)?;
+        index_insert(&mut self.index(), n);
+        Ok(())
+    }
+
+    /// One notification.
+    pub fn get(&self, id: &str) -> Result<Option<Notification>, StoreError> {
+        match self.tree.get(id.as_bytes())? {
+            Some(bytes) => decode(id.as_bytes(), &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every notification, oldest first. Blocking (a scan).
+    pub fn all(&self) -> Result<Vec<Notification>, StoreError> {
+        let mut all = self
+            .tree
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                decode(&key, &value)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        all.sort_by_key(|n| n.seq);
+        Ok(all)
+    }
+
+    /// Changes a stored notification; `None` when it no longer exists. The caller
+    /// flushes.
+    pub fn update(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Notification),
+    ) -> Result<Option<Notification>, StoreError> {
+        let _writes = self.lock_writes();
+        let Some(mut n) = self.get(id)? else {
+            return Ok(None);
+        };
+        change(&mut n);
+        self.tree.insert(id.as_bytes(), encode(&n)?)?;
+        let mut index = self.index();
+        index.pending.remove(id);
+        index.finished.retain(|_, v| v != id);
+        index_insert(&mut index, &n);
+        Ok(Some(n))
+    }
+
+    /// Removes the notifications `select` picks; answers how many. Blocking (a scan).
+    pub fn remove_where(
+        &self,
+        select: impl Fn(&Notification) -> bool,
+    ) -> Result<usize, StoreError> {
+        let _writes = self.lock_writes();
+        let mut removed = 0;
+        for n in self.all()? {
+            if select(&n) {
+                self.tree.remove(n.id.as_bytes())?;
+                let mut index = self.index();
+                index.pending.remove(&n.id);
+                index.finished.remove(&n.seq);
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Removes the oldest finished notifications beyond `keep`. The caller flushes.
+    pub fn prune_finished(&self, keep: usize) -> Result<(), StoreError> {
+        let _writes = self.lock_writes();
+        loop {
+            let oldest = {
+                let mut index = self.index();
+                if index.finished.len() <= keep {
+                    return Ok(());
+                }
+                index.finished.pop_first()
+            };
+            if let Some((_, id)) = oldest {
+                self.tree.remove(id.as_bytes())?;
+            }
+        }
+    }
+
+    /// Marks due pending notifications (due at or before `now`, not being sent) as
+    /// being sent and answers their ids, at most `max`.
+    pub fn take_due(&self, now: OffsetDateTime, max: usize) -> Vec<String> {
+        let mut index = self.index();
+        let mut due: Vec<(OffsetDateTime, String)> = index
+            .pending
+            .iter()
+            .filter_map(|(id, p)| match p.due {
+                Some(at) if !p.in_flight && at <= now => Some((at, id.clone())),
+                _ => None,
+            })
+            .collect();
+        due.sort();
+        due.truncate(max);
+        for (_, id) in &due {
+            if let Some(p) = index.pending.get_mut(id) {
+                p.in_flight = true;
+            }
+        }
+        due.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// The earliest due time of a pending notification not being sent.
+    pub fn earliest_due(&self) -> Option<OffsetDateTime> {
+        self.index()
+            .pending
+            .values()
+            .filter(|p| !p.in_flight)
+            .filter_map(|p| p.due)
+            .min()
+    }
+
+    /// Claims a notification for a manual attempt: `false` when an attempt is already
+    /// under way.
+    pub fn claim(&self, id: &str) -> bool {
+        let mut index = self.index();
+        if let Some(p) = index.pending.get_mut(id) {
+            if p.in_flight {
+                return false;
+            }
+            p.in_flight = true;
+            return true;
+        }
+        index.manual.insert(id.to_owned(), ()).is_none()
+    }
+
+    /// Ends a claim without recording (the attempt was abandoned).
+    pub fn release(&self, id: &str) {
+        let mut index = self.index();
+        if let Some(p) = index.pending.get_mut(id) {
+            p.in_flight = false;
+        }
+        index.manual.remove(id);
+    }
+}
+
+fn index_insert(index: &mut Index, n: &Notification) {
+    index.manual.remove(&n.id);
+    match n.state {
+        NotificationState::Pending => {
+            index.pending.insert(
+                n.id.clone(),
+                Pending {
+                    due: n.next_attempt_at,
+                    in_flight: false,
+                },
+            );
+        }
+        NotificationState::Delivered | NotificationState::Failed => {
+            index.finished.insert(n.seq, n.id.clone());
+        }
+    }
+}
