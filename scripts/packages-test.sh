@@ -30,6 +30,17 @@ log() { printf '[packages-test] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 lap() { log "$1 done in $(( $(date +%s) - $2 ))s"; }
 
+# The fenced LANG block of README.md whose first line is FIRST (a test file users copy).
+readme_block() {
+    local text
+    text=$(awk -v lang="$1" -v first="$2" '
+        !inside && $0 == "```" lang { getline line; if (line == first) { inside = 1; print line }; next }
+        inside && $0 == "```" { exit }
+        inside { print }' README.md)
+    [ -n "$text" ] || die "README.md has no $1 block opening with $2"
+    printf '%s\n' "$text"
+}
+
 command -v python3 >/dev/null || die "python3 is required"
 command -v node >/dev/null || die "node is required"
 command -v npm >/dev/null || die "npm is required"
@@ -77,9 +88,12 @@ found=$(env -u ALIPAY_MOCK_BIN "$VENV/bin/python" -c 'import alipay_mock; print(
 [ "$found" = "$VENV/bin/alipay-mock" ] || die "the installed package found $found, not the wheel's binary"
 
 t=$(date +%s)
+# README's test file too, as a user copies it.
+mkdir -p "$WORK/readme"
+readme_block python '# test_payments.py' >"$WORK/readme/test_payments.py"
 # From a folder outside python/, so `import alipay_mock` can only be the installed package.
 (cd "$WORK" && env -u ALIPAY_MOCK_BIN PYTHONDONTWRITEBYTECODE=1 \
-    "$VENV/bin/python" -m pytest -p no:cacheprovider "$ROOT/python/tests") \
+    "$VENV/bin/python" -m pytest -p no:cacheprovider "$ROOT/python/tests" "$WORK/readme") \
     || die "the Python package's tests failed"
 lap "pytest" "$t"
 
@@ -99,6 +113,7 @@ printf '{ "name": "packages-test", "private": true, "type": "module" }\n' >"$PRO
 (cd "$PROJECT" && npm install --no-audit --no-fund --save-exact \
     "$TARBALL" "alipay-sdk@$NODE_SDK_VERSION" >&2) || die "npm install of the tarball and the SDK failed"
 cp node/test/*.test.mjs "$PROJECT/test/"
+readme_block js '// payments.test.mjs' >"$PROJECT/test/payments.test.mjs"
 lap "npm pack and a project installing it with alipay-sdk" "$t"
 
 t=$(date +%s)
