@@ -185,8 +185,89 @@ export interface AdminClient {
   clearFaults(options?: { appId?: string }): Promise<void>;
   /** The journal, oldest first. */
   requests(filter?: RequestFilter): Promise<JournalEntry[]>;
+  /**
+   * Stores or replaces what an OpenAPI method answers (a `MethodDefinition`: `method`,
+   * `rules` with `when`/`answer`/`error`/`notify`, `mask`, `example`). Gateways with
+   * `/__admin/methods` only.
+   */
+  defineMethod(definition: MethodDefinition): Promise<MethodDefinition>;
+  methods(): Promise<MethodDefinition[]>;
+  methodDefinition(method: string): Promise<MethodDefinition>;
+  /** The method answers `40002 isv.invalid-method` again. */
+  deleteMethod(method: string): Promise<void>;
+  /**
+   * Sends an asynchronous notification signed for `appId` (default the default app) to
+   * `notifyUrl`, retried on Alipay's schedule until the handler answers `success`.
+   * Gateways with `/__admin/notifications` only.
+   */
+  notify(notification: NotifyOptions): Promise<Notification>;
+  notifications(filter?: { appId?: string; state?: NotificationState }): Promise<NotificationSummary[]>;
+  /** One notification with its body, sign content and attempts. */
+  notification(id: string): Promise<Notification>;
+  /** Sends it now; the notification after the attempt. */
+  retryNotification(id: string): Promise<Notification>;
+  /** Deletes it; a pending one is never sent. */
+  cancelNotification(id: string): Promise<void>;
   /** Back to the fixtures: records, scenarios, faults, journal, clock (or one app's). */
   reset(options?: { appId?: string }): Promise<void>;
+}
+
+export interface MethodDefinition {
+  method: string;
+  description?: string;
+  rules: Array<{
+    when?: Record<string, unknown>;
+    answer?: Record<string, unknown>;
+    error?: { code?: string; sub_code: string; sub_msg?: string };
+    notify?: { params: Record<string, string>; delay_seconds?: number };
+  }>;
+  mask?: string[];
+  example?: Record<string, unknown>;
+}
+
+export type NotificationState = 'pending' | 'delivered' | 'failed';
+
+/** A line of the notification list. */
+export interface NotificationSummary {
+  id: string;
+  app_id: string;
+  notify_url: string;
+  source: string;
+  state: NotificationState;
+  created_at: string;
+  next_attempt_at?: string;
+  /** How many attempts were made. */
+  attempts: number;
+  last_verdict?: string;
+}
+
+export interface NotifyOptions {
+  notifyUrl: string;
+  /** Business parameters (`notify_type`, `out_trade_no`, `trade_status`, …). */
+  params?: Record<string, string>;
+  appId?: string;
+  signType?: 'RSA2' | 'RSA';
+  charset?: 'utf-8' | 'gbk' | 'gb2312';
+  /** Seconds on the gateway's clock before the first send. */
+  delaySeconds?: number;
+}
+
+export interface Notification {
+  id: string;
+  seq: number;
+  cert_mode?: boolean;
+  app_id: string;
+  notify_url: string;
+  state: NotificationState;
+  sign_type: string;
+  charset: string;
+  params: Array<[string, string]>;
+  sign_content: string;
+  body: string;
+  created_at: string;
+  source: string;
+  next_attempt_at?: string;
+  attempts: Array<{ number: number; at: string; status?: number; body?: string; latency_ms: number; error?: string; verdict: string }>;
 }
 
 /** A client of a gateway started elsewhere (`http://HOST:PORT`). */

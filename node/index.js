@@ -182,6 +182,30 @@ export function adminClient(baseUrl, { adminToken } = {}) {
       const params = { method, app_id: appId, outcome, since: since && instant(since), limit };
       return (await call('GET', '/__admin/requests', undefined, params)).requests;
     },
+    defineMethod(definition) {
+      if (!definition?.method) throw new TypeError('defineMethod() needs the definition\'s "method"');
+      return call('PUT', `/__admin/methods/${encodeURIComponent(definition.method)}`, definition);
+    },
+    methods: () => call('GET', '/__admin/methods'),
+    methodDefinition: (method) => call('GET', `/__admin/methods/${encodeURIComponent(method)}`),
+    async deleteMethod(method) {
+      await call('DELETE', `/__admin/methods/${encodeURIComponent(method)}`);
+    },
+    notify({ notifyUrl, params = {}, appId = DEFAULT_APP_ID, signType, charset, delaySeconds }) {
+      const body = { app_id: appId, notify_url: notifyUrl, params };
+      if (signType !== undefined) body.sign_type = signType;
+      if (charset !== undefined) body.charset = charset;
+      if (delaySeconds !== undefined) body.delay_seconds = delaySeconds;
+      return call('POST', '/__admin/notifications', body);
+    },
+    async notifications({ appId, state } = {}) {
+      return (await call('GET', '/__admin/notifications', undefined, { app_id: appId, state })).notifications;
+    },
+    notification: (id) => call('GET', `/__admin/notifications/${encodeURIComponent(id)}`),
+    retryNotification: (id) => call('POST', `/__admin/notifications/${encodeURIComponent(id)}/retry`),
+    async cancelNotification(id) {
+      await call('DELETE', `/__admin/notifications/${encodeURIComponent(id)}`);
+    },
     async reset({ appId } = {}) {
       await call('POST', '/__admin/reset', undefined, { app_id: appId });
     },

@@ -249,6 +249,74 @@ class AdminClient:
         """Empties the journal (or one app's part); how many entries went."""
         return int(self.call("DELETE", "/__admin/requests", query={"app_id": app_id})["deleted"])
 
+    # ------------------------------------------------------------------ any method
+    def define_method(self, definition: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Stores or replaces what an OpenAPI method answers (a ``MethodDefinition``).
+
+        ``definition["method"]`` names the method (``alipay.trade.query``); ``rules`` say
+        what each ``biz_content`` gets. The definition as stored. Needs a gateway with
+        method definitions (``/__admin/methods``).
+        """
+        name = definition.get("method")
+        if not name:
+            raise ValueError('define_method() needs the definition\'s "method"')
+        return self.call("PUT", f"/__admin/methods/{_segment(str(name))}", dict(definition))
+
+    def methods(self) -> list[Mapping[str, Any]]:
+        """Every method definition in force."""
+        return list(self.call("GET", "/__admin/methods"))
+
+    def method_definition(self, method: str) -> Mapping[str, Any]:
+        """One method definition."""
+        return self.call("GET", f"/__admin/methods/{_segment(method)}")
+
+    def delete_method(self, method: str) -> None:
+        """Deletes a definition: the method answers ``40002 isv.invalid-method`` again."""
+        self.call("DELETE", f"/__admin/methods/{_segment(method)}")
+
+    # ------------------------------------------------------------------ notifications
+    def notify(
+        self,
+        notify_url: str,
+        params: Mapping[str, str],
+        *,
+        app_id: str = DEFAULT_APP_ID,
+        sign_type: Optional[str] = None,
+        charset: Optional[str] = None,
+        delay_seconds: Optional[int] = None,
+    ) -> Mapping[str, Any]:
+        """Sends an asynchronous notification, signed for ``app_id``, to ``notify_url``.
+
+        ``params`` are the business parameters (``notify_type``, ``out_trade_no``,
+        ``trade_status``…); the gateway adds the common ones and the signature, and retries
+        on Alipay's schedule until the handler answers ``success``. The notification as
+        stored (its ``id``, ``state``…). Needs a gateway with notifications.
+        """
+        body: dict[str, Any] = {"app_id": app_id, "notify_url": notify_url, "params": dict(params)}
+        for name, value in (("sign_type", sign_type), ("charset", charset), ("delay_seconds", delay_seconds)):
+            if value is not None:
+                body[name] = value
+        return self.call("POST", "/__admin/notifications", body)
+
+    def notifications(
+        self, *, app_id: Optional[str] = None, state: Optional[str] = None
+    ) -> list[Mapping[str, Any]]:
+        """The notifications (of one app, in one state: ``pending``, ``delivered``, ``failed``)."""
+        answer = self.call("GET", "/__admin/notifications", query={"app_id": app_id, "state": state})
+        return list(answer["notifications"])
+
+    def notification(self, notification_id: str) -> Mapping[str, Any]:
+        """One notification with its body, sign content and attempts."""
+        return self.call("GET", f"/__admin/notifications/{_segment(notification_id)}")
+
+    def retry_notification(self, notification_id: str) -> Mapping[str, Any]:
+        """Sends a notification now; the notification after the attempt."""
+        return self.call("POST", f"/__admin/notifications/{_segment(notification_id)}/retry")
+
+    def cancel_notification(self, notification_id: str) -> None:
+        """Deletes a notification; a pending one is never sent."""
+        self.call("DELETE", f"/__admin/notifications/{_segment(notification_id)}")
+
     # ------------------------------------------------------------------ reset
     def reset(self, app_id: Optional[str] = None) -> None:
         """Back to the fixtures: records, scenarios, faults, journal and clock (or one app's)."""
