@@ -26,8 +26,9 @@ SDK_DIR="$ROOT/.sdk"
 
 WORK="$ROOT/.packages-test"
 started=$(date +%s)
-log() { printf '[packages-test] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_NAME=packages-test
+# shellcheck source=lib.sh
+. "$ROOT/scripts/lib.sh"
 lap() { log "$1 done in $(( $(date +%s) - $2 ))s"; }
 
 # The fenced LANG block of README.md whose first line is FIRST (a test file users copy).

@@ -233,8 +233,8 @@ async fn sixteen_tests_share_one_gateway_without_cross_talk() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_typed_admin_client_drives_a_gateway_over_http_with_the_servers_types() {
-    use alipay_mock::admin::calls::RequestsQuery;
-    use alipay_mock::admin::client::{Client, ClientError};
+    use alipay_mock::client::calls::RequestsQuery;
+    use alipay_mock::client::{Client, ClientError};
     use alipay_mock::clock::ClockSetting;
 
     let gateway = MockGateway::builder()
