@@ -11,8 +11,8 @@
 //!   (`distinct`). An optional `STOP_AFTER` stops wrk after that many answers.
 //! - `bench_probe first-answer OUT PORT COMMAND...`: with a signed request ready, starts
 //!   COMMAND (the gateway, listening on 127.0.0.1:PORT), polls until the first answer with
-//!   HTTP 200 and a `sign`, writes `MS PID` to OUT, and stays the gateway's parent until it
-//!   exits (the script stops it by that PID).
+//!   HTTP 200 and a `sign`, writes the answer's body to OUT.body and `MS PID` to OUT, and
+//!   stays the gateway's parent until it exits (the script stops it by that PID).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -203,6 +203,10 @@ fn first_answer(out: &str, port: &str, command: &[String]) -> Result<(), Failure
                 && answer.contains("\"sign\":\"")
             {
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
+                // The HTTP floor answers these very bytes (the same size as the gateway).
+                if let Some((_, body)) = answer.split_once("\r\n\r\n") {
+                    std::fs::write(format!("{out}.body"), body)?;
+                }
                 // Written whole, then renamed: the script never reads half a line.
                 let partial = format!("{out}.partial");
                 std::fs::write(&partial, format!("{ms:.1} {}\n", child.id()))?;

@@ -7,9 +7,16 @@
 # and prints in ONE run, as a table and as ratios against the targets:
 #   - the crypto bound on one core for the active backend and for the rsa crate;
 #   - signed round trips/s uncached (distinct identities, --sign-cache-entries 0) and
-#     cached (the document's example asked again), p50/p99 at 64 connections;
+#     cached (the document's example asked again; journal on, and journal off), p50/p99
+#     at 64 connections;
+#   - the HTTP floor (examples/http_floor.rs: a bare hyper server on a current-thread
+#     runtime answering the gateway's cached answer bytes to the same requests), and the
+#     cached bound 1 / (1/verify + 1/floor) the cached rate is held against;
 #   - process start -> first answered signed request, in ms;
-#   - peak RSS at 256 connections, RSS after 100,000 requests vs. after 10,000.
+#   - peak RSS at 256 connections, RSS after 100,000 requests vs. after 10,000;
+#   - a gateway per test (examples/gateway_starts.rs, unpinned, as a test suite runs):
+#     MockGateway::builder().start() -> first signed answer over 100 sequential starts,
+#     and the resident memory each of 100 gateways alive in one process adds.
 # Writes the table to BENCHMARKS.md. Loopback only; every phase is bounded in time;
 # the gateways it starts are stopped by their PIDs; total well under 5 minutes.
 #
@@ -47,9 +54,11 @@ if ! command -v wrk >/dev/null; then
 fi
 
 log "cargo build --release"
-cargo build --locked --release --bin alipay-mock --example bench_probe >&2
+cargo build --locked --release --bin alipay-mock --example bench_probe --example http_floor --example gateway_starts >&2
 BIN=$PWD/target/release/alipay-mock
 PROBE=$PWD/target/release/examples/bench_probe
+FLOOR=$PWD/target/release/examples/http_floor
+STARTS=$PWD/target/release/examples/gateway_starts
 
 CORES=$(nproc)
 if [ "$CORES" -ge 2 ]; then
@@ -76,13 +85,12 @@ FAST_BOUND_CPU=$(bound "$FAST_SIGN_CPU" "$FAST_VERIFY_CPU")
 RSA_BOUND_CPU=$(bound "$RSA_SIGN_CPU" "$RSA_VERIFY_CPU")
 
 # ---------------------------------------------------------------- gateway runs
-# start_gateway ARGS...: the probe (on the load core, its signed request made first)
-# starts a pinned gateway with a temporary store and times its first signed answer;
-# sets GATEWAY_PID, PROBE_PID and FIRST_MS.
-start_gateway() {
+# start_server COMMAND...: the probe (on the load core, its signed request made first)
+# starts COMMAND pinned to the gateway's core and times its first signed answer (saved
+# to $WORK/first.body); sets GATEWAY_PID, PROBE_PID and FIRST_MS.
+start_server() {
     rm -f "$WORK/first"
-    "${PIN_LOAD[@]}" "$PROBE" first-answer "$WORK/first" "$PORT" \
-        "${PIN_GATEWAY[@]}" "$BIN" serve --ephemeral --addr "127.0.0.1:$PORT" "$@" &
+    "${PIN_LOAD[@]}" "$PROBE" first-answer "$WORK/first" "$PORT" "${PIN_GATEWAY[@]}" "$@" &
     PROBE_PID=$!
     for _ in $(seq 500); do
         [ -s "$WORK/first" ] && break
@@ -90,6 +98,17 @@ start_gateway() {
         sleep 0.05
     done
     read -r FIRST_MS GATEWAY_PID <"$WORK/first" || die "the gateway did not answer in 25 s"
+}
+# start_gateway ARGS...: a gateway with a temporary store, through start_server.
+start_gateway() { start_server "$BIN" serve --ephemeral --addr "127.0.0.1:$PORT" "$@"; }
+# measure SCRIPT CONNECTIONS: a 2 s warm-up, then one timed run against the running
+# server; prints "requests seconds p50 p99 errors cpu_seconds".
+measure() {
+    local cpu0 req sec p50 p99 err
+    drive "$1" "$2" 2 >/dev/null
+    cpu0=$(cpu_ns)
+    read -r req sec p50 p99 err < <(drive "$1" "$2" "$SECONDS_PER_RUN")
+    echo "$req $sec $p50 $p99 $err $(awk -v a="$cpu0" -v b="$(cpu_ns)" 'BEGIN { print (b - a) / 1e9 }')"
 }
 # CPU time of all the gateway's threads so far, in ns (the scheduler's count).
 cpu_ns() { cat /proc/"$GATEWAY_PID"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f", s }'; }
@@ -109,23 +128,31 @@ for _ in 1 2 3; do
     stop_gateway
     FIRST_BEST=$(awk -v a="$FIRST_MS" -v b="${FIRST_BEST:-1e9}" 'BEGIN { print (a < b ? a : b) }')
 done
+# The cached answer to the document's example: the floor sends these very bytes.
+cp "$WORK/first.body" "$WORK/answer.body"
 
 log "uncached: distinct identities, cache off, $CONNECTIONS connections, ${SECONDS_PER_RUN}s"
 "$PROBE" presign "$WORK/distinct.lua" 512 distinct
 start_gateway --sign-cache-entries 0
-drive "$WORK/distinct.lua" "$CONNECTIONS" 2 >/dev/null # warm-up
-CPU0=$(cpu_ns)
-read -r U_REQ U_SEC U_P50 U_P99 U_ERR < <(drive "$WORK/distinct.lua" "$CONNECTIONS" "$SECONDS_PER_RUN")
-U_CPU=$(awk -v a="$CPU0" -v b="$(cpu_ns)" 'BEGIN { print (b - a) / 1e9 }')
+read -r U_REQ U_SEC U_P50 U_P99 U_ERR U_CPU < <(measure "$WORK/distinct.lua" "$CONNECTIONS")
+stop_gateway
+
+# The floor and the cached runs back to back, with the same requests: their ratio is the
+# figure that matters, so they share the machine's conditions as far as possible.
+"$PROBE" presign "$WORK/repeated.lua" 64 repeated
+log "HTTP floor: a bare hyper server answering $(wc -c <"$WORK/answer.body") bytes, $CONNECTIONS connections, ${SECONDS_PER_RUN}s"
+start_server "$FLOOR" "$PORT" "$WORK/answer.body"
+read -r F_REQ F_SEC F_P50 F_P99 F_ERR F_CPU < <(measure "$WORK/repeated.lua" "$CONNECTIONS")
 stop_gateway
 
 log "cached: the document's example again, cache on, $CONNECTIONS connections, ${SECONDS_PER_RUN}s"
-"$PROBE" presign "$WORK/repeated.lua" 64 repeated
 start_gateway
-drive "$WORK/repeated.lua" "$CONNECTIONS" 2 >/dev/null
-CPU0=$(cpu_ns)
-read -r C_REQ C_SEC C_P50 C_P99 C_ERR < <(drive "$WORK/repeated.lua" "$CONNECTIONS" "$SECONDS_PER_RUN")
-C_CPU=$(awk -v a="$CPU0" -v b="$(cpu_ns)" 'BEGIN { print (b - a) / 1e9 }')
+read -r C_REQ C_SEC C_P50 C_P99 C_ERR C_CPU < <(measure "$WORK/repeated.lua" "$CONNECTIONS")
+stop_gateway
+
+log "cached, journal off (--journal-max 0): what recording costs"
+start_gateway --journal-max 0
+read -r J_REQ J_SEC J_P50 J_P99 J_ERR J_CPU < <(measure "$WORK/repeated.lua" "$CONNECTIONS")
 stop_gateway
 
 log "memory: $MEM_CONNECTIONS connections, 10,000 then 90,000 more requests (cache on)"
@@ -137,6 +164,8 @@ read -r M2_REQ _ _ M_P99 M_ERR < <(drive "$WORK/memory.lua" "$MEM_CONNECTIONS" 1
 RSS_100K=$(rss_kib "$GATEWAY_PID" VmRSS)
 PEAK=$(rss_kib "$GATEWAY_PID" VmHWM)
 stop_gateway
+log "a gateway per test: 100 in-process starts, then 100 gateways alive at once"
+read -r _ G_COUNT G_P50 G_P90 G_MAX G_RSS_KIB G_THREADS < <("$STARTS" 100 | awk '$1 == "gateways"')
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- table
@@ -147,6 +176,17 @@ U_RPS_CPU=$(calc %.0f "$U_REQ / $U_CPU")
 C_RPS_CPU=$(calc %.0f "$C_REQ / $C_CPU")
 U_SHARE=$(calc %.2f "$U_CPU / $U_SEC")
 C_SHARE=$(calc %.2f "$C_CPU / $C_SEC")
+F_RPS=$(calc %.0f "$F_REQ / $F_SEC")
+F_RPS_CPU=$(calc %.0f "$F_REQ / $F_CPU")
+F_SHARE=$(calc %.2f "$F_CPU / $F_SEC")
+J_RPS=$(calc %.0f "$J_REQ / $J_SEC")
+J_RPS_CPU=$(calc %.0f "$J_REQ / $J_CPU")
+# The cached bound: one RSA verification plus the HTTP floor per request.
+CACHED_BOUND_CPU=$(bound "$FAST_VERIFY_CPU" "$F_RPS_CPU")
+CACHED_BOUND=$(bound "$FAST_VERIFY" "$F_RPS")
+R_CACHED_BOUND=$(calc %.2f "$C_RPS_CPU / $CACHED_BOUND_CPU")
+R_CACHED_BOUND_WALL=$(calc %.2f "$C_RPS / $CACHED_BOUND")
+R_JOURNAL_OFF=$(calc %.2f "$J_RPS_CPU / $CACHED_BOUND_CPU")
 verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
 R_BOUND=$(calc %.2f "$U_RPS_CPU / $FAST_BOUND_CPU")
 R_BOUND_WALL=$(calc %.2f "$U_RPS / $FAST_BOUND")
@@ -162,13 +202,20 @@ TABLE=$(cat <<EOF
 | crypto, rsa crate: sign/s, verify/s, bound/s, per CPU second | $RSA_SIGN_CPU, $RSA_VERIFY_CPU, $RSA_BOUND_CPU | | AWS-LC / rsa bound = $(calc %.1f "$FAST_BOUND_CPU / $RSA_BOUND_CPU") | |
 | crypto, same per wall-clock second (AWS-LC; rsa crate) | $FAST_SIGN, $FAST_VERIFY, $FAST_BOUND; $RSA_SIGN, $RSA_VERIFY, $RSA_BOUND | | | |
 | uncached signed round trips/s (distinct identities, cache off, $CONNECTIONS conns): per gateway CPU second; wall-clock (CPU share) | $U_RPS_CPU; $U_RPS ($U_SHARE) | >= 0.85 x bound | $R_BOUND of bound (wall: $R_BOUND_WALL) | $(verdict "$R_BOUND >= 0.85") |
-| cached signed round trips/s (repeated answers, $CONNECTIONS conns): per CPU second; wall-clock (CPU share) | $C_RPS_CPU; $C_RPS ($C_SHARE) | >= 3 x uncached | $R_CACHED x uncached (wall: $R_CACHED_WALL) | $(verdict "$R_CACHED >= 3") |
+| HTTP floor (bare hyper, current-thread, $(wc -c <"$WORK/answer.body")-byte answer, $CONNECTIONS conns): per CPU second; wall-clock (CPU share) | $F_RPS_CPU; $F_RPS ($F_SHARE) | | | |
+| cached bound 1/(1/verify + 1/floor): per CPU second; wall-clock | $CACHED_BOUND_CPU; $CACHED_BOUND | | | |
+| cached signed round trips/s (repeated answers, journal on, $CONNECTIONS conns): per CPU second; wall-clock (CPU share) | $C_RPS_CPU; $C_RPS ($C_SHARE) | >= 0.85 x cached bound | $R_CACHED_BOUND of cached bound (wall: $R_CACHED_BOUND_WALL) | $(verdict "$R_CACHED_BOUND >= 0.85") |
+| cached vs uncached | | >= 3 x uncached | $R_CACHED x uncached (wall: $R_CACHED_WALL) | $(verdict "$R_CACHED >= 3") |
+| cached, journal off (--journal-max 0): per CPU second; wall-clock | $J_RPS_CPU; $J_RPS | | $R_JOURNAL_OFF of cached bound | |
 | p50 / p99 uncached, $CONNECTIONS conns (ms) | $U_P50 / $U_P99 | p99 <= 3 x p50 | $R_P99 | $(verdict "$R_P99 <= 3") |
 | p50 / p99 cached, $CONNECTIONS conns (ms) | $C_P50 / $C_P99 | p99 <= 3 x p50 | $(calc %.2f "$C_P99 / $C_P50") | $(verdict "$C_P99 <= 3 * $C_P50") |
+| p50 / p99 HTTP floor, $CONNECTIONS conns (ms) | $F_P50 / $F_P99 | | $(calc %.2f "$F_P99 / $F_P50") | |
 | start -> first signed answer (ms, best of 3) | $FIRST_BEST | <= 50 | | $(verdict "$FIRST_BEST <= 50") |
 | peak RSS at $MEM_CONNECTIONS conns (MB, VmHWM) | $PEAK_MB | <= 30 | | $(verdict "$PEAK_MB <= 30") |
 | RSS after 100k vs 10k requests (KiB) | $RSS_100K vs $RSS_10K | within +-10% | $R_RSS | $(verdict "$R_RSS >= 0.9 && $R_RSS <= 1.1") |
-| transport errors (uncached, cached, memory runs) | $U_ERR, $C_ERR, $M_ERR | 0 | | |
+| in-process start -> first signed answer, $G_COUNT sequential starts (ms): p50; p90; slowest | $G_P50; $G_P90; $G_MAX | p50 <= 5 | | $(verdict "$G_P50 <= 5") |
+| RSS per in-process gateway, $G_COUNT alive in one process (MB; threads each) | $(calc %.2f "$G_RSS_KIB / 1024"); $G_THREADS | <= 2 | | $(verdict "$G_RSS_KIB <= 2048") |
+| transport errors (uncached, floor, cached, journal off, memory runs) | $U_ERR, $F_ERR, $C_ERR, $J_ERR, $M_ERR | 0 | | |
 EOF
 )
 HEADER="$(date -u '+%Y-%m-%d %H:%M UTC'), $CORES cores ($PINNING), load average $LOAD_BEFORE before, $LOAD_AFTER after; ${SECONDS_PER_RUN}s per run; release build of $(git rev-parse --short HEAD 2>/dev/null || echo "?")$(git diff --quiet HEAD -- . ":!BENCHMARKS.md" 2>/dev/null || echo "-dirty"); requests in the memory run: $M1_REQ + $M2_REQ (p99 $M_P99 ms)"
