@@ -32,9 +32,10 @@ WORK=$(mktemp -d)
 GATEWAY_PID=
 PROBE_PID=
 
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
-stop_gateway() {
+LOG_NAME=bench
+# shellcheck source=lib.sh
+. scripts/lib.sh
+stop_probed() {
     if [ -n "$GATEWAY_PID" ]; then
         kill "$GATEWAY_PID" 2>/dev/null || true
         GATEWAY_PID=
@@ -45,7 +46,7 @@ stop_gateway() {
         PROBE_PID=
     fi
 }
-trap 'stop_gateway; rm -rf "$WORK"' EXIT
+trap 'stop_probed; rm -rf "$WORK"' EXIT
 
 if ! command -v wrk >/dev/null; then
     log "installing wrk (Debian)"
@@ -85,10 +86,11 @@ FAST_BOUND_CPU=$(bound "$FAST_SIGN_CPU" "$FAST_VERIFY_CPU")
 RSA_BOUND_CPU=$(bound "$RSA_SIGN_CPU" "$RSA_VERIFY_CPU")
 
 # ---------------------------------------------------------------- gateway runs
-# start_server COMMAND...: the probe (on the load core, its signed request made first)
+# start_probed_command COMMAND...: the probe (on the load core, its signed request made
+# first)
 # starts COMMAND pinned to the gateway's core and times its first signed answer (saved
 # to $WORK/first.body); sets GATEWAY_PID, PROBE_PID and FIRST_MS.
-start_server() {
+start_probed_command() {
     rm -f "$WORK/first"
     "${PIN_LOAD[@]}" "$PROBE" first-answer "$WORK/first" "$PORT" "${PIN_GATEWAY[@]}" "$@" &
     PROBE_PID=$!
@@ -99,8 +101,8 @@ start_server() {
     done
     read -r FIRST_MS GATEWAY_PID <"$WORK/first" || die "the gateway did not answer in 25 s"
 }
-# start_gateway ARGS...: a gateway with a temporary store, through start_server.
-start_gateway() { start_server "$BIN" serve --ephemeral --addr "127.0.0.1:$PORT" "$@"; }
+# start_probed ARGS...: a gateway with a temporary store, through start_probed_command.
+start_probed() { start_probed_command "$BIN" serve --ephemeral --addr "127.0.0.1:$PORT" "$@"; }
 # measure SCRIPT CONNECTIONS: a 2 s warm-up, then one timed run against the running
 # server; prints "requests seconds p50 p99 errors cpu_seconds".
 measure() {
@@ -124,8 +126,8 @@ drive() {
 log "start -> first answer (best of 3 starts)"
 FIRST_BEST=
 for _ in 1 2 3; do
-    start_gateway
-    stop_gateway
+    start_probed
+    stop_probed
     FIRST_BEST=$(awk -v a="$FIRST_MS" -v b="${FIRST_BEST:-1e9}" 'BEGIN { print (a < b ? a : b) }')
 done
 # The cached answer to the document's example: the floor sends these very bytes.
@@ -133,37 +135,37 @@ cp "$WORK/first.body" "$WORK/answer.body"
 
 log "uncached: distinct identities, cache off, $CONNECTIONS connections, ${SECONDS_PER_RUN}s"
 "$PROBE" presign "$WORK/distinct.lua" 512 distinct
-start_gateway --sign-cache-entries 0
+start_probed --sign-cache-entries 0
 read -r U_REQ U_SEC U_P50 U_P99 U_ERR U_CPU < <(measure "$WORK/distinct.lua" "$CONNECTIONS")
-stop_gateway
+stop_probed
 
 # The floor and the cached runs back to back, with the same requests: their ratio is the
 # figure that matters, so they share the machine's conditions as far as possible.
 "$PROBE" presign "$WORK/repeated.lua" 64 repeated
 log "HTTP floor: a bare hyper server answering $(wc -c <"$WORK/answer.body") bytes, $CONNECTIONS connections, ${SECONDS_PER_RUN}s"
-start_server "$FLOOR" "$PORT" "$WORK/answer.body"
+start_probed_command "$FLOOR" "$PORT" "$WORK/answer.body"
 read -r F_REQ F_SEC F_P50 F_P99 F_ERR F_CPU < <(measure "$WORK/repeated.lua" "$CONNECTIONS")
-stop_gateway
+stop_probed
 
 log "cached: the document's example again, cache on, $CONNECTIONS connections, ${SECONDS_PER_RUN}s"
-start_gateway
+start_probed
 read -r C_REQ C_SEC C_P50 C_P99 C_ERR C_CPU < <(measure "$WORK/repeated.lua" "$CONNECTIONS")
-stop_gateway
+stop_probed
 
 log "cached, journal off (--journal-max 0): what recording costs"
-start_gateway --journal-max 0
+start_probed --journal-max 0
 read -r J_REQ J_SEC J_P50 J_P99 J_ERR J_CPU < <(measure "$WORK/repeated.lua" "$CONNECTIONS")
-stop_gateway
+stop_probed
 
 log "memory: $MEM_CONNECTIONS connections, 10,000 then 90,000 more requests (cache on)"
 "$PROBE" presign "$WORK/memory.lua" 512 distinct
-start_gateway
+start_probed
 read -r M1_REQ _ < <(drive "$WORK/memory.lua" "$MEM_CONNECTIONS" 60 10000)
 RSS_10K=$(rss_kib "$GATEWAY_PID" VmRSS)
 read -r M2_REQ _ _ M_P99 M_ERR < <(drive "$WORK/memory.lua" "$MEM_CONNECTIONS" 120 90000)
 RSS_100K=$(rss_kib "$GATEWAY_PID" VmRSS)
 PEAK=$(rss_kib "$GATEWAY_PID" VmHWM)
-stop_gateway
+stop_probed
 log "a gateway per test: 100 in-process starts, then 100 gateways alive at once"
 read -r _ G_COUNT G_P50 G_P90 G_MAX G_RSS_KIB G_THREADS < <("$STARTS" 100 | awk '$1 == "gateways"')
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
