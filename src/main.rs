@@ -189,25 +189,54 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let gateway = RunningGateway::start(config)
             .await
             .map_err(|e| e.to_string())?;
-        // The first line is the ready line tools wait for: its text never changes.
-        println!("alipay-mock listening on {}", gateway.url());
-        let base = format!("http://{}", gateway.addr());
-        println!("  console:   {base}{CONSOLE_PATH}");
-        println!("  admin API: {base}{ADMIN_PREFIX} ({base}{ADMIN_PREFIX}openapi.yaml)");
-        let _ = std::io::stdout().flush();
-        wait_for_signal().await?;
+        // Listen for the signals before announcing readiness: a supervisor may send
+        // SIGTERM as soon as it reads the ready line.
+        let signals = Signals::install()?;
+        announce(&gateway);
+        signals.wait().await?;
         tracing::info!("shutting down");
         gateway.shutdown().await;
         Ok(())
     })
 }
 
-async fn wait_for_signal() -> Result<(), String> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.map_err(|e| format!("SIGINT: {e}")),
-        _ = term.recv() => Ok(()),
+/// Prints the ready line, then where the console and the admin API are. A reader that
+/// stops reading after the ready line (a script waiting for it) must not bring the
+/// gateway down, so write errors are ignored rather than panicking like `println!`.
+fn announce(gateway: &RunningGateway) {
+    let base = format!("http://{}", gateway.addr());
+    let mut out = std::io::stdout().lock();
+    // The first line is the ready line tools wait for: its text never changes.
+    let _ = writeln!(out, "alipay-mock listening on {}", gateway.url());
+    let _ = writeln!(out, "  console:   {base}{CONSOLE_PATH}");
+    let _ = writeln!(
+        out,
+        "  admin API: {base}{ADMIN_PREFIX} ({base}{ADMIN_PREFIX}openapi.yaml)"
+    );
+    let _ = out.flush();
+}
+
+/// SIGINT and SIGTERM, listened for from the moment they are installed.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, String> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?,
+            terminate: signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?,
+        })
+    }
+
+    /// Until either arrives.
+    async fn wait(mut self) -> Result<(), String> {
+        tokio::select! {
+            _ = self.interrupt.recv() => Ok(()),
+            _ = self.terminate.recv() => Ok(()),
+        }
     }
 }
 

@@ -114,7 +114,13 @@ impl State {
         }
         let hostile_key = builtin_keys::signing_key(HOSTILE_KEY).map_err(OpenError::PlatformKey)?;
         let scenarios = Scenarios::default();
-        scenarios.load(store.scenarios()?);
+        scenarios.load(
+            store
+                .scenarios()?
+                .into_iter()
+                .map(|s: crate::control::scenarios::Scenario| s.arm(crate::methods::business_error))
+                .collect(),
+        );
         let faults = Faults::default();
         faults.load(store.faults()?);
         Ok(State {

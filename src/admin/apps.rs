@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::records::{check_id, missing, replacement, Existing, READ_ONLY};
 use super::{json, no_content, not_allowed, Input};
-use crate::control::Rejection;
+use crate::admin::Rejection;
 use crate::keyring::{AppEntry, CertSns};
 use crate::model::App;
 use crate::reply::Reply;

@@ -21,6 +21,7 @@ pub(crate) mod faults;
 pub(crate) mod identities;
 mod observe;
 pub(crate) mod records;
+mod rejection;
 mod requests;
 mod reset;
 pub(crate) mod scenarios;
@@ -32,11 +33,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::ADMIN_PREFIX;
-use crate::control::Rejection;
 use crate::reply::Reply;
 use crate::state::{CommitError, State};
 
 pub use authorizations::Grant;
+pub(crate) use rejection::Rejection;
 pub use requests::RequestsPage;
 
 /// The OpenAPI document of this API, served at `/__admin/openapi.yaml`.

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::merge_patch;
-use crate::control::Rejection;
+use crate::admin::Rejection;
 
 /// The computed members of a record's view (an app's `platform_public_key` and
 /// `cert_sns`), dropped from POST, PUT and PATCH bodies that send an earlier answer back.

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{json, not_allowed, read, Deleted, Input};
+use crate::admin::Rejection;
 use crate::control::journal::{Filter, JournalEntry};
-use crate::control::Rejection;
 use crate::reply::Reply;
 use crate::state::State;
 
