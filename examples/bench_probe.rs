@@ -5,14 +5,16 @@
 //!   thread, for the active backend (`crypto::SigningKey` / `VerifyingKey`) and for the
 //!   `rsa` crate; prints `crypto FAST_SIGN FAST_VERIFY RSA_SIGN RSA_VERIFY`, per second
 //!   of wall-clock time, then the same four per second of this thread's CPU time.
-//! - `bench_probe presign OUT.lua COUNT distinct|repeated`: a wrk script cycling through
-//!   COUNT requests signed now with the fixture app key: the document's example asked
-//!   COUNT times (`repeated`: the same answer each time), or COUNT different identities
-//!   (`distinct`). An optional `STOP_AFTER` stops wrk after that many answers.
+//! - `bench_probe presign OUT.lua COUNT distinct|repeated [METHOD]`: a wrk script cycling
+//!   through COUNT requests signed now with the fixture app key: the document's example
+//!   asked COUNT times (`repeated`: the same answer each time), or COUNT different
+//!   identities (`distinct`). With a METHOD other than authquery (a defined method), the
+//!   `biz_content` is `{"out_trade_no":"T1001"}` each time, or a different `out_trade_no`
+//!   per request. An optional `STOP_AFTER` stops wrk after that many answers.
 //! - `bench_probe first-answer OUT PORT COMMAND...`: with a signed request ready, starts
 //!   COMMAND (the gateway, listening on 127.0.0.1:PORT), polls until the first answer with
-//!   HTTP 200 and a `sign`, writes `MS PID` to OUT, and stays the gateway's parent until it
-//!   exits (the script stops it by that PID).
+//!   HTTP 200 and a `sign`, writes the answer's body to OUT.body and `MS PID` to OUT, and
+//!   stays the gateway's parent until it exits (the script stops it by that PID).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -27,6 +29,8 @@ const APP_KEY: &str = include_str!("../fixtures/keys/app_private_key.pem");
 const PLATFORM_KEY: &str = include_str!("../fixtures/keys/alipay_private_key.pem");
 /// The API document's request example.
 const DOC_BIZ: &str = r#"{"identity_param":"{\"certType\":\"IDENTITY_CARD\",\"name\":\"张三\",\"certNo\":\"33021199003132432\"}","identity_type":"2","auth_category":"C2B"  }"#;
+/// The built-in method the benchmark asks by default.
+const AUTH_QUERY: &str = "zhima.auth.info.authquery";
 /// How long `first-answer` polls before giving up.
 const START_LIMIT: Duration = Duration::from_secs(20);
 
@@ -36,9 +40,14 @@ fn main() -> Result<(), Failure> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("crypto") => crypto_bound(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2.0)),
-        Some("presign") if args.len() >= 4 => presign(&args[1], args[2].parse()?, &args[3]),
+        Some("presign") if args.len() >= 4 => presign(
+            &args[1],
+            args[2].parse()?,
+            &args[3],
+            args.get(4).map_or(AUTH_QUERY, String::as_str),
+        ),
         Some("first-answer") if args.len() >= 4 => first_answer(&args[1], &args[2], &args[3..]),
-        _ => Err("usage: bench_probe crypto [SECONDS] | presign OUT COUNT distinct|repeated | first-answer OUT PORT COMMAND...".into()),
+        _ => Err("usage: bench_probe crypto [SECONDS] | presign OUT COUNT distinct|repeated [METHOD] | first-answer OUT PORT COMMAND...".into()),
     }
 }
 
@@ -110,12 +119,17 @@ fn timestamp() -> String {
 /// A form body signed with the fixture app key, everything in the body as the Go and PHP
 /// SDKs send.
 fn signed_body(key: &SigningKey, biz: &str) -> Result<String, Failure> {
+    signed_call(key, AUTH_QUERY, biz)
+}
+
+/// The same for any method.
+fn signed_call(key: &SigningKey, method: &str, biz: &str) -> Result<String, Failure> {
     let mut pairs: Vec<(&str, String)> = vec![
         ("app_id", APP_ID.into()),
         ("biz_content", biz.into()),
         ("charset", "utf-8".into()),
         ("format", "JSON".into()),
-        ("method", "zhima.auth.info.authquery".into()),
+        ("method", method.into()),
         ("sign_type", "RSA2".into()),
         ("timestamp", timestamp()),
         ("version", "1.0".into()),
@@ -130,23 +144,25 @@ fn signed_body(key: &SigningKey, biz: &str) -> Result<String, Failure> {
     Ok(form.finish())
 }
 
-fn biz_of(index: usize, mode: &str) -> String {
-    match mode {
-        "repeated" => DOC_BIZ.to_owned(),
-        _ => format!(
+fn biz_of(index: usize, mode: &str, method: &str) -> String {
+    match (mode, method) {
+        ("repeated", AUTH_QUERY) => DOC_BIZ.to_owned(),
+        ("repeated", _) => r#"{"out_trade_no":"T1001"}"#.to_owned(),
+        (_, AUTH_QUERY) => format!(
             r#"{{"identity_param":"{{\"certType\":\"IDENTITY_CARD\",\"name\":\"张{index}\",\"certNo\":\"3302119900{index:07}\"}}","identity_type":"2","auth_category":"C2B"}}"#
         ),
+        _ => format!(r#"{{"out_trade_no":"T{index:08}"}}"#),
     }
 }
 
-fn presign(out: &str, count: usize, mode: &str) -> Result<(), Failure> {
+fn presign(out: &str, count: usize, mode: &str, method: &str) -> Result<(), Failure> {
     let key = SigningKey::new(keys::parse_private_key(APP_KEY)?);
     let mut lua = String::from("local bodies = {\n");
     for index in 0..count.clamp(1, 100_000) {
         // A Lua long string needs no escaping; form bodies never contain "]==]".
         lua.push_str(&format!(
             "[==[{}]==],\n",
-            signed_body(&key, &biz_of(index, mode))?
+            signed_call(&key, method, &biz_of(index, mode, method))?
         ));
     }
     lua.push_str(LUA_DRIVER);
@@ -203,6 +219,10 @@ fn first_answer(out: &str, port: &str, command: &[String]) -> Result<(), Failure
                 && answer.contains("\"sign\":\"")
             {
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
+                // The HTTP floor answers these very bytes (the same size as the gateway).
+                if let Some((_, body)) = answer.split_once("\r\n\r\n") {
+                    std::fs::write(format!("{out}.body"), body)?;
+                }
                 // Written whole, then renamed: the script never reads half a line.
                 let partial = format!("{out}.partial");
                 std::fs::write(&partial, format!("{ms:.1} {}\n", child.id()))?;

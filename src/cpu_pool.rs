@@ -82,6 +82,20 @@ impl CpuPool {
         CpuPool::new(cores, cores * 64)
     }
 
+    /// The process's pool, one worker per core, started on first use: every gateway in
+    /// the process shares it, so a test suite starting a gateway per test starts no
+    /// threads per test, and N gateways never run more RSA operations at once than
+    /// there are cores. Its threads live as long as the process.
+    pub fn shared() -> std::io::Result<Arc<CpuPool>> {
+        static SHARED: std::sync::OnceLock<Arc<CpuPool>> = std::sync::OnceLock::new();
+        if let Some(pool) = SHARED.get() {
+            return Ok(Arc::clone(pool));
+        }
+        let pool = Arc::new(CpuPool::per_core()?);
+        // Two first callers may both start one; the loser's threads end with its senders.
+        Ok(Arc::clone(SHARED.get_or_init(|| pool)))
+    }
+
     /// How many worker threads it runs.
     pub fn threads(&self) -> usize {
         self.threads

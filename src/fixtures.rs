@@ -326,8 +326,22 @@ impl Reader<'_> {
 }
 
 impl Fixtures {
-    /// Reads and validates the fixtures.
+    /// Reads and validates the fixtures. The compiled-in ones are read once per process
+    /// and copied after that: a test suite starting a gateway per test pays for parsing
+    /// and validating them once.
     pub fn load(source: &FixtureSource) -> Result<Fixtures, FixtureError> {
+        static EMBEDDED: std::sync::OnceLock<Fixtures> = std::sync::OnceLock::new();
+        if let FixtureSource::Embedded = source {
+            if let Some(fixtures) = EMBEDDED.get() {
+                return Ok(fixtures.clone());
+            }
+            let fixtures = Fixtures::read(source)?;
+            return Ok(EMBEDDED.get_or_init(|| fixtures).clone());
+        }
+        Fixtures::read(source)
+    }
+
+    fn read(source: &FixtureSource) -> Result<Fixtures, FixtureError> {
         let mut reader = Reader {
             source,
             hasher: Sha256::new(),

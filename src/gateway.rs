@@ -456,10 +456,17 @@ fn journal_entry(
     // decrypted biz_content (masked); its sign content quotes only the ciphertext.
     let raw_biz = params.get("biz_content");
     let read_biz = content.text();
-    let masked_biz = match (state.journal().unmasked(), biz) {
-        (true, _) => None,
-        (false, Some(biz)) => biz.masked(),
-        (false, None) => methods::mask_for_unknown_method(read_biz),
+    let journal = state.journal();
+    let masked_biz = match (journal.unmasked(), biz, read_biz) {
+        (true, _, _) => None,
+        (false, Some(biz), Some(text)) => {
+            journal.masked_biz(Some(biz.method().name()), text, || biz.masked())
+        }
+        (false, Some(biz), None) => biz.masked(),
+        (false, None, Some(text)) => {
+            journal.masked_biz(None, text, || methods::mask_for_unknown_method(read_biz))
+        }
+        (false, None, None) => methods::mask_for_unknown_method(read_biz),
     };
     let shown_biz = masked_biz
         .clone()
@@ -470,11 +477,9 @@ fn journal_entry(
         // same characters elsewhere (app_id, timestamp). An encrypted biz_content is
         // ciphertext in the sign content and stays as sent.
         let sign_content = match (raw_biz, &masked_biz, content.decrypted()) {
-            (Some(raw), Some(masked), None) if !raw.is_empty() => sign_content.replacen(
-                &format!("biz_content={raw}"),
-                &format!("biz_content={masked}"),
-                1,
-            ),
+            (Some(raw), Some(masked), None) if !raw.is_empty() => {
+                replace_biz_pair(sign_content, raw, masked)
+            }
             _ => sign_content,
         };
         journal::bounded(&sign_content)
@@ -506,6 +511,29 @@ fn journal_entry(
     }
 }
 
+/// `sign_content` with its first `biz_content=RAW` pair's value replaced by `masked`
+/// (as `replacen(format!("biz_content={raw}"), …, 1)`, without formatting either pattern).
+fn replace_biz_pair(sign_content: String, raw: &str, masked: &str) -> String {
+    const NAME: &str = "biz_content=";
+    let mut from = 0;
+    while let Some(at) = sign_content.get(from..).and_then(|rest| rest.find(NAME)) {
+        let value = from + at + NAME.len();
+        let (head, rest) = (
+            sign_content.get(..value).unwrap_or_default(),
+            sign_content.get(value..).unwrap_or_default(),
+        );
+        if let Some(tail) = rest.strip_prefix(raw) {
+            let mut replaced = String::with_capacity(head.len() + masked.len() + tail.len());
+            replaced.push_str(head);
+            replaced.push_str(masked);
+            replaced.push_str(tail);
+            return replaced;
+        }
+        from = value;
+    }
+    sign_content
+}
+
 fn outcome_codes(outcome: &Result<String, GatewayError>) -> OutcomeCodes {
     match outcome {
         Ok(_) => OutcomeCodes {
@@ -519,5 +547,28 @@ fn outcome_codes(outcome: &Result<String, GatewayError>) -> OutcomeCodes {
                 sub_code: Some(wire.sub_code.into_owned()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_biz_pair;
+
+    #[test]
+    fn only_the_first_biz_content_pair_with_the_raw_value_is_masked() {
+        let sign_content = "a=biz_content=x&biz_content={\"n\":\"张三\"}&c=张三".to_owned();
+        assert_eq!(
+            replace_biz_pair(sign_content, "{\"n\":\"张三\"}", "{\"n\":\"张*\"}"),
+            "a=biz_content=x&biz_content={\"n\":\"张*\"}&c=张三"
+        );
+    }
+
+    #[test]
+    fn a_sign_content_without_the_pair_is_unchanged() {
+        let sign_content = "app_id=1&biz_content=other".to_owned();
+        assert_eq!(
+            replace_biz_pair(sign_content, "{}", "[masked]"),
+            "app_id=1&biz_content=other"
+        );
     }
 }

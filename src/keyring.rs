@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use rsa::RsaPrivateKey;
-
 use serde::Serialize;
 
+use crate::builtin_keys;
 use crate::cert::{CertError, PublicKeyCertificate, RootBundle};
 use crate::content_encryption::{AesKey, AesKeyError};
 use crate::crypto::{SignType, SigningKey, VerifyingKey};
@@ -48,8 +48,9 @@ pub enum AppKeyError {
 pub struct PlatformCert {
     /// The certificate; its SN is the answers' `alipay_cert_sn`.
     pub cert: PublicKeyCertificate,
-    /// Signs certificate-mode answers (converted once for the fast backend).
-    pub key: SigningKey,
+    /// Signs certificate-mode answers (converted once for the fast backend; the
+    /// compiled-in default is shared by every gateway in the process).
+    pub key: Arc<SigningKey>,
 }
 
 impl PlatformCert {
@@ -58,19 +59,16 @@ impl PlatformCert {
             field: "platform_cert",
             source,
         })?;
-        let key = keys::parse_private_key(key).map_err(|source| AppKeyError::Key {
+        let key = builtin_keys::signing_key(key).map_err(|source| AppKeyError::Key {
             field: "platform_cert_private_key",
             source,
         })?;
-        if key.to_public_key() != cert.public_key {
+        if key.rsa().to_public_key() != cert.public_key {
             return Err(AppKeyError::Inconsistent(
                 "platform_cert_private_key is not the private key of platform_cert",
             ));
         }
-        Ok(PlatformCert {
-            cert,
-            key: SigningKey::new(key),
-        })
+        Ok(PlatformCert { cert, key })
     }
 }
 
@@ -168,6 +166,18 @@ impl KeyRing {
         default_platform_key: RsaPrivateKey,
         cert_defaults: Option<&CertDefaults>,
     ) -> Result<KeyRing, AppKeyError> {
+        KeyRing::with_platform_key(
+            Arc::new(SigningKey::new(default_platform_key)),
+            cert_defaults,
+        )
+    }
+
+    /// The same with the default platform key already converted (and perhaps shared, see
+    /// [`builtin_keys`]).
+    pub fn with_platform_key(
+        default_platform_key: Arc<SigningKey>,
+        cert_defaults: Option<&CertDefaults>,
+    ) -> Result<KeyRing, AppKeyError> {
         let default_certs = match cert_defaults {
             None => None,
             Some(d) => Some(DefaultCerts {
@@ -179,7 +189,7 @@ impl KeyRing {
             }),
         };
         Ok(KeyRing {
-            default_platform_key: Arc::new(SigningKey::new(default_platform_key)),
+            default_platform_key,
             default_certs,
             apps: RwLock::new(HashMap::new()),
         })
@@ -232,12 +242,10 @@ impl KeyRing {
                 source,
             })?;
         let platform_key = match &app.platform_private_key {
-            Some(text) => Arc::new(SigningKey::new(keys::parse_private_key(text).map_err(
-                |source| AppKeyError::Key {
-                    field: "platform_private_key",
-                    source,
-                },
-            )?)),
+            Some(text) => builtin_keys::signing_key(text).map_err(|source| AppKeyError::Key {
+                field: "platform_private_key",
+                source,
+            })?,
             None => Arc::clone(&self.default_platform_key),
         };
         let cert_mode = self.cert_mode(&app)?;

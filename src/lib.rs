@@ -24,7 +24,8 @@
 //! - [`protocol`]: wire format: charsets, merged parameters, sign content, response bodies.
 //! - [`error`]: the gateway's failures and the one table of public error codes.
 //! - [`crypto`]: RSA / RSA2 signatures; [`keys`]: key parsing; [`keygen`]: key files;
-//!   [`keyring`]: apps with keys, certificates and AES keys parsed once.
+//!   [`keyring`]: apps with keys, certificates and AES keys parsed once;
+//!   [`builtin_keys`]: the compiled-in private keys, parsed once per process.
 //! - [`cert`]: certificate mode: certificates, their SNs, the test PKI of `keygen --cert`;
 //!   [`content_encryption`]: AES content encryption (`encrypt_type=AES`).
 //! - [`store`]: the sled store; [`model`]: its records; [`fixtures`]: seed data;
@@ -83,6 +84,7 @@ macro_rules! listed_enum {
 }
 
 pub mod admin;
+pub mod builtin_keys;
 pub mod cases;
 pub mod cert;
 pub mod cli;

@@ -113,7 +113,7 @@ impl RunningGateway {
         let shared = Arc::new(Shared {
             state: Arc::clone(&state),
             admin: Admin::new(config.admin_token.clone()),
-            cpu: CpuPool::per_core().map_err(StartError::Threads)?,
+            cpu: CpuPool::shared().map_err(StartError::Threads)?,
             max_body_bytes: config.max_body_bytes,
             request_timeout: config.request_timeout,
         });
@@ -174,8 +174,8 @@ impl RunningGateway {
 struct Shared {
     state: Arc<State>,
     admin: Admin,
-    /// Runs the CPU-bound part of gateway requests.
-    cpu: CpuPool,
+    /// Runs the CPU-bound part of gateway requests (one pool per process).
+    cpu: Arc<CpuPool>,
     max_body_bytes: usize,
     /// Longest wait for a request's body once its headers are in.
     request_timeout: Duration,

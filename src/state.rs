@@ -11,21 +11,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::builtin_keys::{self, HOSTILE_KEY};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::control::{Faults, Journal, Scenarios};
 use crate::crypto::SigningKey;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::keyring::{AppEntry, AppKeyError, KeyRing};
-use crate::keys::{self, KeyError};
+use crate::keys::KeyError;
 use crate::methods::defined::{Compiled, Definition, DefinitionError, Definitions};
 use crate::metrics::Metrics;
 use crate::notify::Notifications;
 use crate::sign_cache::SignCache;
 use crate::store::{Plan, Store, StoreError};
-
-/// The key of the `wrong_key` hostile fault: no client is configured to trust it.
-const HOSTILE_KEY: &str = include_str!("../fixtures/keys/hostile_private_key.pem");
 
 /// Why a gateway's state could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +84,7 @@ pub struct State {
     /// What apps sent: memory only, bounded.
     journal: Journal,
     /// Signs answers of the `wrong_key` hostile fault.
-    hostile_key: SigningKey,
+    hostile_key: Arc<SigningKey>,
     /// Response signatures already computed (see [`crate::sign_cache`]).
     sign_cache: SignCache,
     /// See [`Config::timestamp_window`].
@@ -113,9 +111,9 @@ impl State {
         if store.seed_if_empty(&fixtures)? {
             tracing::info!(digest = %fixtures.digest, "seeded an empty store from the fixtures");
         }
-        let platform_key = keys::parse_private_key(&fixtures.platform_private_key)
+        let platform_key = builtin_keys::signing_key(&fixtures.platform_private_key)
             .map_err(OpenError::PlatformKey)?;
-        let keyring = KeyRing::new(platform_key, fixtures.cert_defaults.as_ref())
+        let keyring = KeyRing::with_platform_key(platform_key, fixtures.cert_defaults.as_ref())
             .map_err(OpenError::DefaultCerts)?;
         for app in store.apps()? {
             let app_id = app.app_id.clone();
@@ -123,9 +121,7 @@ impl State {
                 .insert(app)
                 .map_err(|source| OpenError::AppKey { app_id, source })?;
         }
-        let hostile_key = keys::parse_private_key(HOSTILE_KEY)
-            .map(SigningKey::new)
-            .map_err(OpenError::PlatformKey)?;
+        let hostile_key = builtin_keys::signing_key(HOSTILE_KEY).map_err(OpenError::PlatformKey)?;
         let scenarios = Scenarios::default();
         scenarios.load(
             store

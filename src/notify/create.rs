@@ -253,7 +253,7 @@ pub async fn create(
             checked.sign_type,
         );
         let (key, cert_mode) = match checked.app.cert_mode() {
-            Some(cert) => (&cert.platform.key, true),
+            Some(cert) => (&*cert.platform.key, true),
             None => (checked.app.platform_key(), false),
         };
         let signed = form::sign_and_encode(params, key, checked.sign_type, &checked.charset)
