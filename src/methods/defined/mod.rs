@@ -24,7 +24,7 @@ pub use definition::{check_method_name, Definition, DefinitionError, ErrorSpec, 
 pub use registry::Definitions;
 
 use self::path::Path;
-use self::template::{Context, Template};
+use self::template::{Budget, Context, Template};
 use super::notification::TriggeredNotification;
 use super::Answered;
 use crate::crypto::SignType;
@@ -44,6 +44,21 @@ pub const MAX_NOTIFY_DELAY_SECONDS: u64 = 24 * 3600;
 /// The `sub_code` answered when no rule matches (a 40004, so SDKs report it as a business
 /// failure the test can read).
 pub const NO_MATCHING_RULE: &str = "ALIPAY_MOCK.NO_MATCHING_RULE";
+
+/// The `sub_code` of an answer whose templates would write more than
+/// [`template::MAX_RENDERED_BYTES`] for one request.
+pub const ANSWER_TOO_LARGE: &str = "ALIPAY_MOCK.ANSWER_TOO_LARGE";
+
+fn answer_too_large(method: &str) -> GatewayError {
+    GatewayError::Defined {
+        class: error::business_failed(),
+        sub_code: ANSWER_TOO_LARGE.to_owned(),
+        sub_msg: format!(
+            "the definition of {method} would render more than {} bytes for this request",
+            template::MAX_RENDERED_BYTES
+        ),
+    }
+}
 
 struct CompiledRule {
     when: Vec<(Path, Value)>,
@@ -171,7 +186,7 @@ impl Compiled {
         };
         let context = request.context(self.next_seq());
         let node = rule.answer.render(&context);
-        let notification = rule.notify.as_ref().and_then(|n| {
+        let mut notification = rule.notify.as_ref().and_then(|n| {
             let notify_url = (request.param)("notify_url").filter(|u| !u.is_empty())?;
             Some(TriggeredNotification {
                 app_id: request.app_id.to_owned(),
@@ -186,6 +201,12 @@ impl Compiled {
                 charset: request.charset.to_owned(),
             })
         });
+        let node = if context.exhausted() {
+            notification = None;
+            Err(answer_too_large(self.name()))
+        } else {
+            node
+        };
         let shown = node.as_ref().ok().and_then(|n| self.masked_json(n));
         Answered {
             node,
@@ -196,7 +217,13 @@ impl Compiled {
 
     /// Renders a forced answer (a scenario's) for this method, counting `{{seq}}`.
     pub fn forced(&self, answer: &Answer, request: &Request<'_>) -> Answered {
-        let node = answer.render(&request.context(self.next_seq()));
+        let context = request.context(self.next_seq());
+        let node = answer.render(&context);
+        let node = if context.exhausted() {
+            Err(answer_too_large(self.name()))
+        } else {
+            node
+        };
         let shown = node.as_ref().ok().and_then(|n| self.masked_json(n));
         Answered {
             node,
@@ -367,6 +394,7 @@ impl Request<'_> {
             param: self.param,
             now: self.now,
             seq,
+            budget: Budget::default(),
         }
     }
 }

@@ -3,8 +3,6 @@
 //! the definition is stored (an unknown template or a bad path is refused then) and
 //! rendered per request from a [`Context`].
 
-use std::fmt::Write as _;
-
 use rand::Rng;
 use serde_json::{Map, Value};
 use time::format_description::FormatItem;
@@ -22,6 +20,11 @@ pub const MAX_DIGITS: usize = 64;
 
 /// The longest parameter name a `{{param.NAME}}` may read.
 const MAX_PARAM_NAME: usize = 64;
+
+/// The most bytes one request's rendering (the answer and its notification together)
+/// may write: templates copy request data (`{{biz.PATH}}`, `{{param.NAME}}`), so a
+/// definition that repeats them would otherwise multiply a large request without limit.
+pub const MAX_RENDERED_BYTES: usize = 4 * 1024 * 1024;
 
 /// One compiled string: literal text and placeholders in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +53,43 @@ pub struct Context<'a> {
     pub now: OffsetDateTime,
     /// The method's counter for this request (`{{seq}}`).
     pub seq: u64,
+    /// What rendering may still write.
+    pub budget: Budget,
+}
+
+/// The bytes one request's rendering may still write, and whether it ran out.
+#[derive(Debug)]
+pub struct Budget {
+    left: std::cell::Cell<usize>,
+    overflowed: std::cell::Cell<bool>,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            left: std::cell::Cell::new(MAX_RENDERED_BYTES),
+            overflowed: std::cell::Cell::new(false),
+        }
+    }
+}
+
+impl Context<'_> {
+    /// Whether rendering ran out of [`MAX_RENDERED_BYTES`] (what it wrote is cut short).
+    pub fn exhausted(&self) -> bool {
+        self.budget.overflowed.get()
+    }
+
+    /// Appends `text` when the budget holds it; otherwise drops it and marks the
+    /// rendering as cut short.
+    fn push(&self, out: &mut String, text: &str) {
+        match self.budget.left.get().checked_sub(text.len()) {
+            Some(left) if !self.budget.overflowed.get() => {
+                self.budget.left.set(left);
+                out.push_str(text);
+            }
+            _ => self.budget.overflowed.set(true),
+        }
+    }
 }
 
 impl Template {
@@ -88,29 +128,29 @@ impl Template {
         let mut out = String::new();
         for piece in &self.pieces {
             match piece {
-                Piece::Text(text) => out.push_str(text),
+                Piece::Text(text) => context.push(&mut out, text),
                 Piece::Biz(path) => match context.biz.and_then(|biz| path.lookup(biz)) {
-                    Some(Value::String(s)) => out.push_str(s),
+                    Some(Value::String(s)) => context.push(&mut out, s),
                     Some(Value::Null) | None => {}
-                    Some(other) => out.push_str(&other.to_string()),
+                    Some(other) => context.push(&mut out, &other.to_string()),
                 },
-                Piece::Param(name) => out.push_str(&(context.param)(name).unwrap_or_default()),
+                Piece::Param(name) => {
+                    context.push(&mut out, &(context.param)(name).unwrap_or_default())
+                }
                 Piece::Now => {
                     let beijing = context.now.to_offset(offset!(+8));
                     // Formatting a valid date with a fixed numeric format cannot fail.
-                    out.push_str(&beijing.format(NOW_FORMAT).unwrap_or_default());
+                    context.push(&mut out, &beijing.format(NOW_FORMAT).unwrap_or_default());
                 }
                 Piece::Digits(n) => {
                     let mut rng = rand::thread_rng();
-                    for _ in 0..*n {
-                        out.push(char::from(b'0' + rng.gen_range(0..10u8)));
-                    }
+                    let digits: String = (0..*n)
+                        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+                        .collect();
+                    context.push(&mut out, &digits);
                 }
-                Piece::Uuid => out.push_str(&uuid::Uuid::new_v4().to_string()),
-                Piece::Seq => {
-                    // Writing to a String cannot fail.
-                    let _ = write!(out, "{}", context.seq);
-                }
+                Piece::Uuid => context.push(&mut out, &uuid::Uuid::new_v4().to_string()),
+                Piece::Seq => context.push(&mut out, &context.seq.to_string()),
             }
         }
         out
@@ -239,6 +279,7 @@ mod tests {
             param: &param,
             now: datetime!(2026-12-03 01:02:03 UTC),
             seq: 7,
+            budget: Budget::default(),
         };
         Template::compile(text).unwrap().render(&context)
     }

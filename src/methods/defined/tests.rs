@@ -258,3 +258,28 @@ fn defining_a_built_in_method_is_refused_with_the_reason() {
     let e = refusal(r#"{"method":"alipay.open.app.alipaycert.download","rules":[{"answer":{}}]}"#);
     assert!(e.message.contains("built in"), "{}", e.message);
 }
+
+#[test]
+fn an_answer_that_would_multiply_a_large_request_past_the_bound_is_a_clear_business_error() {
+    // Regression: `{{biz.PATH}}` repeated in a definition multiplied the request's bytes
+    // without limit (a 64 KiB definition times a 1 MiB request: gigabytes per call).
+    let copies = "{{biz.a}}".repeat(16);
+    let text = format!(
+        r#"{{"method":"a.b.c","rules":[{{"answer":{{"x":"{copies}"}},"notify":{{"params":{{"y":"{copies}"}}}}}}]}}"#
+    );
+    let compiled = Compiled::parse(text.as_bytes()).unwrap();
+    let large = "z".repeat(template::MAX_RENDERED_BYTES / 8);
+    let answered = answer(
+        &compiled,
+        json!({ "a": large }),
+        Some("http://127.0.0.1:1/n"),
+    );
+    let wire = answered.node.unwrap_err().wire();
+    assert_eq!((wire.code, &*wire.sub_code), ("40004", ANSWER_TOO_LARGE));
+    assert!(wire.sub_msg.contains("a.b.c"), "{}", wire.sub_msg);
+    assert!(answered.notification.is_none());
+
+    // The same definition still answers a request of ordinary size.
+    let small = answer(&compiled, json!({"a": "ok"}), None).node.unwrap();
+    assert!(small.contains(&"ok".repeat(16)), "{small}");
+}
