@@ -37,6 +37,8 @@ const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 pub const DIAGNOSIS_HEADER: &str = "x-alipay-mock-diagnosis";
 /// How long shutdown waits for the last tasks to let go of the state.
 const STATE_RELEASE_WAIT: Duration = Duration::from_secs(5);
+/// How long shutdown waits for sled's threads to close the store folder's files.
+const STORE_RELEASE_WAIT: Duration = Duration::from_secs(5);
 
 /// Why a gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -144,20 +146,43 @@ impl RunningGateway {
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the grace period) and
-    /// flushes the store. When it returns the store is closed, so a new gateway can open
-    /// the same folder at once.
+    /// closes the store. When it returns the store folder is released (sled's lock on it
+    /// too), so a new gateway can open the same folder at once; only a task that still
+    /// holds the state after [`STATE_RELEASE_WAIT`] (logged) can keep it open longer.
     pub async fn shutdown(self) {
+        let RunningGateway {
+            state,
+            shutdown,
+            task,
+            ..
+        } = self;
         // The loop may already have ended; then there is nobody to tell.
-        let _ = self.shutdown.send(());
-        if let Err(e) = self.task.await {
+        let _ = shutdown.send(());
+        if let Err(e) = task.await {
             tracing::error!(error = %e, "gateway task failed");
         }
         // Connection tasks let go of the state a moment after their connection ends
         // (and a commit whose caller left finishes in its own task): wait, bounded, until
-        // this handle holds the last reference, so dropping it closes the store.
+        // this handle holds the last reference.
         let deadline = tokio::time::Instant::now() + STATE_RELEASE_WAIT;
-        while Arc::strong_count(&self.state) > 1 && tokio::time::Instant::now() < deadline {
+        while Arc::strong_count(&state) > 1 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let state = match Arc::try_unwrap(state) {
+            Ok(state) => state,
+            Err(_) => {
+                tracing::error!(
+                    "a task still holds the gateway's state at shutdown; the store closes \
+                     when it ends"
+                );
+                return;
+            }
+        };
+        // Dropping sled's handles flushes and joins its threads: blocking work.
+        match tokio::task::spawn_blocking(move || state.close(STORE_RELEASE_WAIT)).await {
+            Ok(true) => {}
+            Ok(false) => tracing::error!("the store folder is still locked after shutdown"),
+            Err(e) => tracing::error!(error = %e, "closing the store failed"),
         }
     }
 }

@@ -325,4 +325,10 @@ impl State {
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.store.flush().await
     }
+
+    /// Closes the store (see [`Store::close`]); returns whether its folder is released.
+    /// Blocking: call it off the async runtime.
+    pub fn close(self, limit: Duration) -> bool {
+        self.store.close(limit)
+    }
 }

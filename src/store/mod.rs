@@ -10,6 +10,7 @@
 //! reads is still valid when it commits.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{de::DeserializeOwned, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
@@ -45,6 +46,17 @@ pub enum StoreError {
     /// The change would break a uniqueness rule (an index already points elsewhere).
     #[error("{0}")]
     Conflict(String),
+    /// Another process (or a gateway in this one that has not shut down) holds the
+    /// folder's lock.
+    #[error(
+        "the store folder {} is in use: another process (another alipay-mock?) holds its \
+         lock; stop that process, or give this gateway a folder of its own with --data",
+        dir.display()
+    )]
+    Locked {
+        /// The store folder.
+        dir: PathBuf,
+    },
 }
 
 impl From<TransactionError<StoreError>> for StoreError {
@@ -117,11 +129,13 @@ impl Plan {
     }
 }
 
-/// The typed store.
-#[derive(Debug, Clone)]
+/// The typed store. Not `Clone`: the one handle is what [`Store::close`] gives back.
+#[derive(Debug)]
 pub struct Store {
     db: sled::Db,
     trees: [sled::Tree; 8],
+    /// The folder, for a store that has one.
+    dir: Option<PathBuf>,
 }
 
 fn cert_key(cert_type: &str, cert_no: &str) -> Vec<u8> {
@@ -143,9 +157,14 @@ fn decode<V: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<V, StoreError
 impl Store {
     /// Opens (or creates) the store.
     pub fn open(location: &StoreLocation) -> Result<Store, StoreError> {
-        let config = match location {
-            StoreLocation::Dir(dir) => sled::Config::new().path(dir),
-            StoreLocation::Ephemeral => sled::Config::new().temporary(true),
+        let (config, dir) = match location {
+            StoreLocation::Dir(dir) => {
+                if !folder::lock_is_free(dir) {
+                    return Err(StoreError::Locked { dir: dir.clone() });
+                }
+                (sled::Config::new().path(dir), Some(dir.clone()))
+            }
+            StoreLocation::Ephemeral => (sled::Config::new().temporary(true), None),
         };
         let db = config.open()?;
         let open = |name: &str| db.open_tree(name);
@@ -159,7 +178,7 @@ impl Store {
             open(TREE_NAMES[6])?,
             open(TREE_NAMES[7])?,
         ];
-        Ok(Store { db, trees })
+        Ok(Store { db, trees, dir })
     }
 
     fn tree(&self, tree: Tree) -> &sled::Tree {
@@ -218,8 +237,20 @@ impl Store {
         self.db.flush_async().await?;
         Ok(())
     }
+
+    /// Closes the store: drops every sled handle (which flushes and joins sled's flusher
+    /// thread) and then waits, at most `limit`, until sled's other threads have closed
+    /// the folder's `db` file too, so that a new store can open the folder at once.
+    /// Returns whether the folder is released. Blocking: call it off the async runtime.
+    pub fn close(self, limit: Duration) -> bool {
+        let Store { db, trees, dir } = self;
+        drop(trees);
+        drop(db);
+        dir.is_none_or(|dir| folder::wait_until_released(&dir, limit))
+    }
 }
 
+mod folder;
 mod records;
 
 #[cfg(test)]
