@@ -21,8 +21,9 @@ pub const URL_ENV: &str = "ALIPAY_MOCK_URL";
 pub const DEFAULT_DATA_DIR: &str = "alipay-mock-data";
 /// The largest request body read; larger ones are refused without being read.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// How long shutdown waits for in-flight requests.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long shutdown waits for in-flight requests before it closes the connections
+/// still open: well under the 10 s `docker stop` waits before SIGKILL.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long a client may take to send a request's headers, and then its body.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Open connections served at once; further clients wait in the listen backlog.
@@ -43,7 +44,8 @@ pub struct Config {
     pub timestamp_window: Option<Duration>,
     /// Request bodies above this many bytes are refused.
     pub max_body_bytes: usize,
-    /// How long shutdown waits for in-flight requests.
+    /// How long shutdown waits for in-flight requests; then it closes the connections
+    /// still open.
     pub shutdown_grace: Duration,
     /// How long a client may take to send a request's headers (also between requests
     /// on a kept-alive connection), and then its body; a slower client is cut off.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use alipay_mock::cases;
 use alipay_mock::config::{
     ADMIN_TOKEN_ENV, DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES, MAX_CONNECTIONS,
-    REQUEST_TIMEOUT,
+    REQUEST_TIMEOUT, SHUTDOWN_GRACE,
 };
 use alipay_mock::control::journal::{DEFAULT_JOURNAL_MAX, DEFAULT_JOURNAL_MAX_BYTES};
 use alipay_mock::fixtures::{FixtureSource, Fixtures};
@@ -85,6 +85,11 @@ struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = REQUEST_TIMEOUT.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     request_timeout: u64,
+    /// Seconds shutdown (SIGTERM, Ctrl-C) waits for requests in flight before it closes
+    /// the connections still open and exits 0.
+    #[arg(long, value_name = "SECONDS", default_value_t = SHUTDOWN_GRACE.as_secs(),
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    shutdown_grace: u64,
     /// Connections served at once; further clients wait to be accepted.
     #[arg(long, value_name = "N", default_value_t = MAX_CONNECTIONS as u32,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -164,6 +169,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         timestamp_window: args.timestamp_window.map(|m| Duration::from_secs(m * 60)),
         max_body_bytes: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.request_timeout),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
         max_connections: args.max_connections as usize,
         admin_token: args.admin_token,
         journal_max: args.journal_max,

@@ -17,7 +17,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::admin::{self, Admin, AdminRequest};
 use crate::config::{Config, ADMIN_PREFIX, ADMIN_TOKEN_ENV, GATEWAY_PATH};
@@ -76,8 +76,8 @@ pub struct RunningGateway {
 }
 
 impl RunningGateway {
-    /// Loads fixtures, opens (and if empty seeds) the store, parses every app's keys,
-    /// binds and starts serving.
+    /// Binds, then loads fixtures, opens (and if empty seeds) the store, parses every
+    /// app's keys and starts serving.
     pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         if config
             .admin_token
@@ -86,10 +86,7 @@ impl RunningGateway {
         {
             return Err(StartError::EmptyAdminToken);
         }
-        let setup = config.clone();
-        // Opening sled and parsing keys is blocking work: keep it off the runtime.
-        let state = tokio::task::spawn_blocking(move || State::open(&setup)).await??;
-        let state = Arc::new(state);
+        // Bind first: a port in use must not leave a new, seeded store folder behind.
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -100,6 +97,10 @@ impl RunningGateway {
             addr: config.addr,
             source,
         })?;
+        let setup = config.clone();
+        // Opening sled and parsing keys is blocking work: keep it off the runtime.
+        let state = tokio::task::spawn_blocking(move || State::open(&setup)).await??;
+        let state = Arc::new(state);
         if !addr.ip().is_loopback() && config.admin_token.is_none() {
             tracing::warn!(
                 %addr,
@@ -225,6 +226,8 @@ async fn accept_loop(
         .half_close(true);
     let mut backoff = ACCEPT_BACKOFF_MIN;
     let mut failed_accepts: u64 = 0;
+    // Every connection's task, so shutdown can cut those still open after the grace.
+    let mut connections = JoinSet::new();
     loop {
         let permit = tokio::select! {
             permit = Arc::clone(&limits.connections).acquire_owned() => match permit {
@@ -244,7 +247,9 @@ async fn accept_loop(
                     let shared = Arc::clone(&shared);
                     let service = service_fn(move |request| serve(request, Arc::clone(&shared)));
                     let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-                    tokio::spawn(async move {
+                    // Reap finished connection tasks, so the set holds only open ones.
+                    while connections.try_join_next().is_some() {}
+                    connections.spawn(async move {
                         if let Err(e) = connection.await {
                             tracing::debug!(error = %e, "connection ended with an error");
                         }
@@ -276,9 +281,16 @@ async fn accept_loop(
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(limits.grace) => {
-            tracing::warn!("shutdown grace period over; no longer waiting for open connections");
+            tracing::warn!(
+                open = connections.len(),
+                "shutdown grace period over; closing the connections still open"
+            );
         }
     }
+    // Past the grace (or once every connection has closed): a stalled client cannot
+    // hold the state, and with it the store, any longer.
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
     if let Err(e) = shared.state.flush().await {
         tracing::error!(error = %e, "flushing the store at shutdown failed");
     }

@@ -374,6 +374,117 @@ fn the_binary_prints_its_url_serves_and_exits_cleanly_on_sigterm() {
     }
 }
 
+/// Starts the binary on a free port with `args` and returns it with the address it
+/// printed.
+fn spawn_serving(args: &[&str]) -> (Child, String) {
+    let mut child = Child(
+        Command::new(BIN)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .and_then(|w| w.strip_suffix("/gateway.do"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_owned();
+    (child, addr)
+}
+
+/// Waits for the child to exit, at most `limit`; its exit status.
+fn exit_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// Regression (issue 22, 5b): with one client stalled halfway through its headers,
+/// SIGTERM took 15 s (a 10 s grace, then 5 s waiting for the stalled connection's task),
+/// longer than `docker stop` waits before SIGKILL.
+#[test]
+fn sigterm_with_a_stalled_client_exits_0_within_docker_stops_10_seconds() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = spawn_serving(&["--data", dir.path().to_str().unwrap()]);
+    let mut stalled = std::net::TcpStream::connect(&addr).unwrap();
+    stalled
+        .write_all(b"POST /gateway.do HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    // The gateway has the connection once it answers another one.
+    let mut probe = std::net::TcpStream::connect(&addr).unwrap();
+    probe
+        .write_all(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut probe, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let term = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = exit_within(&mut child, Duration::from_secs(10))
+        .expect("the gateway exits within 10 s of SIGTERM");
+    assert!(status.success(), "exit status {status}");
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn shutdown_past_the_grace_cuts_stalled_connections_and_releases_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = RunningGateway::start(Config {
+        shutdown_grace: Duration::from_millis(200),
+        ..Config::with_data_dir(dir.path())
+    })
+    .await
+    .unwrap();
+    let mut stalled = tokio::net::TcpStream::connect(gateway.addr())
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut stalled,
+        b"POST /gateway.do HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(admin(&gateway, "GET", "health", None).await.0, 200);
+    gateway.shutdown().await;
+    let restarted = start_in(dir.path()).await;
+    restarted.shutdown().await;
+    drop(stalled);
+}
+
+/// Regression (issue 22, 5c): a start on a port in use created and seeded the store
+/// folder before it failed to listen.
+#[tokio::test]
+async fn a_start_on_a_port_in_use_leaves_no_store_folder_behind() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let err = RunningGateway::start(Config {
+        addr: taken.local_addr().unwrap(),
+        ..Config::with_data_dir(&data)
+    })
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("cannot listen"), "{err}");
+    assert!(!data.exists(), "the store folder was created");
+}
+
 #[test]
 fn cases_json_prints_the_catalogue_of_the_fixtures() {
     let output = Command::new(BIN)
