@@ -216,13 +216,26 @@ impl State {
             let _writes = state.writes.lock().await;
             let planner = Arc::clone(&state);
             let result = tokio::task::spawn_blocking(move || {
+                // A full disk is refused before sled sees the write (see Store::writable).
+                planner.store.prepare_write()?;
                 let (plan, result) = plan(&planner).map_err(CommitError::Refused)?;
-                planner.store.apply(plan)?;
+                planner
+                    .store
+                    .apply(plan)
+                    .map_err(|e| planner.store.write_failed(e))?;
                 Ok::<R, CommitError<E>>(result)
             })
             .await
             .map_err(|e| CommitError::Task(e.to_string()))??;
-            state.store.flush().await?;
+            if let Err(e) = state.store.flush().await {
+                // The change is in sled's memory but not on disk: reopening drops it, so
+                // memory again shows what the disk holds.
+                let store = Arc::clone(&state);
+                let e = tokio::task::spawn_blocking(move || store.store.write_failed(e))
+                    .await
+                    .map_err(|e| CommitError::Task(e.to_string()))?;
+                return Err(CommitError::Store(e));
+            }
             let done = after(&state, result);
             state.metrics.admin_write();
             Ok(done)

@@ -361,25 +361,37 @@ struct Ready {
     scenarios: usize,
     fixtures_digest: String,
     seeded_from: Option<String>,
+    /// Why the store takes no writes now (a full disk), when it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
 }
 
 /// `GET /__admin/ready`: the gateway only listens once keys and store are loaded, so an
-/// answer means ready; it reports what is loaded.
+/// answer means ready (200); it reports what is loaded. A store that takes no writes now
+/// (a full disk) answers 503 `store unwritable`: the gateway still answers from what the
+/// store holds, but admin changes are refused until there is room.
 async fn ready(state: &Arc<State>) -> Result<Reply, Rejection> {
     let ready = read(state, |g| {
         let counts = g.store().counts();
+        let problem = g.store().writable().err().map(|e| e.to_string());
         Ok(Ready {
-            status: "ready",
+            status: if problem.is_some() {
+                "store unwritable"
+            } else {
+                "ready"
+            },
+            problem,
             apps: counts.apps,
             identities: counts.identities,
             authorizations: counts.authorizations,
             scenarios: g.scenarios().live_count(g.clock().now()),
             fixtures_digest: g.fixtures().digest.clone(),
-            seeded_from: g.store().seeded_from()?,
+            seeded_from: g.store().seeded_from().ok().flatten(),
         })
     })
     .await?;
-    Ok(json(200, &ready))
+    let status = if ready.problem.is_some() { 503 } else { 200 };
+    Ok(json(status, &ready))
 }
 
 /// The answer to a delete of many.

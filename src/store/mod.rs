@@ -9,7 +9,10 @@
 //! serialise admin writes (the admin layer holds one lock), so a plan computed from
 //! reads is still valid when it commits.
 
-use std::path::PathBuf;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::{de::DeserializeOwned, Serialize};
@@ -46,6 +49,30 @@ pub enum StoreError {
     /// The change would break a uniqueness rule (an index already points elsewhere).
     #[error("{0}")]
     Conflict(String),
+    /// The disk holding the store folder is full (or the write was refused for space):
+    /// nothing was written.
+    #[error(
+        "the store folder {} is on a full disk: the change was not made; free some space \
+         there (writes work again as soon as there is room), or move the store with --data",
+        dir.display()
+    )]
+    Full {
+        /// The store folder.
+        dir: PathBuf,
+    },
+    /// The store could not be reopened after a failed write; nothing is served from it
+    /// until it can be.
+    #[error(
+        "the store in {} is unavailable after a failed write ({reason}); it is reopened at \
+         the next write once the disk has room",
+        dir.display()
+    )]
+    Unavailable {
+        /// The store folder.
+        dir: PathBuf,
+        /// Why it could not be reopened.
+        reason: String,
+    },
     /// Another process (or a gateway in this one that has not shut down) holds the
     /// folder's lock.
     #[error(
@@ -129,13 +156,81 @@ impl Plan {
     }
 }
 
-/// The typed store. Not `Clone`: the one handle is what [`Store::close`] gives back.
+/// Free space below which a write is refused before sled sees it: more than the largest
+/// admin body (1 MiB by default) plus one of sled's log segments (512 KiB). A write that
+/// fails inside sled leaves it refusing every later write (its "global error") and its
+/// memory holding the refused change, so the store refuses early instead, while sled
+/// still reads; a failure that slips through (the disk filled by someone else between
+/// the check and the write) reopens the store from the disk.
+const WRITE_RESERVE_BYTES: u64 = 2 * 1024 * 1024;
+/// How long a reopen waits for readers to let go of the old handles.
+const REOPEN_WAIT: Duration = Duration::from_secs(5);
+
+/// Whether the folder's disk has room for a write (a folder whose free space cannot be
+/// read is left to sled to judge).
+fn has_room(dir: &Path) -> bool {
+    fs2::available_space(dir).map_or(true, |free| free >= WRITE_RESERVE_BYTES)
+}
+
+/// sled's handles: the database and its trees, dropped together.
 #[derive(Debug)]
-pub struct Store {
+struct Handles {
     db: sled::Db,
     trees: [sled::Tree; 8],
-    /// The folder, for a store that has one.
-    dir: Option<PathBuf>,
+}
+
+impl Handles {
+    fn open(location: &StoreLocation) -> Result<Handles, StoreError> {
+        let config = match location {
+            StoreLocation::Dir(dir) => {
+                if !folder::lock_is_free(dir) {
+                    return Err(StoreError::Locked { dir: dir.clone() });
+                }
+                sled::Config::new().path(dir)
+            }
+            StoreLocation::Ephemeral => sled::Config::new().temporary(true),
+        };
+        let db = config.open()?;
+        let open = |name: &str| db.open_tree(name);
+        let trees = [
+            open(TREE_NAMES[0])?,
+            open(TREE_NAMES[1])?,
+            open(TREE_NAMES[2])?,
+            open(TREE_NAMES[3])?,
+            open(TREE_NAMES[4])?,
+            open(TREE_NAMES[5])?,
+            open(TREE_NAMES[6])?,
+            open(TREE_NAMES[7])?,
+        ];
+        Ok(Handles { db, trees })
+    }
+}
+
+/// One tree, holding the handles it came from for as long as it is used.
+struct TreeRef {
+    handles: Arc<Handles>,
+    tree: Tree,
+}
+
+impl Deref for TreeRef {
+    type Target = sled::Tree;
+
+    fn deref(&self) -> &sled::Tree {
+        &self.handles.trees[self.tree as usize]
+    }
+}
+
+/// The typed store. Not `Clone`: the one handle is what [`Store::close`] gives back.
+///
+/// sled's handles sit in a slot, so that a store whose write failed (a full disk) can be
+/// closed and reopened from what the disk holds: a failed write leaves sled refusing
+/// every later write, and its memory may hold the refused change.
+#[derive(Debug)]
+pub struct Store {
+    slot: RwLock<Option<Arc<Handles>>>,
+    /// A write failed in sled: it refuses every later write until reopened.
+    poisoned: AtomicBool,
+    location: StoreLocation,
 }
 
 fn cert_key(cert_type: &str, cert_no: &str) -> Vec<u8> {
@@ -157,32 +252,111 @@ fn decode<V: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<V, StoreError
 impl Store {
     /// Opens (or creates) the store.
     pub fn open(location: &StoreLocation) -> Result<Store, StoreError> {
-        let (config, dir) = match location {
-            StoreLocation::Dir(dir) => {
-                if !folder::lock_is_free(dir) {
-                    return Err(StoreError::Locked { dir: dir.clone() });
-                }
-                (sled::Config::new().path(dir), Some(dir.clone()))
-            }
-            StoreLocation::Ephemeral => (sled::Config::new().temporary(true), None),
-        };
-        let db = config.open()?;
-        let open = |name: &str| db.open_tree(name);
-        let trees = [
-            open(TREE_NAMES[0])?,
-            open(TREE_NAMES[1])?,
-            open(TREE_NAMES[2])?,
-            open(TREE_NAMES[3])?,
-            open(TREE_NAMES[4])?,
-            open(TREE_NAMES[5])?,
-            open(TREE_NAMES[6])?,
-            open(TREE_NAMES[7])?,
-        ];
-        Ok(Store { db, trees, dir })
+        let handles = Handles::open(location)?;
+        Ok(Store {
+            slot: RwLock::new(Some(Arc::new(handles))),
+            poisoned: AtomicBool::new(false),
+            location: location.clone(),
+        })
     }
 
-    fn tree(&self, tree: Tree) -> &sled::Tree {
-        &self.trees[tree as usize]
+    /// The store folder, for a store that has one.
+    pub fn dir(&self) -> Option<&Path> {
+        match &self.location {
+            StoreLocation::Dir(dir) => Some(dir),
+            StoreLocation::Ephemeral => None,
+        }
+    }
+
+    fn handles(&self) -> Result<Arc<Handles>, StoreError> {
+        // A poisoned lock only means a reopen panicked; the slot is still consistent.
+        let slot = self.slot.read().unwrap_or_else(|e| e.into_inner());
+        slot.clone().ok_or_else(|| StoreError::Unavailable {
+            dir: self.dir().map(Path::to_owned).unwrap_or_default(),
+            reason: "not reopened yet".into(),
+        })
+    }
+
+    fn tree(&self, tree: Tree) -> Result<TreeRef, StoreError> {
+        Ok(TreeRef {
+            handles: self.handles()?,
+            tree,
+        })
+    }
+
+    /// Whether a write can be made now: the handles are open and the disk has room.
+    pub fn writable(&self) -> Result<(), StoreError> {
+        let Some(dir) = self.dir() else {
+            return Ok(());
+        };
+        if !has_room(dir) {
+            return Err(StoreError::Full {
+                dir: dir.to_owned(),
+            });
+        }
+        self.handles().map(drop)
+    }
+
+    /// Makes ready for a write (blocking): refuses early on a full disk, and reopens a
+    /// store a failed write left refusing writes once the disk has room again.
+    pub fn prepare_write(&self) -> Result<(), StoreError> {
+        match self.writable() {
+            Err(StoreError::Unavailable { .. }) => self.reopen(),
+            Ok(()) if self.poisoned.load(Ordering::Acquire) => self.reopen(),
+            other => other,
+        }
+    }
+
+    /// What a failed write becomes: a full disk is [`StoreError::Full`]. After any I/O
+    /// failure sled refuses every later write, and its memory may hold the refused
+    /// change: the store is reopened from what the disk holds (blocking) now if the disk
+    /// has room, else at the first write once it has; until then it serves reads.
+    pub fn write_failed(&self, e: StoreError) -> StoreError {
+        let StoreError::Sled(sled::Error::Io(io)) = &e else {
+            return e;
+        };
+        let Some(dir) = self.dir().map(Path::to_owned) else {
+            return e;
+        };
+        tracing::warn!(dir = %dir.display(), error = %io, "a store write failed");
+        self.poisoned.store(true, Ordering::Release);
+        let full = io.kind() == std::io::ErrorKind::StorageFull
+            || matches!(io.raw_os_error(), Some(28 | 27 | 122)) // ENOSPC, EFBIG, EDQUOT
+            || !has_room(&dir);
+        if !full {
+            if let Err(reopen) = self.reopen() {
+                tracing::error!(error = %reopen, "reopening the store failed; retrying at the next write");
+            }
+            return e;
+        }
+        StoreError::Full { dir }
+    }
+
+    /// Closes sled's handles and opens them again from the folder (blocking).
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut slot = self.slot.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(old) = slot.take() {
+            let deadline = std::time::Instant::now() + REOPEN_WAIT;
+            while Arc::strong_count(&old) > 1 && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            drop(old);
+        }
+        if let Some(dir) = self.dir() {
+            folder::wait_until_released(dir, REOPEN_WAIT);
+        }
+        match Handles::open(&self.location) {
+            Ok(handles) => {
+                *slot = Some(Arc::new(handles));
+                self.poisoned.store(false, Ordering::Release);
+                tracing::info!("store reopened");
+                Ok(())
+            }
+            Err(e) => Err(StoreError::Unavailable {
+                dir: self.dir().map(Path::to_owned).unwrap_or_default(),
+                reason: e.to_string(),
+            }),
+        }
     }
 
     fn get_json<V: DeserializeOwned>(
@@ -190,7 +364,7 @@ impl Store {
         tree: Tree,
         key: &[u8],
     ) -> Result<Option<V>, StoreError> {
-        match self.tree(tree).get(key)? {
+        match self.tree(tree)?.get(key)? {
             Some(bytes) => decode(key, &bytes).map(Some),
             None => Ok(None),
         }
@@ -201,7 +375,7 @@ impl Store {
         tree: Tree,
         prefix: &[u8],
     ) -> Result<Vec<V>, StoreError> {
-        self.tree(tree)
+        self.tree(tree)?
             .scan_prefix(prefix)
             .map(|entry| {
                 let (key, value) = entry?;
@@ -211,7 +385,7 @@ impl Store {
     }
 
     fn keys(&self, tree: Tree, prefix: &[u8]) -> Result<Vec<sled::IVec>, StoreError> {
-        self.tree(tree)
+        self.tree(tree)?
             .scan_prefix(prefix)
             .keys()
             .map(|k| k.map_err(StoreError::from))
@@ -223,7 +397,8 @@ impl Store {
         if let Some(e) = plan.error {
             return Err(e);
         }
-        self.trees[..].transaction(|trees| {
+        let handles = self.handles()?;
+        handles.trees[..].transaction(|trees| {
             for (tree, batch) in trees.iter().zip(plan.batches.iter()) {
                 tree.apply_batch(batch)?;
             }
@@ -234,7 +409,8 @@ impl Store {
 
     /// Writes everything to disk.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        let handles = self.handles()?;
+        handles.db.flush_async().await?;
         Ok(())
     }
 
@@ -243,10 +419,12 @@ impl Store {
     /// the folder's `db` file too, so that a new store can open the folder at once.
     /// Returns whether the folder is released. Blocking: call it off the async runtime.
     pub fn close(self, limit: Duration) -> bool {
-        let Store { db, trees, dir } = self;
-        drop(trees);
-        drop(db);
-        dir.is_none_or(|dir| folder::wait_until_released(&dir, limit))
+        let Store { slot, location, .. } = self;
+        drop(slot);
+        match location {
+            StoreLocation::Dir(dir) => folder::wait_until_released(&dir, limit),
+            StoreLocation::Ephemeral => true,
+        }
     }
 }
 

@@ -29,13 +29,13 @@ impl Store {
     /// that was seeded before is left alone, so a restart never overwrites what it holds.
     /// Returns whether it seeded.
     pub fn seed_if_empty(&self, fixtures: &Fixtures) -> Result<bool, StoreError> {
-        if self.tree(Tree::Meta).contains_key(SEEDED_KEY)? {
+        if self.tree(Tree::Meta)?.contains_key(SEEDED_KEY)? {
             return Ok(false);
         }
         let mut plan = Plan::default();
         Self::seed_plan(&mut plan, fixtures);
         self.apply(plan)?;
-        self.db.flush()?;
+        self.handles()?.db.flush()?;
         Ok(true)
     }
 
@@ -81,7 +81,7 @@ impl Store {
     /// The digest of the fixtures this store was seeded from.
     pub fn seeded_from(&self) -> Result<Option<String>, StoreError> {
         Ok(self
-            .tree(Tree::Meta)
+            .tree(Tree::Meta)?
             .get(SEEDED_KEY)?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
@@ -89,9 +89,9 @@ impl Store {
     /// How many records of each kind are stored.
     pub fn counts(&self) -> Counts {
         Counts {
-            apps: self.tree(Tree::Apps).len(),
-            identities: self.tree(Tree::Identities).len(),
-            authorizations: self.tree(Tree::Authorizations).len(),
+            apps: self.tree(Tree::Apps).map_or(0, |t| t.len()),
+            identities: self.tree(Tree::Identities).map_or(0, |t| t.len()),
+            authorizations: self.tree(Tree::Authorizations).map_or(0, |t| t.len()),
         }
     }
 
@@ -161,7 +161,7 @@ impl Store {
     }
 
     fn identity_at(&self, index: Tree, key: &[u8]) -> Result<Option<Identity>, StoreError> {
-        match self.tree(index).get(key)? {
+        match self.tree(index)?.get(key)? {
             Some(id) => self.get_json(Tree::Identities, &id),
             None => Ok(None),
         }
@@ -185,7 +185,7 @@ impl Store {
     /// [`StoreError::Conflict`] when another identity has the certificate or userId.
     pub fn put_identity_plan(&self, identity: &Identity) -> Result<Plan, StoreError> {
         let taken = |index: Tree, key: &[u8], what: &str| -> Result<(), StoreError> {
-            match self.tree(index).get(key)? {
+            match self.tree(index)?.get(key)? {
                 Some(id) if id != identity.id.as_bytes() => Err(StoreError::Conflict(format!(
                     "{what} already belongs to identity {}",
                     String::from_utf8_lossy(&id)
@@ -313,14 +313,14 @@ impl Store {
             .map(|a| serde_json::to_vec(a).map_err(StoreError::Encode))
             .transpose()?;
         let swapped =
-            self.tree(Tree::Scenarios)
+            self.tree(Tree::Scenarios)?
                 .compare_and_swap(id.as_bytes(), Some(before), after)?;
         Ok(swapped.is_ok())
     }
 
     /// Every stored fault set, by scope key ("" = global, else the app_id).
     pub fn faults<V: DeserializeOwned>(&self) -> Result<Vec<(String, V)>, StoreError> {
-        self.tree(Tree::Faults)
+        self.tree(Tree::Faults)?
             .iter()
             .map(|entry| {
                 let (key, value) = entry?;
