@@ -5,7 +5,7 @@
 //! can change without the protocol code noticing. No I/O, no key parsing (see `keys`).
 //!
 //! Two backends give byte-identical answers (PKCS#1 v1.5 is deterministic; the test
-//! `tests/crypto_backends.rs` proves it over the fixtures and generated keys):
+//! `tests/it/crypto_backends.rs` proves it over the fixtures and generated keys):
 //! - AWS-LC (`aws-lc-rs`), the fast one, for every key converted into a [`SigningKey`] or
 //!   a [`VerifyingKey`]: RSA2 signing, and RSA and RSA2 verification.
 //! - the pure-Rust `rsa` crate, for what AWS-LC does not do: SHA1withRSA signing (it signs

@@ -2,14 +2,12 @@
 //! charsets and both HTTP methods, checked against the hand-written expectations of
 //! fixtures/cases.json; plus the API document's own example.
 
-mod common;
-
+use crate::support::*;
 use alipay_mock::crypto::SignType;
-use common::*;
 use serde_json::Value;
 
 fn catalogue() -> Vec<Value> {
-    serde_json::from_str(include_str!("../fixtures/cases.json")).unwrap()
+    serde_json::from_str(include_str!("../../fixtures/cases.json")).unwrap()
 }
 
 fn holds_for(case: &Value, sign_type: SignType) -> bool {

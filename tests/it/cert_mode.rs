@@ -3,22 +3,21 @@
 //! certificates in the admin API (docs/protocol.md §3.6, §6).
 //!
 //! The SN literals are openssl's (`scripts/check-cert-sns.sh`), not the crate's.
-mod common;
 
+use crate::support::*;
 use alipay_mock::cert::PublicKeyCertificate;
 use alipay_mock::crypto::{self, SignType};
 use alipay_mock::protocol::response::extract_signed_node;
 use base64::Engine as _;
-use common::*;
 use serde_json::{json, Value};
 
 const CERT_APP_ID: &str = "2021000000000003";
-const CERT_APP_PRIVATE_KEY: &str = include_str!("../fixtures/certs/app_private_key.pem");
-const APP_CERT: &str = include_str!("../fixtures/certs/app_cert_public_key.crt");
-const PLATFORM_CERT: &str = include_str!("../fixtures/certs/alipay_cert_public_key_rsa2.crt");
+const CERT_APP_PRIVATE_KEY: &str = include_str!("../../fixtures/certs/app_private_key.pem");
+const APP_CERT: &str = include_str!("../../fixtures/certs/app_cert_public_key.crt");
+const PLATFORM_CERT: &str = include_str!("../../fixtures/certs/alipay_cert_public_key_rsa2.crt");
 const PLATFORM_CERT_KEY: &str =
-    include_str!("../fixtures/certs/test_only_alipay_cert_private_key.pem");
-const ROOT_BUNDLE: &str = include_str!("../fixtures/certs/alipay_root_cert.crt");
+    include_str!("../../fixtures/certs/test_only_alipay_cert_private_key.pem");
+const ROOT_BUNDLE: &str = include_str!("../../fixtures/certs/alipay_root_cert.crt");
 /// openssl's SNs of the fixture certificates.
 const APP_CERT_SN: &str = "77e530a7ec6e44bd6249f3c671916a12";
 const ALIPAY_CERT_SN: &str = "583a140f3533cb56563bd92f1d65f7c8";

@@ -4,20 +4,16 @@
 //! beyond loopback without a token, identity data kept in clear in the journal, and
 //! record ids that are path segments.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::*;
 use alipay_mock::server::StartError;
 use alipay_mock::{Config, RunningGateway};
-use common::*;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-const BIN: &str = env!("CARGO_BIN_EXE_alipay-mock");
 
 /// Generous bound on any answer the server owes: a missing answer fails the test, a
 /// slow machine does not.

@@ -3,20 +3,16 @@
 //! calls and admin changes, and is never re-seeded over; shutdown answers a request in
 //! flight; the binary prints its URL when ready and exits cleanly on SIGTERM.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use alipay_mock::fixtures::FixtureSource;
 use alipay_mock::{Config, RunningGateway};
-use common::*;
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_alipay-mock");
 
 fn copy_fixtures(to: &std::path::Path) {
     let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
@@ -494,7 +490,7 @@ fn cases_json_prints_the_catalogue_of_the_fixtures() {
     assert!(output.status.success());
     let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let written: serde_json::Value =
-        serde_json::from_str(include_str!("../fixtures/cases.json")).unwrap();
+        serde_json::from_str(include_str!("../../fixtures/cases.json")).unwrap();
     assert_eq!(printed, written);
 }
 

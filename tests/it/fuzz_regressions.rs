@@ -1,10 +1,8 @@
 //! Inputs the fuzzer (scripts/fuzz.sh) found, pinned in the normal suite. Each test
 //! names the target and the bug.
 
-mod common;
-
+use crate::support::*;
 use alipay_mock::control::faults::FaultConfig;
-use common::*;
 use serde_json::json;
 
 /// 17 bytes: fourteen digits, then `324`, then U+035E (two bytes). The cert-number check

@@ -2,11 +2,9 @@
 //! body, answered from the cache; the hostile `wrong_key` fault still signs with its own
 //! key; `sign_cache_entries: 0` turns the cache off.
 
-mod common;
-
+use crate::support::*;
 use alipay_mock::crypto::SignType;
 use alipay_mock::{Config, RunningGateway};
-use common::*;
 use serde_json::json;
 
 #[tokio::test]

@@ -1,10 +1,8 @@
 //! Admin API, the request journal: what apps sent and were answered, identities masked
 //! and long values cut, filtered, bounded and cleared.
 
-mod common;
-
+use crate::support::*;
 use alipay_mock::{Config, RunningGateway};
-use common::*;
 use serde_json::json;
 
 #[tokio::test]
@@ -12,7 +10,7 @@ async fn the_journal_shows_what_the_app_sent_with_identities_masked() {
     let gateway = start().await;
     query(&gateway, &zhangsan("C2B")).await;
     let mut tampered = Call::authquery(&zhangsan("C2B"));
-    tampered.private_key = include_str!("../fixtures/keys/alipay_private_key.pem").into();
+    tampered.private_key = PLATFORM_PRIVATE_KEY.into();
     tampered.post(&gateway).await;
     let (status, journal) = admin(&gateway, "GET", "requests", None).await;
     assert_eq!(status, 200);

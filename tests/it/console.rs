@@ -2,9 +2,7 @@
 //! no data) with no-store and a same-origin CSP, and the two read-only endpoints it
 //! relies on (`cases`, `apps/{app_id}/test-key`) answer as documented.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 
 async fn start_with_token(token: &str) -> alipay_mock::RunningGateway {
     let mut config = alipay_mock::Config::ephemeral();
@@ -67,7 +65,7 @@ async fn test_key_returns_the_fixture_key_only_for_apps_that_verify_with_it() {
         "apps",
         Some(serde_json::json!({
             "app_id": "2021000000000999",
-            "public_keys": {"RSA2": include_str!("../fixtures/keys/alipay_public_key.pem")}
+            "public_keys": {"RSA2": ALIPAY_PUBLIC_KEY}
         })),
     )
     .await;
@@ -75,10 +73,7 @@ async fn test_key_returns_the_fixture_key_only_for_apps_that_verify_with_it() {
     let (unknown, _) = admin(&gateway, "GET", "apps/nope/test-key", None).await;
 
     assert_eq!(fixture_app.status, 200);
-    assert_eq!(
-        fixture_app.text("utf-8"),
-        include_str!("../fixtures/keys/app_private_key.pem")
-    );
+    assert_eq!(fixture_app.text("utf-8"), APP_PRIVATE_KEY);
     assert_eq!((other, foreign, unknown), (201, 404, 404));
     gateway.shutdown().await;
 }

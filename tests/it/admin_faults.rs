@@ -1,12 +1,10 @@
 //! Admin API, injected faults: unknown errors, latency, dropped connections and a
 //! hostile gateway, the same sequence again from the same seed, scoped by app.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use alipay_mock::crypto::SignType;
-use common::*;
 use serde_json::{json, Value};
 
 #[tokio::test]

@@ -1,19 +1,17 @@
 //! Admin API, stored records: apps, identities and authorisations change what the
 //! gateway answers at once, bad input changes nothing, and the token guards it all.
 
-mod common;
-
+use crate::support::*;
 use alipay_mock::crypto::SignType;
 use alipay_mock::keys::{self, KeyPairText};
 use alipay_mock::{Config, RunningGateway};
-use common::*;
 use serde_json::json;
 
 fn new_app(app_id: &str) -> serde_json::Value {
     json!({
         "app_id": app_id,
         "name": "test app",
-        "public_keys": {"RSA2": KeyPairText::bare(include_str!("../fixtures/keys/app_public_key.pem"))}
+        "public_keys": {"RSA2": KeyPairText::bare(APP_PUBLIC_KEY)}
     })
 }
 

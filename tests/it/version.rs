@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_alipay-mock");
+use crate::support::BIN;
 
 #[test]
 fn version_prints_the_cargo_version_and_the_commit_it_was_built_from() {

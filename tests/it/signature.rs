@@ -2,14 +2,12 @@
 //! made by an independent implementation (scripts/make-test-vectors.py: Python
 //! `cryptography`, checked with `openssl dgst -verify`).
 
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::support::*;
 use alipay_mock::crypto::SignType;
 use alipay_mock::protocol::params::Params;
 use alipay_mock::protocol::sign_content::build_sign_content;
-use common::*;
 use serde_json::Value;
 
 fn vectors(file: &str) -> Vec<Value> {
@@ -128,7 +126,7 @@ async fn a_tampered_biz_content_answers_invalid_signature_quoting_the_verified_s
 async fn a_request_signed_with_another_key_is_refused() {
     let gateway = start().await;
     let mut call = Call::authquery(DOC_BIZ_CONTENT);
-    call.private_key = include_str!("../fixtures/keys/alipay_private_key.pem").to_owned();
+    call.private_key = PLATFORM_PRIVATE_KEY.to_owned();
     let node = call.post(&gateway).await.node("utf-8", NODE);
     assert_eq!(node["sub_code"], "isv.invalid-signature");
     gateway.shutdown().await;

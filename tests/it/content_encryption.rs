@@ -1,11 +1,10 @@
 //! AES content encryption (`encrypt_type=AES`): encrypted requests, encrypted answers
 //! signed over the quoted ciphertext, the errors that stay plaintext, scenarios and the
 //! journal on encrypted calls, and the AES key in the admin API (docs/protocol.md §5).
-mod common;
 
+use crate::support::*;
 use alipay_mock::content_encryption::AesKey;
 use alipay_mock::crypto::SignType;
-use common::*;
 use serde_json::{json, Value};
 
 /// The default app's AES key (fixtures/keys/aes_key.txt, as the README states it).

@@ -22,9 +22,7 @@ use encoding_rs::{GB18030, GBK};
 use proptest::prelude::*;
 use rsa::RsaPrivateKey;
 
-const APP_PRIVATE_KEY: &str = include_str!("../fixtures/keys/app_private_key.pem");
-const APP_PUBLIC_KEY: &str = include_str!("../fixtures/keys/app_public_key.pem");
-const PLATFORM_KEY: &str = include_str!("../fixtures/keys/alipay_private_key.pem");
+use crate::support::{APP_PRIVATE_KEY, APP_PUBLIC_KEY, PLATFORM_PRIVATE_KEY};
 
 /// The charsets a request may name.
 const CHARSETS: [&str; 3] = ["utf-8", "gbk", "gb2312"];
@@ -195,7 +193,8 @@ struct Keys {
 fn fixture_keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let ring = KeyRing::new(keys::parse_private_key(PLATFORM_KEY).unwrap(), None).unwrap();
+        let ring =
+            KeyRing::new(keys::parse_private_key(PLATFORM_PRIVATE_KEY).unwrap(), None).unwrap();
         let app: App = serde_json::from_value(serde_json::json!({
             "app_id": "2014072300007148",
             "public_keys": {"RSA2": APP_PUBLIC_KEY},

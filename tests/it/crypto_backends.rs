@@ -9,10 +9,10 @@ use rsa::traits::PublicKeyParts;
 use rsa::RsaPrivateKey;
 
 const FIXTURE_KEYS: &[&str] = &[
-    include_str!("../fixtures/keys/alipay_private_key.pem"),
-    include_str!("../fixtures/keys/app_private_key.pem"),
-    include_str!("../fixtures/keys/app_private_key_pkcs1.pem"),
-    include_str!("../fixtures/keys/hostile_private_key.pem"),
+    include_str!("../../fixtures/keys/alipay_private_key.pem"),
+    include_str!("../../fixtures/keys/app_private_key.pem"),
+    include_str!("../../fixtures/keys/app_private_key_pkcs1.pem"),
+    include_str!("../../fixtures/keys/hostile_private_key.pem"),
 ];
 
 /// The fixture keys, then generated keys: two 2048-bit (the size Alipay issues), one

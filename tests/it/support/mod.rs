@@ -1,6 +1,5 @@
 //! Shared by the integration tests: a real gateway on 127.0.0.1:0 with a temporary
 //! store, a minimal HTTP client (hyper), and a signed-request builder.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -21,8 +20,17 @@ pub const APP_ID: &str = "2014072300007148";
 pub const RSA2_ONLY_APP_ID: &str = "2021000000000002";
 pub const AUTHQUERY: &str = "zhima.auth.info.authquery";
 pub const NODE: &str = "zhima_auth_info_authquery_response";
-pub const APP_PRIVATE_KEY: &str = include_str!("../../fixtures/keys/app_private_key.pem");
-pub const ALIPAY_PUBLIC_KEY: &str = include_str!("../../fixtures/keys/alipay_public_key.pem");
+pub const APP_PRIVATE_KEY: &str = include_str!("../../../fixtures/keys/app_private_key.pem");
+pub const ALIPAY_PUBLIC_KEY: &str = include_str!("../../../fixtures/keys/alipay_public_key.pem");
+pub const APP_PUBLIC_KEY: &str = include_str!("../../../fixtures/keys/app_public_key.pem");
+/// The platform's private key: what signs the answers (and, in tests, a wrong app key).
+pub const PLATFORM_PRIVATE_KEY: &str =
+    include_str!("../../../fixtures/keys/alipay_private_key.pem");
+/// A key that belongs to nobody.
+pub const HOSTILE_PRIVATE_KEY: &str =
+    include_str!("../../../fixtures/keys/hostile_private_key.pem");
+/// The built `alipay-mock` binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_alipay-mock");
 /// The API document's request example, with its two trailing spaces.
 pub const DOC_BIZ_CONTENT: &str = "{\"identity_param\":\"{\\\"certType\\\":\\\"IDENTITY_CARD\\\",\\\"name\\\":\\\"张三\\\",\\\"certNo\\\":\\\"33021199003132432\\\"}\",\"identity_type\":\"2\",\"auth_category\":\"C2B\"  }";
 
@@ -396,7 +404,7 @@ pub fn zhangsan(category: &str) -> String {
     )
 }
 
-/// A person by certificate.
+/// A person by certificate (no `auth_category`: the gateway's default, C2B).
 pub fn by_cert(name: &str, cert_no: &str) -> String {
     format!(
         r#"{{"identity_param":"{{\"certType\":\"IDENTITY_CARD\",\"name\":\"{name}\",\"certNo\":\"{cert_no}\"}}","identity_type":"2"}}"#

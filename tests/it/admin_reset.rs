@@ -1,9 +1,7 @@
 //! Admin API, reset: the fixtures back and control state cleared, for everything or for
 //! one app; an empty app scope is refused rather than widened to every app.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::json;
 
 #[tokio::test]

@@ -2,16 +2,12 @@
 //! — the timestamp window, app_auth_token expiry, for_seconds scenarios — without a test
 //! sleeping; DELETE and a full reset return to real time.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::*;
 use alipay_mock::{Config, RunningGateway};
-use common::*;
 use serde_json::json;
-
-const BIN: &str = env!("CARGO_BIN_EXE_alipay-mock");
 
 /// The timestamp every test call carries (read as Beijing time).
 const CALL_TIME: &str = "2014-07-24T03:07:50+08:00";

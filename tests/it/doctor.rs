@@ -2,17 +2,12 @@
 //! answers the real gateway's `isv.invalid-signature` unchanged on the wire, and names
 //! the mistake in the `X-Alipay-Mock-Diagnosis` header and in the journal.
 
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::support::*;
 use alipay_mock::crypto::{self, SignType};
 use alipay_mock::keys;
-use common::*;
 use serde_json::json;
-
-const PLATFORM_PRIVATE_KEY: &str = include_str!("../fixtures/keys/alipay_private_key.pem");
-const HOSTILE_PRIVATE_KEY: &str = include_str!("../fixtures/keys/hostile_private_key.pem");
 
 /// The parameters of the document's example call, as `Call` sends them.
 fn params() -> BTreeMap<String, String> {

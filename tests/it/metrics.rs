@@ -2,9 +2,7 @@
 //! answer code, sub_code and signature verdict, with bounded labels, and counts admin
 //! writes, scenario firings and fault injections.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::json;
 
 /// The exposition as text.

@@ -2,16 +2,14 @@
 //! next signed call answers exactly as the admin API would, the journal comes back typed,
 //! and tests that each use their own app share one gateway without seeing each other.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::support::*;
 use alipay_mock::control::faults::FaultConfig;
 use alipay_mock::control::journal::Filter;
 use alipay_mock::control::scenarios::{ForcedError, Match, Outcome, ScenarioRequest};
 use alipay_mock::model::{AccountState, App, AuthCategory};
 use alipay_mock::MockGateway;
-use common::*;
 use serde_json::json;
 
 async fn gateway() -> MockGateway {
@@ -147,7 +145,7 @@ async fn the_journal_comes_back_typed_and_masked() {
 async fn extra_apps_and_identities_from_the_builder_are_callable() {
     let app: App = serde_json::from_value(json!({
         "app_id": "2021000000000099",
-        "public_keys": {"RSA2": include_str!("../fixtures/keys/app_public_key.pem")}
+        "public_keys": {"RSA2": APP_PUBLIC_KEY}
     }))
     .unwrap();
     let person = serde_json::from_value(json!({
@@ -178,7 +176,7 @@ async fn isolated_test(gateway: Arc<MockGateway>, n: usize) {
     let app_id = format!("20210000000010{n:02}");
     let app: App = serde_json::from_value(json!({
         "app_id": app_id,
-        "public_keys": {"RSA2": include_str!("../fixtures/keys/app_public_key.pem")}
+        "public_keys": {"RSA2": APP_PUBLIC_KEY}
     }))
     .unwrap();
     gateway.add_app(app).await.unwrap();

@@ -2,19 +2,14 @@
 //! started in-process on 127.0.0.1:0, and signed gateway calls show the effect of each verb.
 //! The API they drive is described by docs/admin-openapi.yaml.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use crate::support::*;
 use alipay_mock::config::{ADMIN_TOKEN_ENV as TOKEN_ENV, URL_ENV};
 use alipay_mock::RunningGateway;
-use common::*;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_alipay-mock");
-const APP_PUBLIC_KEY: &str = include_str!("../fixtures/keys/app_public_key.pem");
-const LISI_CERT_NO: &str = "110101199001011001";
 const ZHANGSAN_CERT_NO: &str = "33021199003132432";
 
 /// A gateway on a multi-thread runtime (it keeps serving while the test thread waits for
@@ -142,17 +137,6 @@ fn succeeded(args: &[&str], output: &Output) -> Value {
         .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", stdout(output)))
 }
 
-/// biz_content asking about a person by certificate.
-fn by_cert(name: &str, cert_no: &str) -> String {
-    let identity = json!({ "certType": "IDENTITY_CARD", "name": name, "certNo": cert_no });
-    json!({
-        "identity_type": "2",
-        "identity_param": identity.to_string(),
-        "auth_category": "C2B"
-    })
-    .to_string()
-}
-
 fn fixture_len(json: &str, key: &str) -> u64 {
     let value: Value = serde_json::from_str(json).unwrap();
     value[key].as_array().unwrap().len() as u64
@@ -181,16 +165,16 @@ fn ready_reports_what_the_fixtures_seeded_and_health_says_ok() {
     assert_eq!(ready["status"], "ready");
     assert_eq!(
         ready["apps"],
-        fixture_len(include_str!("../fixtures/apps.json"), "apps")
+        fixture_len(include_str!("../../fixtures/apps.json"), "apps")
     );
     assert_eq!(
         ready["identities"],
-        fixture_len(include_str!("../fixtures/identities.json"), "identities")
+        fixture_len(include_str!("../../fixtures/identities.json"), "identities")
     );
     assert_eq!(
         ready["authorizations"],
         fixture_len(
-            include_str!("../fixtures/authorizations.json"),
+            include_str!("../../fixtures/authorizations.json"),
             "authorizations"
         )
     );
@@ -318,20 +302,16 @@ fn identities_list_get_create_and_delete() {
     let listed = h.ok(&["identities", "list"]);
     assert_eq!(
         listed.as_array().unwrap().len() as u64,
-        fixture_len(include_str!("../fixtures/identities.json"), "identities")
+        fixture_len(include_str!("../../fixtures/identities.json"), "identities")
     );
-    assert_eq!(
-        h.ok(&["identities", "get", "lisi"])["cert_no"],
-        LISI_CERT_NO
-    );
+    assert_eq!(h.ok(&["identities", "get", "lisi"])["cert_no"], LISI.1);
 
     let (_dir, file) = json_file(&json!({
         "id": "cli-person", "name": "测试", "cert_no": "110101199001010000"
     }));
     let created = h.ok(&["identities", "create", &file]);
     assert_eq!(created["id"], "cli-person");
-    let (_dir, duplicate) =
-        json_file(&json!({ "id": "other", "name": "李四", "cert_no": LISI_CERT_NO }));
+    let (_dir, duplicate) = json_file(&json!({ "id": "other", "name": "李四", "cert_no": LISI.1 }));
     let conflict = h.fails(&["identities", "create", &duplicate]);
     assert!(conflict.contains("HTTP 409"), "{conflict}");
 
@@ -350,7 +330,7 @@ fn identities_list_get_create_and_delete() {
 #[test]
 fn grant_and_revoke_change_what_the_query_answers() {
     let h = Harness::start();
-    let lisi = by_cert("李四", LISI_CERT_NO);
+    let lisi = by_cert("李四", LISI.1);
     assert!(!is_authorized(&h.query(&lisi)));
 
     let granted = h.ok(&[

@@ -2,12 +2,10 @@
 //! answer, for the next N matching calls, only the N-th, or every one for T seconds;
 //! listed, deleted and scoped by app.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::support::*;
 use alipay_mock::crypto::SignType;
-use common::*;
 use serde_json::json;
 
 #[tokio::test]

@@ -1,10 +1,8 @@
 //! Public (gateway-level) errors over HTTP: codes, texts, node names and which answers
 //! are signed, as docs/protocol.md §4 describes the real gateway.
 
-mod common;
-
+use crate::support::*;
 use alipay_mock::crypto::SignType;
-use common::*;
 use serde_json::{json, Value};
 
 fn error(code: &str, msg: &str, sub_code: &str, sub_msg: &str) -> Value {

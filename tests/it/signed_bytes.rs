@@ -2,13 +2,11 @@
 //! percent-decoded bytes, never over its text decoded and encoded again, so no change to
 //! the bytes of a signed parameter survives verification.
 
-mod common;
-
+use crate::support::*;
 use alipay_mock::crypto::{self, SignType};
 use alipay_mock::keys;
 use alipay_mock::protocol::charset::Charset;
 use alipay_mock::RunningGateway;
-use common::*;
 
 /// 😀 in GB18030, which the GBK encoder writes back as the text `&#128512;`.
 const EMOJI_GB18030: &[u8] = &[0x94, 0x39, 0xfc, 0x36];
