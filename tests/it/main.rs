@@ -30,4 +30,5 @@ mod reliability;
 mod sign_cache;
 mod signature;
 mod signed_bytes;
+mod store_faults;
 mod version;

@@ -2,14 +2,12 @@
 //! running gateway. The disk-full test mounts a small tmpfs, which needs root (CI runs
 //! as root); elsewhere it prints why it skips.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::*;
 use alipay_mock::{Config, RunningGateway};
-use common::*;
 use serde_json::{json, Value};
 
 /// Generous bound on any answer the gateway owes: a missing answer fails the test, a
