@@ -60,6 +60,9 @@ pub struct Config {
     pub journal_max_bytes: usize,
     /// Keep identity names and certificate numbers unmasked in the journal.
     pub journal_unmasked: bool,
+    /// Move a store folder aside (renamed, kept) and seed a new one from the fixtures,
+    /// whatever it held: the way out of a damaged store.
+    pub reseed: bool,
     /// How many response signatures the sign cache keeps; 0 turns it off.
     pub sign_cache_entries: usize,
     /// About how many bytes the sign cache keeps at most.
@@ -110,6 +113,7 @@ impl Default for Config {
             journal_max: crate::control::journal::DEFAULT_JOURNAL_MAX,
             journal_max_bytes: crate::control::journal::DEFAULT_JOURNAL_MAX_BYTES,
             journal_unmasked: false,
+            reseed: false,
             sign_cache_entries: crate::sign_cache::DEFAULT_SIGN_CACHE_ENTRIES,
             sign_cache_bytes: crate::sign_cache::DEFAULT_SIGN_CACHE_BYTES,
         }

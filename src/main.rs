@@ -72,6 +72,10 @@ struct ServeArgs {
     /// Use a temporary store that is gone at exit.
     #[arg(long)]
     ephemeral: bool,
+    /// Start over from the fixtures: the --data folder is moved aside (renamed
+    /// DIR.before-reseed-SECONDS, not deleted) and a new store is seeded in its place.
+    #[arg(long, conflicts_with = "ephemeral")]
+    reseed: bool,
     /// Fixtures folder to seed from instead of the compiled-in fixtures.
     #[arg(long, value_name = "DIR")]
     fixtures: Option<PathBuf>,
@@ -175,6 +179,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         journal_max: args.journal_max,
         journal_max_bytes: args.journal_max_bytes,
         journal_unmasked: args.journal_unmasked,
+        reseed: args.reseed,
         sign_cache_entries: args.sign_cache_entries,
         sign_cache_bytes: args.sign_cache_bytes,
         ..Config::default()

@@ -20,7 +20,7 @@ use crate::keyring::{AppEntry, AppKeyError, KeyRing};
 use crate::keys::{self, KeyError};
 use crate::metrics::Metrics;
 use crate::sign_cache::SignCache;
-use crate::store::{Plan, Store, StoreError};
+use crate::store::{Plan, Store, StoreError, StoreLocation};
 
 /// The key of the `wrong_key` hostile fault: no client is configured to trust it.
 const HOSTILE_KEY: &str = include_str!("../fixtures/keys/hostile_private_key.pem");
@@ -100,6 +100,15 @@ impl State {
     /// off the async runtime.
     pub fn open(config: &Config) -> Result<State, OpenError> {
         let fixtures = Fixtures::load(&config.fixtures)?;
+        if let (true, StoreLocation::Dir(dir)) = (config.reseed, &config.store) {
+            if let Some(aside) = Store::start_over(dir)? {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    kept = %aside.display(),
+                    "--reseed: the store folder was moved aside; seeding a new one from the fixtures"
+                );
+            }
+        }
         let store = Store::open(&config.store)?;
         if store.seed_if_empty(&fixtures)? {
             tracing::info!(digest = %fixtures.digest, "seeded an empty store from the fixtures");
@@ -236,6 +245,11 @@ impl State {
                     .map_err(|e| CommitError::Task(e.to_string()))?;
                 return Err(CommitError::Store(e));
             }
+            // The marker outside sled's log follows the flushed generation.
+            let store = Arc::clone(&state);
+            tokio::task::spawn_blocking(move || store.store.record_flushed())
+                .await
+                .map_err(|e| CommitError::Task(e.to_string()))?;
             let done = after(&state, result);
             state.metrics.admin_write();
             Ok(done)

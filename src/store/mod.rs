@@ -11,7 +11,7 @@
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -73,6 +73,33 @@ pub enum StoreError {
         /// Why it could not be reopened.
         reason: String,
     },
+    /// The folder holds a store that is damaged or lost acknowledged changes: it is not
+    /// served (and never re-seeded) until restored or re-seeded on purpose.
+    #[error(
+        "the store in {} cannot be trusted: {problem}. Nothing was changed. Restore the \
+         folder from a backup, or start over from the fixtures with --reseed (the folder is \
+         then kept beside it, renamed, not deleted)",
+        dir.display()
+    )]
+    Damaged {
+        /// The store folder.
+        dir: PathBuf,
+        /// What is wrong, in plain words.
+        problem: String,
+    },
+    /// The folder could not be opened for another reason than damage (permissions, a
+    /// full disk, not a folder).
+    #[error(
+        "cannot open the store in {}: {reason}; check that the folder is writable and its \
+         disk has room, or choose another folder with --data",
+        dir.display()
+    )]
+    Open {
+        /// The store folder.
+        dir: PathBuf,
+        /// Why, in plain words.
+        reason: String,
+    },
     /// Another process (or a gateway in this one that has not shut down) holds the
     /// folder's lock.
     #[error(
@@ -96,6 +123,8 @@ impl From<TransactionError<StoreError>> for StoreError {
 }
 
 const SEEDED_KEY: &[u8] = b"seeded_from";
+/// The generation of the last committed plan (see [`generation`]), big-endian u64.
+const GENERATION_KEY: &[u8] = b"generation";
 
 /// The trees, in the order [`Store::trees`] holds them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,15 +210,20 @@ struct Handles {
 
 impl Handles {
     fn open(location: &StoreLocation) -> Result<Handles, StoreError> {
-        let config = match location {
+        match location {
             StoreLocation::Dir(dir) => {
                 if !folder::lock_is_free(dir) {
                     return Err(StoreError::Locked { dir: dir.clone() });
                 }
-                sled::Config::new().path(dir)
+                Handles::open_with(sled::Config::new().path(dir)).map_err(|e| open_error(dir, e))
             }
-            StoreLocation::Ephemeral => sled::Config::new().temporary(true),
-        };
+            StoreLocation::Ephemeral => {
+                Handles::open_with(sled::Config::new().temporary(true)).map_err(StoreError::Sled)
+            }
+        }
+    }
+
+    fn open_with(config: sled::Config) -> Result<Handles, sled::Error> {
         let db = config.open()?;
         let open = |name: &str| db.open_tree(name);
         let trees = [
@@ -203,6 +237,44 @@ impl Handles {
             open(TREE_NAMES[7])?,
         ];
         Ok(Handles { db, trees })
+    }
+}
+
+/// A sled failure at open, in plain words: damage is [`StoreError::Damaged`], an I/O
+/// failure [`StoreError::Open`] (sled's own texts carry Rust debug output and misleading
+/// hints, such as a version "earlier than 0.29" for a damaged file).
+fn open_error(dir: &Path, e: sled::Error) -> StoreError {
+    let damaged = |problem: &str| StoreError::Damaged {
+        dir: dir.to_owned(),
+        problem: problem.to_owned(),
+    };
+    match e {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            damaged("sled cannot read its files (their contents are not what it wrote)")
+        }
+        sled::Error::Io(io) => StoreError::Open {
+            dir: dir.to_owned(),
+            reason: io_reason(&io),
+        },
+        sled::Error::Corruption { .. } => damaged("sled found corrupt data in its files"),
+        sled::Error::Unsupported(_) => {
+            damaged("sled does not recognise its files (damaged, or not a store of this version)")
+        }
+        _ => damaged("sled failed to read its files"),
+    }
+}
+
+/// An I/O error's own words, without Rust's debug form (`Os { code: 28, … }`).
+fn io_reason(io: &std::io::Error) -> String {
+    match io.raw_os_error() {
+        Some(_) => {
+            std::io::Error::from(io.kind()).to_string().to_lowercase()
+                + &io
+                    .raw_os_error()
+                    .map(|c| format!(" (os error {c})"))
+                    .unwrap_or_default()
+        }
+        None => io.to_string(),
     }
 }
 
@@ -230,6 +302,8 @@ pub struct Store {
     slot: RwLock<Option<Arc<Handles>>>,
     /// A write failed in sled: it refuses every later write until reopened.
     poisoned: AtomicBool,
+    /// The generation of the last applied plan (see [`generation`]).
+    generation: AtomicU64,
     location: StoreLocation,
 }
 
@@ -250,14 +324,57 @@ fn decode<V: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<V, StoreError
 }
 
 impl Store {
-    /// Opens (or creates) the store.
+    /// Opens (or creates) the store. A folder that held a store is checked against its
+    /// generation marker and read whole first: a damaged store, or one that lost
+    /// acknowledged changes, is refused ([`StoreError::Damaged`]), never re-seeded.
     pub fn open(location: &StoreLocation) -> Result<Store, StoreError> {
+        if let StoreLocation::Dir(dir) = location {
+            check_files(dir)?;
+        }
         let handles = Handles::open(location)?;
-        Ok(Store {
+        let store = Store {
             slot: RwLock::new(Some(Arc::new(handles))),
             poisoned: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
             location: location.clone(),
-        })
+        };
+        let generation = store.stored_generation()?;
+        store.generation.store(generation, Ordering::Release);
+        if let StoreLocation::Dir(dir) = location {
+            store.check_generation(dir)?;
+        }
+        Ok(store)
+    }
+
+    /// Moves a store folder aside (renamed `NAME.before-reseed-SECONDS` beside it) so a
+    /// fresh store can be seeded in its place; returns where it went, `None` when there
+    /// was nothing to move.
+    pub fn start_over(dir: &Path) -> Result<Option<PathBuf>, StoreError> {
+        let holds_something = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+        if !holds_something {
+            return Ok(None);
+        }
+        if !folder::lock_is_free(dir) {
+            return Err(StoreError::Locked {
+                dir: dir.to_owned(),
+            });
+        }
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let name = dir
+            .file_name()
+            .map_or_else(|| "store".into(), |n| n.to_string_lossy().into_owned());
+        let aside = dir.with_file_name(format!("{name}.before-reseed-{seconds}"));
+        std::fs::rename(dir, &aside).map_err(|e| StoreError::Open {
+            dir: dir.to_owned(),
+            reason: format!(
+                "cannot move it aside to {}: {}",
+                aside.display(),
+                io_reason(&e)
+            ),
+        })?;
+        Ok(Some(aside))
     }
 
     /// The store folder, for a store that has one.
@@ -347,6 +464,11 @@ impl Store {
         }
         match Handles::open(&self.location) {
             Ok(handles) => {
+                // What the disk holds: the generation may be behind what memory applied.
+                if let Ok(Some(g)) = handles.trees[Tree::Meta as usize].get(GENERATION_KEY) {
+                    self.generation
+                        .store(generation_number(&g), Ordering::Release);
+                }
                 *slot = Some(Arc::new(handles));
                 self.poisoned.store(false, Ordering::Release);
                 tracing::info!("store reopened");
@@ -392,11 +514,14 @@ impl Store {
             .collect()
     }
 
-    /// Applies a plan in one transaction (callers flush when they must be durable).
-    pub(crate) fn apply(&self, plan: Plan) -> Result<(), StoreError> {
+    /// Applies a plan in one transaction, with the next generation number (callers
+    /// flush when they must be durable, then [`Store::record_flushed`]).
+    pub(crate) fn apply(&self, mut plan: Plan) -> Result<(), StoreError> {
         if let Some(e) = plan.error {
             return Err(e);
         }
+        let next = self.generation.load(Ordering::Acquire) + 1;
+        plan.insert(Tree::Meta, GENERATION_KEY, next.to_be_bytes());
         let handles = self.handles()?;
         handles.trees[..].transaction(|trees| {
             for (tree, batch) in trees.iter().zip(plan.batches.iter()) {
@@ -404,6 +529,7 @@ impl Store {
             }
             Ok::<(), ConflictableTransactionError<StoreError>>(())
         })?;
+        self.generation.store(next, Ordering::Release);
         Ok(())
     }
 
@@ -429,7 +555,11 @@ impl Store {
 }
 
 mod folder;
+mod generation;
+mod integrity;
 mod records;
+
+use integrity::{check_files, generation_number};
 
 #[cfg(test)]
 mod tests;

@@ -36,6 +36,7 @@ impl Store {
         Self::seed_plan(&mut plan, fixtures);
         self.apply(plan)?;
         self.handles()?.db.flush()?;
+        self.record_flushed();
         Ok(true)
     }
 
