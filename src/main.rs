@@ -101,6 +101,10 @@ struct ServeArgs {
     /// Require `Authorization: Bearer TOKEN` on every /__admin/ call.
     #[arg(long, value_name = "TOKEN", env = ADMIN_TOKEN_ENV)]
     admin_token: Option<String>,
+    /// Read the admin token from this file (its first line): unlike --admin-token, it
+    /// does not show in `ps`.
+    #[arg(long, value_name = "FILE", conflicts_with = "admin_token")]
+    admin_token_file: Option<PathBuf>,
     /// How many requests the journal (/__admin/requests) keeps.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_JOURNAL_MAX)]
     journal_max: usize,
@@ -162,6 +166,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("alipay_mock=info")),
         )
         .init();
+    let admin_token = match &args.admin_token_file {
+        Some(file) => Some(read_token_file(file)?),
+        None => args.admin_token,
+    };
     let config = Config {
         addr: args.addr,
         store: if args.ephemeral {
@@ -175,7 +183,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         request_timeout: Duration::from_secs(args.request_timeout),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         max_connections: args.max_connections as usize,
-        admin_token: args.admin_token,
+        admin_token,
         journal_max: args.journal_max,
         journal_max_bytes: args.journal_max_bytes,
         journal_unmasked: args.journal_unmasked,
@@ -200,6 +208,18 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         gateway.shutdown().await;
         Ok(())
     })
+}
+
+/// The admin token from `--admin-token-file`: its first line, without the line end.
+fn read_token_file(file: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        format!(
+            "cannot read the admin token file {}: {}; give a readable file, or use the {ADMIN_TOKEN_ENV} environment variable",
+            file.display(),
+            std::io::Error::from(e.kind())
+        )
+    })?;
+    Ok(text.lines().next().unwrap_or_default().trim().to_owned())
 }
 
 async fn wait_for_signal() -> Result<(), String> {

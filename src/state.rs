@@ -35,10 +35,17 @@ pub enum OpenError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A stored app's key does not parse.
-    #[error("stored app {app_id} has an unusable key: {source}")]
+    #[error(
+        "stored app {app_id} has an unusable key ({source}), in the store {store}. The store \
+         keeps what it was seeded with, so fixing the fixtures alone does not change it: start \
+         over from the fixtures with --reseed (the folder is moved aside, not deleted), or \
+         restore the folder from a backup"
+    )]
     AppKey {
         /// The app.
         app_id: String,
+        /// Where the store is (its folder, or "in memory").
+        store: String,
         /// What is wrong with its key.
         source: AppKeyError,
     },
@@ -119,9 +126,13 @@ impl State {
             .map_err(OpenError::DefaultCerts)?;
         for app in store.apps()? {
             let app_id = app.app_id.clone();
-            keyring
-                .insert(app)
-                .map_err(|source| OpenError::AppKey { app_id, source })?;
+            keyring.insert(app).map_err(|source| OpenError::AppKey {
+                app_id,
+                store: store
+                    .dir()
+                    .map_or_else(|| "in memory".into(), |d| d.display().to_string()),
+                source,
+            })?;
         }
         let hostile_key = keys::parse_private_key(HOSTILE_KEY)
             .map(SigningKey::new)

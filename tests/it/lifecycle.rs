@@ -539,3 +539,65 @@ fn keygen_writes_usable_pairs_and_never_overwrites() {
         app_key
     );
 }
+
+/// Regression (issue 22, item 7): a bad fixture AES key seeded into `--data` kept every
+/// later start failing after the fixtures were fixed, with no hint how to get out.
+#[tokio::test]
+async fn a_bad_key_seeded_into_the_store_names_the_folder_and_the_way_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = dir.path().join("fixtures");
+    copy_fixtures(&fixtures);
+    std::fs::write(fixtures.join("keys/aes_key.txt"), "not a key\n").unwrap();
+    let data = dir.path().join("data");
+    let bad = Config {
+        fixtures: FixtureSource::Dir(fixtures),
+        ..Config::with_data_dir(&data)
+    };
+    let first = RunningGateway::start(bad).await.unwrap_err().to_string();
+    assert!(first.contains("2014072300007148"), "{first}");
+
+    let err = RunningGateway::start(Config::with_data_dir(&data))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&data.display().to_string()), "{err}");
+    assert!(err.contains("--reseed"), "{err}");
+    let gateway = RunningGateway::start(Config {
+        reseed: true,
+        ..Config::with_data_dir(&data)
+    })
+    .await
+    .unwrap();
+    gateway.shutdown().await;
+}
+
+#[test]
+fn admin_token_file_requires_the_token_it_holds_without_showing_it_in_ps() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "s3cret-from-a-file\n").unwrap();
+    let (mut child, addr) =
+        spawn_serving(&["--ephemeral", "--admin-token-file", file.to_str().unwrap()]);
+    let status_of = |token: Option<&str>| {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        write!(
+            stream,
+            "GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(status_of(None), "401");
+    assert_eq!(status_of(Some("s3cret-from-a-file")), "200");
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.0.id())).unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&cmdline).contains("s3cret"));
+    let _ = child.0.kill();
+}
