@@ -3,7 +3,8 @@
 //! Map of the crate, outside in:
 //! - [`server`]: the only module that knows HTTP: hyper accept loop, bounded bodies,
 //!   graceful shutdown; [`RunningGateway`]. It reads requests into plain values and writes
-//!   back a [`reply::Reply`].
+//!   back a [`reply::Reply`]. Its open connections (idle ones closed first at the cap) are
+//!   kept by the private `connections` module.
 //! - [`state`]: [`State`], everything a running gateway holds (store, apps with parsed
 //!   keys, fixtures, scenarios, faults, journal) and the one way to change it
 //!   ([`State::commit`], [`State::reset`]).
@@ -80,6 +81,7 @@ pub mod cases;
 pub mod cert;
 pub mod clock;
 pub mod config;
+mod connections;
 pub mod content_encryption;
 pub mod control;
 pub mod cpu_pool;

@@ -14,13 +14,13 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method as HttpMethod, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{oneshot, Semaphore};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::admin::{self, Admin, AdminRequest};
 use crate::config::{Config, ADMIN_PREFIX, ADMIN_TOKEN_ENV, GATEWAY_PATH};
+use crate::connections::{Activity, Connections};
 use crate::cpu_pool::CpuPool;
 use crate::error::{GatewayError, PublicError};
 use crate::gateway;
@@ -87,9 +87,8 @@ impl RunningGateway {
             return Err(StartError::EmptyAdminToken);
         }
         // Bind first: a port in use must not leave a new, seeded store folder behind.
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .map_err(|source| StartError::Bind {
+        let listener =
+            listen(config.addr, config.max_connections).map_err(|source| StartError::Bind {
                 addr: config.addr,
                 source,
             })?;
@@ -188,6 +187,21 @@ impl RunningGateway {
     }
 }
 
+/// Binds with a listen backlog of `max_connections` (the kernel caps it at
+/// `net.core.somaxconn`), so clients past the cap wait to be accepted instead of timing
+/// out at the default backlog.
+fn listen(addr: SocketAddr, max_connections: usize) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As TcpListener::bind does: a restart can bind while old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(u32::try_from(max_connections.max(1)).unwrap_or(u32::MAX))
+}
+
 /// What every connection shares.
 struct Shared {
     state: Arc<State>,
@@ -205,8 +219,8 @@ struct Limits {
     /// Longest wait for a request's headers (also between requests on a kept-alive
     /// connection).
     request_timeout: Duration,
-    /// One permit per open connection: at the cap the loop stops accepting and new
-    /// clients wait in the kernel's backlog.
+    /// One permit per open connection: at the cap an idle kept-alive connection is
+    /// closed to make room, or the new client waits for one to end.
     connections: Arc<Semaphore>,
 }
 
@@ -216,7 +230,6 @@ async fn accept_loop(
     limits: Limits,
     mut shutdown: oneshot::Receiver<()>,
 ) {
-    let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -226,17 +239,9 @@ async fn accept_loop(
         .half_close(true);
     let mut backoff = ACCEPT_BACKOFF_MIN;
     let mut failed_accepts: u64 = 0;
-    // Every connection's task, so shutdown can cut those still open after the grace.
-    let mut connections = JoinSet::new();
+    let mut connections = Connections::new();
     loop {
-        let permit = tokio::select! {
-            permit = Arc::clone(&limits.connections).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            _ = &mut shutdown => break,
-        };
-        tokio::select! {
+        let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     if failed_accepts > 0 {
@@ -244,17 +249,7 @@ async fn accept_loop(
                         failed_accepts = 0;
                         backoff = ACCEPT_BACKOFF_MIN;
                     }
-                    let shared = Arc::clone(&shared);
-                    let service = service_fn(move |request| serve(request, Arc::clone(&shared)));
-                    let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-                    // Reap finished connection tasks, so the set holds only open ones.
-                    while connections.try_join_next().is_some() {}
-                    connections.spawn(async move {
-                        if let Err(e) = connection.await {
-                            tracing::debug!(error = %e, "connection ended with an error");
-                        }
-                        drop(permit);
-                    });
+                    stream
                 }
                 Err(e) => {
                     // Typically out of file descriptors (EMFILE): one log line per streak
@@ -272,25 +267,45 @@ async fn accept_loop(
                         _ = &mut shutdown => break,
                     }
                     backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                    continue;
                 }
             },
             _ = &mut shutdown => break,
-        }
+        };
+        // At the cap, an idle kept-alive connection makes room for the new client;
+        // without one, the new client waits for a connection to end.
+        let permit = match Arc::clone(&limits.connections).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                connections.close_an_idle_one();
+                tokio::select! {
+                    permit = Arc::clone(&limits.connections).acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => break,
+                    },
+                    _ = &mut shutdown => break,
+                }
+            }
+        };
+        let activity = Arc::new(Activity::default());
+        let service = {
+            let shared = Arc::clone(&shared);
+            let activity = Arc::clone(&activity);
+            service_fn(move |request| {
+                let in_flight = activity.begin();
+                let shared = Arc::clone(&shared);
+                async move {
+                    let response = serve(request, shared).await;
+                    drop(in_flight);
+                    response
+                }
+            })
+        };
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        connections.spawn(connection, activity, permit);
     }
     drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(limits.grace) => {
-            tracing::warn!(
-                open = connections.len(),
-                "shutdown grace period over; closing the connections still open"
-            );
-        }
-    }
-    // Past the grace (or once every connection has closed): a stalled client cannot
-    // hold the state, and with it the store, any longer.
-    connections.abort_all();
-    while connections.join_next().await.is_some() {}
+    connections.shutdown(limits.grace).await;
     if let Err(e) = shared.state.flush().await {
         tracing::error!(error = %e, "flushing the store at shutdown failed");
     }

@@ -166,6 +166,40 @@ async fn at_the_connection_cap_a_new_client_waits_until_a_connection_closes() {
     gateway.shutdown().await;
 }
 
+/// Regression (issue 22, item 6): with every slot held by idle kept-alive connections,
+/// a new client waited for one of them to time out (30 s).
+#[tokio::test]
+async fn at_the_connection_cap_an_idle_kept_alive_connection_makes_room() {
+    let gateway = start_with(Config {
+        max_connections: 2,
+        request_timeout: Duration::from_secs(120),
+        ..Config::ephemeral()
+    })
+    .await;
+    // Two clients that made one request each and keep their connection open.
+    let mut kept = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(gateway.addr()).await.unwrap();
+        stream
+            .write_all(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = [0u8; 12];
+        stream.read_exact(&mut answer).await.unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 200");
+        kept.push(stream);
+    }
+    let mut new = TcpStream::connect(gateway.addr()).await.unwrap();
+    new.write_all(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(ANSWER_WITHIN, read_all(&mut new))
+        .await
+        .expect("the new client is answered while the idle ones stay connected");
+    assert!(answer.contains("HTTP/1.1 200"), "{answer:?}");
+    gateway.shutdown().await;
+}
+
 /// Runs `serve` with its stderr captured; `shell_prefix` runs before `exec` (ulimit).
 fn spawn_serve(shell_prefix: &str, args: &str, env: &[(&str, &str)]) -> std::process::Child {
     let mut command = Command::new("sh");
