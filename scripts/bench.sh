@@ -25,9 +25,10 @@ WORK=$(mktemp -d)
 GATEWAY_PID=
 PROBE_PID=
 
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
-stop_gateway() {
+LOG_NAME=bench
+# shellcheck source=lib.sh
+. scripts/lib.sh
+stop_probed() {
     if [ -n "$GATEWAY_PID" ]; then
         kill "$GATEWAY_PID" 2>/dev/null || true
         GATEWAY_PID=
@@ -38,7 +39,7 @@ stop_gateway() {
         PROBE_PID=
     fi
 }
-trap 'stop_gateway; rm -rf "$WORK"' EXIT
+trap 'stop_probed; rm -rf "$WORK"' EXIT
 
 if ! command -v wrk >/dev/null; then
     log "installing wrk (Debian)"
@@ -76,10 +77,10 @@ FAST_BOUND_CPU=$(bound "$FAST_SIGN_CPU" "$FAST_VERIFY_CPU")
 RSA_BOUND_CPU=$(bound "$RSA_SIGN_CPU" "$RSA_VERIFY_CPU")
 
 # ---------------------------------------------------------------- gateway runs
-# start_gateway ARGS...: the probe (on the load core, its signed request made first)
+# start_probed ARGS...: the probe (on the load core, its signed request made first)
 # starts a pinned gateway with a temporary store and times its first signed answer;
 # sets GATEWAY_PID, PROBE_PID and FIRST_MS.
-start_gateway() {
+start_probed() {
     rm -f "$WORK/first"
     "${PIN_LOAD[@]}" "$PROBE" first-answer "$WORK/first" "$PORT" \
         "${PIN_GATEWAY[@]}" "$BIN" serve --ephemeral --addr "127.0.0.1:$PORT" "$@" &
@@ -105,38 +106,38 @@ drive() {
 log "start -> first answer (best of 3 starts)"
 FIRST_BEST=
 for _ in 1 2 3; do
-    start_gateway
-    stop_gateway
+    start_probed
+    stop_probed
     FIRST_BEST=$(awk -v a="$FIRST_MS" -v b="${FIRST_BEST:-1e9}" 'BEGIN { print (a < b ? a : b) }')
 done
 
 log "uncached: distinct identities, cache off, $CONNECTIONS connections, ${SECONDS_PER_RUN}s"
 "$PROBE" presign "$WORK/distinct.lua" 512 distinct
-start_gateway --sign-cache-entries 0
+start_probed --sign-cache-entries 0
 drive "$WORK/distinct.lua" "$CONNECTIONS" 2 >/dev/null # warm-up
 CPU0=$(cpu_ns)
 read -r U_REQ U_SEC U_P50 U_P99 U_ERR < <(drive "$WORK/distinct.lua" "$CONNECTIONS" "$SECONDS_PER_RUN")
 U_CPU=$(awk -v a="$CPU0" -v b="$(cpu_ns)" 'BEGIN { print (b - a) / 1e9 }')
-stop_gateway
+stop_probed
 
 log "cached: the document's example again, cache on, $CONNECTIONS connections, ${SECONDS_PER_RUN}s"
 "$PROBE" presign "$WORK/repeated.lua" 64 repeated
-start_gateway
+start_probed
 drive "$WORK/repeated.lua" "$CONNECTIONS" 2 >/dev/null
 CPU0=$(cpu_ns)
 read -r C_REQ C_SEC C_P50 C_P99 C_ERR < <(drive "$WORK/repeated.lua" "$CONNECTIONS" "$SECONDS_PER_RUN")
 C_CPU=$(awk -v a="$CPU0" -v b="$(cpu_ns)" 'BEGIN { print (b - a) / 1e9 }')
-stop_gateway
+stop_probed
 
 log "memory: $MEM_CONNECTIONS connections, 10,000 then 90,000 more requests (cache on)"
 "$PROBE" presign "$WORK/memory.lua" 512 distinct
-start_gateway
+start_probed
 read -r M1_REQ _ < <(drive "$WORK/memory.lua" "$MEM_CONNECTIONS" 60 10000)
 RSS_10K=$(rss_kib "$GATEWAY_PID" VmRSS)
 read -r M2_REQ _ _ M_P99 M_ERR < <(drive "$WORK/memory.lua" "$MEM_CONNECTIONS" 120 90000)
 RSS_100K=$(rss_kib "$GATEWAY_PID" VmRSS)
 PEAK=$(rss_kib "$GATEWAY_PID" VmHWM)
-stop_gateway
+stop_probed
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- table

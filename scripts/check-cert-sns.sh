@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks alipay-mock's certificate SNs (PROTOCOL.md §6) against an independent
+# Checks alipay-mock's certificate SNs (docs/protocol.md §6) against an independent
 # computation: `openssl x509 -serial -issuer -nameopt RFC2253`, the serial turned to
 # decimal by python3, and `md5sum`. Root SNs: every certificate of the bundle whose
 # signature algorithm openssl names as RSA family, SNs joined by `_` in file order.

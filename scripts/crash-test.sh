@@ -12,33 +12,26 @@
 # Loopback only, bounded in count and time; not part of scripts/test.sh or CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+LOG_NAME=crash-test
+# shellcheck source=lib.sh
+. scripts/lib.sh
 
 writes="${1:-1200}"
 rounds="${2:-3}"
 cargo build --release --quiet --bin alipay-mock
 bin="$PWD/target/release/alipay-mock"
 work="$(mktemp -d)"
-gateway_pid=""
 cleanup() {
-    if [ -n "$gateway_pid" ]; then kill -9 "$gateway_pid" 2>/dev/null || true; fi
+    if [ -n "$GATEWAY_PID" ]; then kill -9 "$GATEWAY_PID" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-# Starts the gateway on the store and sets gateway_pid and base (http://127.0.0.1:PORT).
-start_gateway() {
-    : >"$work/gateway.out"
-    "$bin" serve --data "$work/store" --addr 127.0.0.1:0 >"$work/gateway.out" 2>"$work/gateway.err" &
-    gateway_pid=$!
-    for _ in $(seq 1 300); do
-        base=$(sed -n 's|.*listening on \(http://[^/]*\)/gateway.do.*|\1|p' "$work/gateway.out")
-        if [ -n "$base" ]; then return 0; fi
-        if ! kill -0 "$gateway_pid" 2>/dev/null; then break; fi
-        sleep 0.1
-    done
-    echo "crash-test: the gateway did not start:" >&2
-    cat "$work/gateway.err" >&2
-    exit 2
+# Starts the gateway on the store and sets GATEWAY_PID and base (http://127.0.0.1:PORT).
+serve_store() {
+    start_gateway "$bin" "$work/gateway.out" "$work/gateway.err" \
+        --data "$work/store" --addr 127.0.0.1:0 || die "the gateway did not start"
+    base=$GATEWAY_BASE
 }
 
 # Python (standard library) sends the writes, or checks which acknowledged ids exist.
@@ -93,7 +86,7 @@ PY
 total_lost=0
 echo "crash-test: $rounds rounds of $writes concurrent identity writes, kill -9 mid-way"
 for round_no in $(seq 1 "$rounds"); do
-    start_gateway
+    serve_store
     acked="$work/acked-$round_no"
     : >"$acked"
     timeout 300 python3 "$work/writer.py" write "$base" "$round_no" "$writes" "$acked" &
@@ -104,17 +97,15 @@ for round_no in $(seq 1 "$rounds"); do
         sleep 0.01
     done
     acked_at_kill=$(wc -l <"$acked")
-    kill -9 "$gateway_pid"
-    wait "$gateway_pid" 2>/dev/null || true
-    gateway_pid=""
+    kill -9 "$GATEWAY_PID"
+    wait "$GATEWAY_PID" 2>/dev/null || true
+    GATEWAY_PID=""
     wait "$writer_pid" || true
     cat "$acked" >>"$work/acked-all"
     round_acked=$(wc -l <"$acked")
-    start_gateway
+    serve_store
     lost=$(python3 "$work/writer.py" check "$base" "$work/acked-all")
-    kill "$gateway_pid"
-    wait "$gateway_pid" 2>/dev/null || true
-    gateway_pid=""
+    stop_gateway
     # Each check covers every round so far, so the worst check is the total.
     if [ "$lost" -gt "$total_lost" ]; then total_lost=$lost; fi
     printf 'round %d: %d writes sent, %d acknowledged (%d when killed), %d acknowledged so far, %d lost after restart\n' \
@@ -122,6 +113,5 @@ for round_no in $(seq 1 "$rounds"); do
 done
 echo "crash-test: $(wc -l <"$work/acked-all") acknowledged writes over $rounds kills, $total_lost lost"
 if [ "$total_lost" -ne 0 ]; then
-    echo "crash-test: FAILED: acknowledged writes were lost" >&2
-    exit 1
+    die "FAILED: acknowledged writes were lost"
 fi

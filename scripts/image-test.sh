@@ -30,7 +30,9 @@ started=$(date +%s)
 passed=0
 failed=0
 
-log() { printf '[image-test] %s\n' "$*" >&2; }
+LOG_NAME=image-test
+# shellcheck source=lib.sh
+. "$ROOT/scripts/lib.sh"
 pass() { echo "PASS image $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL image $1 : $2"; failed=$((failed + 1)); }
 finish() {
@@ -39,21 +41,22 @@ finish() {
     [ "$failed" -eq 0 ]
     exit
 }
-die() { fail "$1" "$2"; finish; }
+# A check that stops the run: FAIL it, then the summary.
+give_up() { fail "$1" "$2"; finish; }
 
 # ---------------------------------------------------------------- tools
 if ! command -v podman >/dev/null || ! command -v runc >/dev/null; then
     [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-        || die setup "podman and runc are needed (Debian packages podman, runc)"
+        || give_up setup "podman and runc are needed (Debian packages podman, runc)"
     log "installing podman and runc from Debian"
     { DEBIAN_FRONTEND=noninteractive apt-get install -y podman runc \
         || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y podman runc; }
-    } >&2 || die setup "apt-get install podman runc failed"
+    } >&2 || give_up setup "apt-get install podman runc failed"
 fi
-command -v node >/dev/null && command -v npm >/dev/null || die setup "node and npm are needed"
+command -v node >/dev/null && command -v npm >/dev/null || give_up setup "node and npm are needed"
 # shellcheck source=sdk/install.sh
 . "$ROOT/scripts/sdk/install.sh"
-install_node_sdk || die setup "could not install npm alipay-sdk@$NODE_SDK_VERSION"
+install_node_sdk || give_up setup "could not install npm alipay-sdk@$NODE_SDK_VERSION"
 
 # ---------------------------------------------------------------- throw-away store
 WORK=$(mktemp -d /tmp/alipay-mock-image-test.XXXXXX)
@@ -100,7 +103,7 @@ logs() { timeout 30 podman logs "$1" 2>&1; }
 # ---------------------------------------------------------------- build
 log "scripts/image.sh (podman)"
 IMAGE=$(IMAGE_TOOL=podman IMAGE_NAME=alipay-mock timeout 1800 "$ROOT/scripts/image.sh") \
-    || die build "scripts/image.sh failed"
+    || give_up build "scripts/image.sh failed"
 pass "build $IMAGE"
 TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
 BIN="$ROOT/target/$TRIPLE/release/alipay-mock"   # the bytes scripts/image.sh put in the image
@@ -111,7 +114,7 @@ CONFIG="$WORK/config.json"
 pm image inspect --format '{{json .Config}}' "$IMAGE" >"$WORK/config-only.json" \
     && pm image inspect --format '{{json .HealthCheck}}' "$IMAGE" >"$WORK/healthcheck.json" \
     && python3 - "$WORK/config-only.json" "$WORK/healthcheck.json" >"$CONFIG" <<'EOF' \
-    || die config "podman image inspect failed"
+    || give_up config "podman image inspect failed"
 import json, sys
 config = json.load(open(sys.argv[1]))
 config["Healthcheck"] = json.load(open(sys.argv[2]))
@@ -169,7 +172,7 @@ cmd[i] = f"{host}:{sys.argv[2]}"
 print("\n".join(cmd))
 EOF
 )
-pm volume create "$VOLUME" >/dev/null || die run "podman volume create failed"
+pm volume create "$VOLUME" >/dev/null || give_up run "podman volume create failed"
 
 # start NAME: the image with its entrypoint and the default command on $PORT, /data on the volume.
 start() {
@@ -201,7 +204,7 @@ stop_with_sigterm() {
 admin() { timeout 30 "$BIN" admin --url "$URL" "$@"; }
 
 log "first run on 127.0.0.1:$PORT: ${CMD[*]}"
-start first || die run "podman run failed: $(tail -n 5 "$PODMAN_LOG")"
+start first || give_up run "podman run failed: $(tail -n 5 "$PODMAN_LOG")"
 if healthy first; then
     pass "first run healthy (HEALTHCHECK $HEALTH_TEST)"
 else
@@ -234,7 +237,7 @@ else
 fi
 
 # ---------------------------------------------------------------- same /data again
-start second || die "second run" "podman run failed: $(tail -n 5 "$PODMAN_LOG")"
+start second || give_up "second run" "podman run failed: $(tail -n 5 "$PODMAN_LOG")"
 if healthy second; then
     pass "second run healthy"
 else

@@ -17,8 +17,9 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 IMAGE_NAME=${IMAGE_NAME:-alipay-mock}
 
-log() { printf '[image] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_NAME=image
+# shellcheck source=lib.sh
+. scripts/lib.sh
 
 # ---------------------------------------------------------------- static binary
 TRIPLE=$(rustc -vV | sed -n 's/^host: //p')

@@ -32,8 +32,11 @@ SDK_DIR="$ROOT/.sdk"
 DRIVERS="$ROOT/scripts/sdk"
 started=$(date +%s)
 
-log() { printf '[sdk-conformance] %s\n' "$*" >&2; }
-die() { log "error: $*"; echo "0 passed, 1 failed"; exit 1; }
+LOG_NAME=sdk-conformance
+# shellcheck source=lib.sh
+. "$ROOT/scripts/lib.sh"
+# A fatal error still ends with the summary line the output promises.
+die_hook() { echo "0 passed, 1 failed"; }
 
 # ---------------------------------------------------------------- SDKs
 # The pinned versions and install_node_sdk / install_python_sdk (scripts/image-test.sh
@@ -61,22 +64,13 @@ fi
 # ---------------------------------------------------------------- run folder, cleanup
 mkdir -p "$SDK_DIR/tmp"
 RUN_DIR="$(mktemp -d "$SDK_DIR/tmp/run.XXXXXX")"
-GW_PID=""
 DRIVER_PIDS=()
 cleanup() {
     local pid
     for pid in ${DRIVER_PIDS[@]+"${DRIVER_PIDS[@]}"}; do
         kill "$pid" 2>/dev/null
     done
-    if [ -n "$GW_PID" ] && kill -0 "$GW_PID" 2>/dev/null; then
-        kill -TERM "$GW_PID" 2>/dev/null
-        for _ in $(seq 50); do
-            kill -0 "$GW_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$GW_PID" 2>/dev/null
-        wait "$GW_PID" 2>/dev/null
-    fi
+    stop_gateway
     rm -rf "$RUN_DIR"
 }
 trap cleanup EXIT
@@ -116,20 +110,10 @@ log "$ncases cases"
 # ---------------------------------------------------------------- gateway
 GW_OUT="$RUN_DIR/gateway.stdout"
 GW_ERR="$RUN_DIR/gateway.stderr"
-(cd "$ROOT" && exec "$BIN" serve --ephemeral --addr 127.0.0.1:0) >"$GW_OUT" 2>"$GW_ERR" &
-GW_PID=$!
-GATEWAY_URL=""
-for _ in $(seq 300); do   # up to 30 s
-    GATEWAY_URL=$(grep -m1 -o 'http://[^[:space:]"'\'']*/gateway\.do' "$GW_OUT" 2>/dev/null || true)
-    [ -n "$GATEWAY_URL" ] && break
-    if ! kill -0 "$GW_PID" 2>/dev/null; then
-        log "gateway exited early; stderr:"; cat "$GW_ERR" >&2
-        die "the gateway did not start"
-    fi
-    sleep 0.1
-done
-[ -n "$GATEWAY_URL" ] || { cat "$GW_ERR" >&2; die "the gateway printed no http://…/gateway.do line within 30 s"; }
-log "gateway $GATEWAY_URL (pid $GW_PID)"
+cd "$ROOT" || die "cannot enter $ROOT"
+start_gateway "$BIN" "$GW_OUT" "$GW_ERR" --ephemeral --addr 127.0.0.1:0 \
+    || die "the gateway did not start"
+log "gateway $GATEWAY_URL (pid $GATEWAY_PID)"
 
 # ---------------------------------------------------------------- drivers
 export GATEWAY_URL CASES_FILE WRONG_KEY_DIR

@@ -11,35 +11,24 @@
 # must be none. Loopback only, stops by itself; not part of scripts/test.sh or CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+LOG_NAME=soak
+# shellcheck source=lib.sh
+. scripts/lib.sh
 
 minutes="${1:-2}"
 connections="${2:-32}"
-if ! command -v wrk >/dev/null; then
-    echo "soak: needs wrk: apt-get install wrk" >&2
-    exit 2
-fi
+command -v wrk >/dev/null || die "needs wrk: apt-get install wrk"
 cargo build --release --quiet --bin alipay-mock
 work="$(mktemp -d)"
-gateway_pid=""
 cleanup() {
-    if [ -n "$gateway_pid" ]; then kill "$gateway_pid" 2>/dev/null || true; fi
+    stop_gateway
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-target/release/alipay-mock serve --ephemeral --addr 127.0.0.1:0 >"$work/gateway.out" 2>"$work/gateway.err" &
-gateway_pid=$!
-url=""
-for _ in $(seq 1 300); do
-    url=$(sed -n 's|.*listening on \(http://[^ ]*\).*|\1|p' "$work/gateway.out")
-    if [ -n "$url" ]; then break; fi
-    sleep 0.1
-done
-if [ -z "$url" ]; then
-    echo "soak: the gateway did not start:" >&2
-    cat "$work/gateway.err" >&2
-    exit 2
-fi
+start_gateway target/release/alipay-mock "$work/gateway.out" "$work/gateway.err" \
+    --ephemeral --addr 127.0.0.1:0 || die "the gateway did not start"
+url=$GATEWAY_URL
 
 # The signed body: sign content = sorted name=value pairs, RSA2 (SHA256withRSA) with the
 # fixture app key, by openssl — an implementation independent of the gateway's.
@@ -88,14 +77,13 @@ PY
 # A request by hand first: the pre-signed call must succeed before we load it.
 if ! curl -s -X POST -H 'Content-Type: application/x-www-form-urlencoded;charset=utf-8' \
     --data "$(sed -n 's/^wrk.body = "\(.*\)"$/\1/p' "$work/load.lua")" "$url" | grep -q '"code":"10000"'; then
-    echo "soak: the pre-signed request is not accepted" >&2
-    exit 1
+    die "the pre-signed request is not accepted"
 fi
 
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$gateway_pid/status"; }
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$GATEWAY_PID/status"; }
 seconds=$((minutes * 60))
 interval=$((seconds / 12 > 5 ? seconds / 12 : 5))
-echo "soak: $minutes min, $connections connections against $url (gateway pid $gateway_pid)"
+echo "soak: $minutes min, $connections connections against $url (gateway pid $GATEWAY_PID)"
 echo "rss at start: $(rss) KiB"
 wrk -t 2 -c "$connections" -d "${seconds}s" --timeout 10s -s "$work/load.lua" "$url" >"$work/wrk.out" 2>&1 &
 wrk_pid=$!
@@ -113,7 +101,7 @@ socket_errors=$(sed -n 's/^socket_errors //p' "$work/wrk.out")
 bad=$(sed -n 's/^bad_answers //p' "$work/wrk.out")
 echo "soak: ${requests:-0} requests, ${socket_errors:-?} socket errors, ${bad:-?} failed answers, p99 $(sed -n 's/^p99_ms //p' "$work/wrk.out") ms"
 if [ "${socket_errors:-1}" != 0 ] || [ "${bad:-1}" != 0 ] || [ "${requests:-0}" = 0 ]; then
-    echo "soak: FAILED" >&2
+    log "FAILED"
     cat "$work/wrk.out" >&2
     exit 1
 fi

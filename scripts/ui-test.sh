@@ -6,6 +6,9 @@
 # scripts/test.sh, which built target/debug/alipay-mock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+LOG_NAME=ui-test
+# shellcheck source=lib.sh
+. scripts/lib.sh
 
 PLAYWRIGHT_VERSION=1.65.1
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
@@ -13,7 +16,7 @@ BIN=${ALIPAY_MOCK_BIN:-$PWD/target/debug/alipay-mock}
 
 # A CJK font, so the Chinese labels render (and show in the screenshots) as glyphs.
 if [ ! -x "$CHROMIUM" ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then
-  echo "ui-test: installing chromium and a CJK font from Debian" >&2
+  log "installing chromium and a CJK font from Debian"
   if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
@@ -28,23 +31,15 @@ fi
 [ -x "$BIN" ] || cargo build --locked --bin alipay-mock
 
 work=$(mktemp -d)
-gateway_pid=
 cleanup() {
-  if [ -n "$gateway_pid" ]; then kill "$gateway_pid" 2>/dev/null || true; wait "$gateway_pid" 2>/dev/null || true; fi
+  stop_gateway
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-"$BIN" serve --ephemeral --addr 127.0.0.1:0 >"$work/out" 2>"$work/err" &
-gateway_pid=$!
-url=
-for _ in $(seq 1 100); do
-  url=$(sed -n 's/^alipay-mock listening on \(http:\/\/[^ ]*\)\/gateway\.do$/\1/p' "$work/out")
-  [ -n "$url" ] && break
-  kill -0 "$gateway_pid" 2>/dev/null || { cat "$work/err" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "ui-test: the gateway did not report its address in 10 s" >&2; exit 1; }
+GATEWAY_WAIT=10 start_gateway "$BIN" "$work/out" "$work/err" --ephemeral --addr 127.0.0.1:0 \
+  || die "the gateway did not report its address"
+url=$GATEWAY_BASE
 
 mkdir -p target/ui-screenshots
 GATEWAY_URL="$url" CHROMIUM="$CHROMIUM" SCREENSHOTS="$PWD/target/ui-screenshots" \

@@ -10,10 +10,19 @@ use std::sync::RwLock;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::control::Rejection;
-
 /// The largest offset accepted: a hundred years either way.
 pub const MAX_OFFSET_SECONDS: i64 = 100 * 366 * 24 * 3600;
+
+/// Why a clock setting is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ClockError {
+    /// Both `frozen_at` and `offset_seconds`.
+    #[error("give frozen_at or offset_seconds, not both")]
+    FrozenAndShifted,
+    /// An offset beyond [`MAX_OFFSET_SECONDS`].
+    #[error("offset_seconds must be within ±{MAX_OFFSET_SECONDS}")]
+    OffsetOutOfRange,
+}
 
 /// How the clock runs, as `PUT /__admin/clock` takes it and `GET` shows it (with `now`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -33,19 +42,15 @@ pub struct ClockSetting {
 
 impl ClockSetting {
     /// Refuses a setting with both fields or an offset out of range.
-    pub fn validate(&self) -> Result<(), Rejection> {
+    pub fn validate(&self) -> Result<(), ClockError> {
         if self.frozen_at.is_some() && self.offset_seconds.is_some() {
-            return Err(Rejection::bad_request(
-                "give frozen_at or offset_seconds, not both",
-            ));
+            return Err(ClockError::FrozenAndShifted);
         }
         if self
             .offset_seconds
             .is_some_and(|s| s.unsigned_abs() > MAX_OFFSET_SECONDS.unsigned_abs())
         {
-            return Err(Rejection::bad_request(format!(
-                "offset_seconds must be within ±{MAX_OFFSET_SECONDS}"
-            )));
+            return Err(ClockError::OffsetOutOfRange);
         }
         Ok(())
     }
@@ -122,11 +127,11 @@ mod tests {
             frozen_at: Some(datetime!(2026-01-01 0:00 UTC)),
             offset_seconds: Some(1),
         };
-        assert_eq!(both.validate().unwrap_err().status, 400);
+        assert_eq!(both.validate().unwrap_err(), ClockError::FrozenAndShifted);
         let huge = ClockSetting {
             frozen_at: None,
             offset_seconds: Some(i64::MAX),
         };
-        assert_eq!(huge.validate().unwrap_err().status, 400);
+        assert_eq!(huge.validate().unwrap_err(), ClockError::OffsetOutOfRange);
     }
 }

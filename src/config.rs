@@ -13,6 +13,8 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:9600";
 pub const GATEWAY_PATH: &str = "/gateway.do";
 /// Path prefix of every admin endpoint.
 pub const ADMIN_PREFIX: &str = "/__admin/";
+/// Where the web console is: a browser opening `/` is sent here.
+pub const CONSOLE_PATH: &str = "/__admin/ui/";
 /// Environment variable holding the admin token (`serve` enforces it, `admin` sends it).
 pub const ADMIN_TOKEN_ENV: &str = "ALIPAY_MOCK_ADMIN_TOKEN";
 /// Environment variable naming the gateway for `alipay-mock admin` when `--url` is absent.

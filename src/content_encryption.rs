@@ -1,5 +1,5 @@
 //! Content encryption (接口内容加密, `encrypt_type=AES`): `biz_content` of a request and
-//! the response node of its answer, encrypted with the app's AES key (PROTOCOL.md §5).
+//! the response node of its answer, encrypted with the app's AES key (docs/protocol.md §5).
 //!
 //! AES-128-CBC, IV of 16 zero bytes, PKCS#7 padding, standard Base64 with padding — what
 //! Java (`AES/CBC/PKCS5Padding`), Node (crypto-js) and Python do. This module works on
@@ -7,7 +7,7 @@
 //! (and failing on bytes invalid in that charset) is the caller's job. No I/O; the
 //! ciphers are the `aes` and `cbc` crates.
 //!
-//! How the gateway maps failures to public errors (PROTOCOL.md §4, §5), for the table in
+//! How the gateway maps failures to public errors (docs/protocol.md §4, §5), for the table in
 //! `error`: a key that is not Base64 of 16 bytes is refused when the app is stored
 //! ([`AesKeyError`]); a request that cannot be decrypted with a valid key — any
 //! [`DecryptError`], and plaintext bytes not valid in the request charset — answers 40003
@@ -119,7 +119,7 @@ impl AesKey {
 mod tests {
     use super::*;
 
-    /// PROTOCOL.md Appendix A: the Node SDK's fixture of a real encrypted answer.
+    /// docs/protocol.md Appendix A: the Node SDK's fixture of a real encrypted answer.
     const VECTOR_KEY: &str = "aYA0GP8JEW+D7/UFaskCWA==";
     const VECTOR_CIPHERTEXT: &str = "4AOYHE0rpPnRnghunsGo+mY02DzANFLwNJJCiHfrNh2oaB2pn33PwOEOvH8mjhkE3Wh/jR+3jHM9nvoFvOsY/SqZbZzamRg9Eh3VkRqOhSM=";
     const VECTOR_PLAINTEXT: &str =

@@ -36,13 +36,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::admin::records::Existing;
+use crate::admin::Rejection;
 use crate::admin::{apps, authorizations, faults, identities, scenarios, Grant};
 use crate::clock::ClockSetting;
 use crate::config::Config;
 use crate::control::faults::FaultConfig;
 use crate::control::journal::{Filter, JournalEntry};
 use crate::control::scenarios::{Scenario, ScenarioRequest};
-use crate::control::Rejection;
 use crate::fixtures::FixtureSource;
 use crate::model::{AccountState, App, AuthCategory, Authorization, Identity};
 use crate::server::{RunningGateway, StartError};
@@ -72,7 +72,49 @@ pub enum EmbedError {
     Start(#[from] StartError),
     /// An extra app or identity of the builder was refused.
     #[error("{0}")]
-    Refused(#[from] Rejection),
+    Refused(#[from] ControlError),
+}
+
+impl From<Rejection> for EmbedError {
+    fn from(e: Rejection) -> EmbedError {
+        EmbedError::Refused(e.into())
+    }
+}
+
+/// Why a control call of a [`MockGateway`] changed nothing: the same refusals, in the same
+/// words, as the admin API's, without its HTTP statuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// The input is wrong (an unknown error code, a bad key, a rate above 1, …).
+    #[error("{0}")]
+    Invalid(String),
+    /// Nothing has that id.
+    #[error("{0}")]
+    NotFound(String),
+    /// It exists already, or would break a uniqueness rule.
+    #[error("{0}")]
+    Conflict(String),
+    /// The store failed.
+    #[error("{0}")]
+    Store(String),
+}
+
+impl From<Rejection> for ControlError {
+    fn from(e: Rejection) -> ControlError {
+        // The admin code the embedding API runs refuses with these statuses only.
+        match e.status {
+            404 => ControlError::NotFound(e.message),
+            409 => ControlError::Conflict(e.message),
+            400..=499 => ControlError::Invalid(e.message),
+            _ => ControlError::Store(e.message),
+        }
+    }
+}
+
+impl From<crate::clock::ClockError> for ControlError {
+    fn from(e: crate::clock::ClockError) -> ControlError {
+        ControlError::Invalid(e.to_string())
+    }
 }
 
 /// Builds a [`MockGateway`]: everything optional, the defaults are the compiled-in
@@ -192,23 +234,23 @@ impl MockGateway {
     /// Registers an app (`POST /__admin/apps`); its keys are parsed first. One app per
     /// test lets tests share a gateway: scenarios, faults, the journal and reset all
     /// take an `app_id` scope.
-    pub async fn add_app(&self, app: App) -> Result<(), Rejection> {
-        apps::create(self.state(), app).await
+    pub async fn add_app(&self, app: App) -> Result<(), ControlError> {
+        Ok(apps::create(self.state(), app).await?)
     }
 
     /// Adds a scenario (`POST /__admin/scenarios`): the matching calls answer its outcome.
-    pub async fn force(&self, scenario: ScenarioRequest) -> Result<Scenario, Rejection> {
-        scenarios::create(self.state(), scenario, None).await
+    pub async fn force(&self, scenario: ScenarioRequest) -> Result<Scenario, ControlError> {
+        Ok(scenarios::create(self.state(), scenario, None).await?)
     }
 
     /// Removes every scenario, or one app's.
-    pub async fn clear_scenarios(&self, app_id: Option<&str>) -> Result<usize, Rejection> {
-        scenarios::clear(self.state(), app_id).await
+    pub async fn clear_scenarios(&self, app_id: Option<&str>) -> Result<usize, ControlError> {
+        Ok(scenarios::clear(self.state(), app_id).await?)
     }
 
     /// Grants an authorisation (`POST /__admin/authorizations`).
-    pub async fn grant(&self, grant: Grant) -> Result<Authorization, Rejection> {
-        authorizations::grant(self.state(), grant).await
+    pub async fn grant(&self, grant: Grant) -> Result<Authorization, ControlError> {
+        Ok(authorizations::grant(self.state(), grant).await?)
     }
 
     /// Revokes an app's authorisations by a person, every category unless one is given.
@@ -217,8 +259,8 @@ impl MockGateway {
         app_id: &str,
         identity: &str,
         category: Option<AuthCategory>,
-    ) -> Result<usize, Rejection> {
-        authorizations::revoke(self.state(), app_id, identity, category).await
+    ) -> Result<usize, ControlError> {
+        Ok(authorizations::revoke(self.state(), app_id, identity, category).await?)
     }
 
     /// Changes an identity's account state, which decides its business outcome.
@@ -226,10 +268,10 @@ impl MockGateway {
         &self,
         identity: &str,
         state: AccountState,
-    ) -> Result<Identity, Rejection> {
+    ) -> Result<Identity, ControlError> {
         let mut record = identities::get(self.state(), identity).await?;
         record.state = state;
-        identities::write(self.state(), record, Existing::MustExist).await
+        Ok(identities::write(self.state(), record, Existing::MustExist).await?)
     }
 
     /// Replaces the faults, globally or for one app (`PUT /__admin/faults`).
@@ -237,8 +279,8 @@ impl MockGateway {
         &self,
         app_id: Option<&str>,
         faults: FaultConfig,
-    ) -> Result<FaultConfig, Rejection> {
-        faults::set(self.state(), app_id, faults).await
+    ) -> Result<FaultConfig, ControlError> {
+        Ok(faults::set(self.state(), app_id, faults).await?)
     }
 
     /// The journal entries matching `filter`, oldest first.
@@ -247,7 +289,7 @@ impl MockGateway {
     }
 
     /// Freezes or shifts the gateway's clock (`PUT /__admin/clock`).
-    pub fn set_clock(&self, setting: ClockSetting) -> Result<(), Rejection> {
+    pub fn set_clock(&self, setting: ClockSetting) -> Result<(), ControlError> {
         setting.validate()?;
         self.state().clock().set(setting);
         Ok(())
@@ -255,11 +297,11 @@ impl MockGateway {
 
     /// Back to the fixtures: everything, or one app's records, scenarios, faults and
     /// journal entries (`POST /__admin/reset`).
-    pub async fn reset(&self, app_id: Option<&str>) -> Result<(), Rejection> {
+    pub async fn reset(&self, app_id: Option<&str>) -> Result<(), ControlError> {
         self.state()
             .reset(app_id)
             .await
-            .map_err(|e| Rejection::internal(e.to_string()))
+            .map_err(|e| ControlError::Store(e.to_string()))
     }
 
     /// Stops accepting, lets in-flight requests finish and flushes the store.

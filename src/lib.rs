@@ -1,10 +1,10 @@
 //! alipay-mock: a local sandbox of Alipay's OpenAPI gateway (`gateway.do`).
 //!
 //! Map of the crate, outside in:
-//! - [`server`]: the only module that knows HTTP: hyper accept loop, bounded bodies,
-//!   graceful shutdown; [`RunningGateway`]. It reads requests into plain values and writes
-//!   back a [`reply::Reply`]. Its open connections (idle ones closed first at the cap) are
-//!   kept by the private `connections` module.
+//! - [`server`]: the HTTP server: hyper accept loop, bounded bodies, graceful shutdown;
+//!   [`RunningGateway`]. It reads requests into plain values and writes back a
+//!   [`reply::Reply`]. Its open connections (idle ones closed first at the cap) are kept
+//!   by the private `connections` module.
 //! - [`state`]: [`State`], everything a running gateway holds (store, apps with parsed
 //!   keys, fixtures, scenarios, faults, journal) and the one way to change it
 //!   ([`State::commit`], [`State::reset`]).
@@ -14,8 +14,10 @@
 //!   its explanations; [`doctor`]: what a caller whose signature failed most likely did
 //!   wrong.
 //! - [`admin`]: the test-control API under `/__admin/` over a `&State`, one file per URL
-//!   family, and its command-line client; [`control`]: the scenarios, faults and journal
-//!   the gateway consults.
+//!   family (the server side only); [`control`]: the scenarios, faults and journal the
+//!   gateway consults.
+//! - [`client`]: the admin API's HTTP client: request builders, transport, the typed
+//!   [`client::Client`]; [`cli`]: `alipay-mock admin …`, the command line over it.
 //! - [`methods`]: the OpenAPI methods (`zhima.auth.info.authquery`,
 //!   `alipay.open.app.alipaycert.download`) behind one interface:
 //!   each reads its `biz_content` once and owns everything about its fields (answers,
@@ -37,8 +39,10 @@
 //! - [`config`]: configuration, its defaults and the names shared by server and client.
 //!
 //! Dependencies point inward: `server` → `gateway`, `admin` → `state` → `store`,
-//! `control`, `keyring`; `gateway` → `methods`, `signature`, `protocol`; nothing below
-//! `server` knows hyper, and `admin` does not use the request pipeline. The protocol
+//! `control`, `keyring`; `gateway` → `methods`, `signature`, `protocol`; `cli` →
+//! `client` → the admin API's wire types. Two modules import hyper: `server` and
+//! `client::transport`; everything else sees plain values, and `admin` does not use
+//! the request pipeline. The protocol
 //! rules the code follows are written down in `docs/protocol.md`.
 //!
 //! Embedding in a test:
@@ -79,6 +83,8 @@ macro_rules! listed_enum {
 pub mod admin;
 pub mod cases;
 pub mod cert;
+pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 mod connections;

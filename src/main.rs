@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use alipay_mock::cases;
 use alipay_mock::config::{
-    ADMIN_TOKEN_ENV, DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES, MAX_CONNECTIONS,
-    REQUEST_TIMEOUT, SHUTDOWN_GRACE,
+    ADMIN_PREFIX, ADMIN_TOKEN_ENV, CONSOLE_PATH, DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES,
+    MAX_CONNECTIONS, REQUEST_TIMEOUT, SHUTDOWN_GRACE,
 };
 use alipay_mock::control::journal::{DEFAULT_JOURNAL_MAX, DEFAULT_JOURNAL_MAX_BYTES};
 use alipay_mock::fixtures::{FixtureSource, Fixtures};
@@ -27,9 +27,15 @@ const VERSION: &str = concat!(
     ")"
 );
 
+/// After the commands in `--help`: where to look first once the gateway runs.
+const AFTER_HELP: &str = "Once `alipay-mock serve` runs, open the web console whose URL it \
+prints: http://127.0.0.1:9600/__admin/ui/ at the default --addr. The admin API the console \
+uses is under /__admin/, described at /__admin/openapi.yaml; `alipay-mock admin --help` \
+drives it from the shell.";
+
 /// A local sandbox of Alipay's OpenAPI gateway (gateway.do).
 #[derive(Debug, Parser)]
-#[command(name = "alipay-mock", version = VERSION, about)]
+#[command(name = "alipay-mock", version = VERSION, about, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,7 +43,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the gateway; prints `listening on http://HOST:PORT/gateway.do` once ready.
+    /// Run the gateway; prints `alipay-mock listening on http://HOST:PORT/gateway.do` once
+    /// ready, then the web console's and the admin API's URLs.
     Serve(ServeArgs),
     /// Print the catalogue of seeded outcomes (the magic values).
     Cases {
@@ -58,7 +65,7 @@ enum Command {
         cert: bool,
     },
     /// Control a running gateway through its admin API.
-    Admin(alipay_mock::admin::cli::AdminArgs),
+    Admin(alipay_mock::cli::AdminArgs),
 }
 
 #[derive(Debug, Args)]
@@ -149,8 +156,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn admin(args: alipay_mock::admin::cli::AdminArgs) -> Result<(), String> {
-    let output = alipay_mock::admin::cli::run(args)?;
+fn admin(args: alipay_mock::cli::AdminArgs) -> Result<(), String> {
+    let output = alipay_mock::cli::run(args)?;
     if !output.is_empty() {
         println!("{}", output.trim_end_matches('\n'));
     }
@@ -201,7 +208,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let gateway = RunningGateway::start(config)
             .await
             .map_err(|e| e.to_string())?;
+        // The first line is the ready line tools wait for: its text never changes.
         println!("alipay-mock listening on {}", gateway.url());
+        let base = format!("http://{}", gateway.addr());
+        println!("  console:   {base}{CONSOLE_PATH}");
+        println!("  admin API: {base}{ADMIN_PREFIX} ({base}{ADMIN_PREFIX}openapi.yaml)");
         let _ = std::io::stdout().flush();
         wait_for_signal().await?;
         tracing::info!("shutting down");

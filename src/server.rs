@@ -1,5 +1,6 @@
 //! HTTP with hyper 1.x: the accept loop, one `service_fn`, bounded bodies and graceful
-//! shutdown. The only module that knows hyper: it reads a request into plain values and
+//! shutdown. The only server-side module that knows hyper (the other is the admin
+//! client's transport, `client::transport`): it reads a request into plain values and
 //! hands them to [`gateway::handle`] or [`Admin::handle`], and writes the [`Reply`] back.
 
 use std::net::SocketAddr;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method as HttpMethod, Request, Response, StatusCode};
@@ -19,7 +20,7 @@ use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::admin::{self, Admin, AdminRequest};
-use crate::config::{Config, ADMIN_PREFIX, ADMIN_TOKEN_ENV, GATEWAY_PATH};
+use crate::config::{Config, ADMIN_PREFIX, ADMIN_TOKEN_ENV, CONSOLE_PATH, GATEWAY_PATH};
 use crate::connections::{Activity, Connections};
 use crate::cpu_pool::CpuPool;
 use crate::error::{GatewayError, PublicError};
@@ -349,6 +350,26 @@ fn respond(reply: Reply) -> Response<Body> {
     response
 }
 
+/// The answer to any path but the gateway's and the admin API's: where the gateway is.
+/// A browser opening `/` (it asks for HTML) is sent on to the console, the first thing
+/// a person wants to see; other clients (SDKs, curl) keep the plain 404.
+fn elsewhere(request: &Request<Incoming>) -> Reply {
+    const NOT_HERE: &str = "Not Found: the gateway is at /gateway.do\n";
+    let wants_html = request
+        .headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if request.uri().path() == "/" && request.method() == HttpMethod::GET && wants_html {
+        let body = format!(
+            "See Other: the console is at {CONSOLE_PATH}; the gateway is at {GATEWAY_PATH}\n"
+        );
+        return Reply::new(303, "text/plain;charset=utf-8", body.into_bytes())
+            .with_header("location", CONSOLE_PATH);
+    }
+    Reply::text(404, NOT_HERE)
+}
+
 /// The `drop_connection` fault: hyper closes the connection when the service fails.
 #[derive(Debug, thiserror::Error)]
 #[error("connection dropped by an injected fault")]
@@ -392,10 +413,7 @@ async fn serve(
     // `uri().path()` is the path also for absolute-form targets
     // (`POST http://host/gateway.do?… HTTP/1.1`, as the official Python SDK sends).
     if path != GATEWAY_PATH {
-        return Ok(respond(Reply::text(
-            404,
-            "Not Found: the gateway is at /gateway.do\n",
-        )));
+        return Ok(respond(elsewhere(&request)));
     }
     let http_method = request.method().clone();
     if http_method != HttpMethod::GET && http_method != HttpMethod::POST {

@@ -138,7 +138,13 @@ impl State {
             .map(SigningKey::new)
             .map_err(OpenError::PlatformKey)?;
         let scenarios = Scenarios::default();
-        scenarios.load(store.scenarios()?);
+        scenarios.load(
+            store
+                .scenarios()?
+                .into_iter()
+                .map(|s: crate::control::scenarios::Scenario| s.arm(crate::methods::business_error))
+                .collect(),
+        );
         let faults = Faults::default();
         faults.load(store.faults()?);
         Ok(State {

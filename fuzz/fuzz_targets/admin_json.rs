@@ -41,7 +41,8 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(request) = serde_json::from_slice::<ScenarioRequest>(json) {
                 round_trips(&request);
                 let now = time::OffsetDateTime::now_utc();
-                if let Ok(scenario) = request.into_scenario("s1".into(), now) {
+                let business = alipay_mock::methods::business_error;
+                if let Ok(scenario) = request.into_scenario("s1".into(), now, business) {
                     round_trips::<Scenario>(&scenario);
                 }
             }

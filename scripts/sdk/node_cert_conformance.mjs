@@ -22,7 +22,7 @@
 //      node and `sign`. Two configurations: file paths + PKCS#1 key, contents + PKCS#8.
 //   2. AES: every catalogue case of the default app with `needEncrypt: true` and the key
 //      fixtures/keys/aes_key.txt, RSA2 and RSA. Node 4.14 cannot verify encrypted
-//      answers (its getSignStr looks for `{…}`; SDK defect, PROTOCOL.md Appendix D), so
+//      answers (its getSignStr looks for `{…}`; SDK defect, docs/protocol.md §5), so
 //      these run with `validateSign: false` and the driver verifies the raw answer
 //      itself: the node must be a JSON string and `sign` must verify over that string
 //      *with its quotes* with the platform public key (fixtures/keys/alipay_public_key.pem).
@@ -194,7 +194,7 @@ function lastAnswer() {
   return { text, json: JSON.parse(text) };
 }
 
-/** Cert-mode layout: node, then alipay_cert_sn, then sign (PROTOCOL.md §3.2). */
+/** Cert-mode layout: node, then alipay_cert_sn, then sign (docs/protocol.md §3.2). */
 function certLayoutProblems(text, expectedSn) {
   const m = /^\{"[a-z_]+_response":(?:\{.*\}|".*"),"alipay_cert_sn":"([^"]*)","sign":"[^"]+"\}$/s.exec(text);
   if (!m) return [`answer is not {node,"alipay_cert_sn","sign"}: ${shorten(text, 300)}`];

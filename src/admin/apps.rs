@@ -7,9 +7,9 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::records::{check_id, missing, replacement, Existing};
+use super::records::{check_id, missing, replacement, Existing, READ_ONLY};
 use super::{json, no_content, not_allowed, Input};
-use crate::control::Rejection;
+use crate::admin::Rejection;
 use crate::keyring::{AppEntry, CertSns};
 use crate::model::App;
 use crate::reply::Reply;
@@ -27,9 +27,6 @@ struct AppView {
     #[serde(skip_serializing_if = "Option::is_none")]
     cert_sns: Option<CertSns>,
 }
-
-/// The view's computed members, dropped from POST, PUT and PATCH bodies.
-pub(super) const READ_ONLY: &[&str] = &["platform_public_key", "cert_sns"];
 
 /// The view of an app from its parsed entry (no key is parsed again).
 fn view(entry: &AppEntry) -> Result<AppView, Rejection> {

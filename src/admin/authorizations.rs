@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::records::missing;
 use super::{json, not_allowed, read, Input};
-use crate::control::Rejection;
+use crate::admin::Rejection;
 use crate::model::{deterministic_open_id, AuthCategory, Authorization};
 use crate::reply::Reply;
 use crate::state::State;

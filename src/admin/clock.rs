@@ -8,8 +8,8 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{json, not_allowed, Input};
+use crate::admin::Rejection;
 use crate::clock::ClockSetting;
-use crate::control::Rejection;
 use crate::reply::Reply;
 use crate::state::State;
 

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::{json, no_content, not_allowed, Input};
+use crate::admin::Rejection;
 use crate::control::faults::{scope, FaultConfig};
-use crate::control::Rejection;
 use crate::reply::Reply;
 use crate::state::State;
 use crate::store::{Plan, Store};

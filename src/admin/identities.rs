@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::records::{check_id, missing, replacement, Existing};
 use super::{json, no_content, not_allowed, read, Input};
-use crate::control::Rejection;
+use crate::admin::Rejection;
 use crate::model::Identity;
 use crate::reply::Reply;
 use crate::state::State;

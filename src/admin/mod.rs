@@ -1,5 +1,6 @@
 //! Test control: the admin API under `/__admin/` (WireMock's `/__admin`, LocalStack's
-//! reset) and its command-line client.
+//! reset), the server side only: its clients are [`crate::client`] (HTTP) and
+//! [`crate::cli`] (the command line).
 //!
 //! JSON in and out. [`Admin::handle`] takes plain values ([`AdminRequest`]) and answers a
 //! [`Reply`]; the server is the only part that knows HTTP. Bad input answers 400/404/409
@@ -15,14 +16,12 @@
 
 pub(crate) mod apps;
 pub(crate) mod authorizations;
-pub mod calls;
-pub mod cli;
-pub mod client;
 mod clock;
 pub(crate) mod faults;
 pub(crate) mod identities;
 mod observe;
 pub(crate) mod records;
+mod rejection;
 mod requests;
 mod reset;
 pub(crate) mod scenarios;
@@ -34,11 +33,12 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::ADMIN_PREFIX;
-use crate::control::Rejection;
 use crate::reply::Reply;
 use crate::state::{CommitError, State};
 
 pub use authorizations::Grant;
+pub(crate) use rejection::Rejection;
+pub use requests::RequestsPage;
 
 /// The OpenAPI document of this API, served at `/__admin/openapi.yaml`.
 const OPENAPI: &str = include_str!("../../docs/admin-openapi.yaml");

@@ -7,7 +7,7 @@ use rsa::RsaPublicKey;
 
 use super::records::missing;
 use super::{json, Input};
-use crate::control::Rejection;
+use crate::admin::Rejection;
 use crate::crypto::SignType;
 use crate::keys;
 use crate::metrics;

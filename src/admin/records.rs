@@ -5,7 +5,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::merge_patch;
-use crate::control::Rejection;
+use crate::admin::Rejection;
+
+/// The computed members of a record's view (an app's `platform_public_key` and
+/// `cert_sns`), dropped from POST, PUT and PATCH bodies that send an earlier answer back.
+pub(super) const READ_ONLY: &[&str] = &["platform_public_key", "cert_sns"];
 
 /// Ids travel in URLs and store keys: keep them to a safe alphabet.
 pub(super) fn check_id(kind: &str, id: &str) -> Result<(), Rejection> {
@@ -76,7 +80,7 @@ pub(super) fn replacement<T: serde::de::DeserializeOwned>(
 ) -> Result<T, Rejection> {
     // The read-only members of an earlier answer (an app's `platform_public_key`,
     // `cert_sns`) may come back: ignore them.
-    for key in super::apps::READ_ONLY {
+    for key in READ_ONLY {
         body.remove(*key);
     }
     let mut merged = match current {

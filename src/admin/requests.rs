@@ -2,14 +2,23 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::calls::RequestsPage;
 use super::{json, not_allowed, read, Deleted, Input};
-use crate::control::journal::Filter;
-use crate::control::Rejection;
+use crate::admin::Rejection;
+use crate::control::journal::{Filter, JournalEntry};
 use crate::reply::Reply;
 use crate::state::State;
+
+/// A page of the journal, as `GET /__admin/requests` answers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestsPage {
+    /// How many entries matched before `limit`.
+    pub total: usize,
+    /// The entries, oldest first.
+    pub requests: Vec<JournalEntry>,
+}
 
 /// `/__admin/requests`: the journal.
 pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {

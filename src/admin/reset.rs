@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{json, Input};
-use crate::control::Rejection;
+use crate::admin::Rejection;
 use crate::reply::Reply;
 use crate::state::State;
 

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use super::{json, no_content, not_allowed, Deleted, Input};
+use crate::admin::Rejection;
 use crate::control::scenarios::{Scenario, ScenarioRequest};
-use crate::control::Rejection;
+use crate::methods;
 use crate::reply::Reply;
 use crate::state::State;
 use crate::store::{Plan, Store};
@@ -86,9 +87,10 @@ pub(crate) async fn create(
         }
     }
     let id = format!("sc_{:016x}", rand::random::<u64>());
-    let scenario = scenario_request.into_scenario(id, state.clock().now())?;
+    let scenario =
+        scenario_request.into_scenario(id, state.clock().now(), methods::business_error)?;
     let stored = scenario.clone();
-    let installed = scenario.clone();
+    let installed = scenario.clone().arm(methods::business_error);
     state
         .commit(
             move |_| {

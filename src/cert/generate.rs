@@ -1,7 +1,7 @@
 //! A test PKI for certificate mode, as `alipay-mock keygen --cert` writes it: a root CA, a
 //! platform ("Alipay") certificate and an app certificate issued by it, and their keys.
 //!
-//! Shaped so that every SDK computes the same SNs (PROTOCOL.md §6, Appendix D): RSA-2048
+//! Shaped so that every SDK computes the same SNs (docs/protocol.md §6): RSA-2048
 //! keys, sha256WithRSA signatures (Go counts only sha256/sha1WithRSA roots), issuers of
 //! exactly `C, O, OU, CN` in plain ASCII (the community Python SDK hard-codes that
 //! template), PEM with LF line ends and a blank line between the certificates of the root

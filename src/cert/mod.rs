@@ -5,7 +5,7 @@
 //! Owns PEM/X.509 parsing (via `x509-cert`), the SNs ([`sn`]) and the test PKI that
 //! `alipay-mock keygen --cert` writes ([`generate`]). It does not check chains or
 //! validity dates: the gateway only matches SNs and verifies signatures with the public
-//! key of the app certificate, as PROTOCOL.md §6 describes.
+//! key of the app certificate, as docs/protocol.md §6 describes.
 
 pub mod generate;
 pub mod sn;

@@ -1,5 +1,5 @@
 //! The certificate serial numbers ("SN") of certificate mode: `app_cert_sn`,
-//! `alipay_cert_sn` and `alipay_root_cert_sn` (PROTOCOL.md §6).
+//! `alipay_cert_sn` and `alipay_root_cert_sn` (docs/protocol.md §6).
 //!
 //! SN = lowercase hex MD5 of (issuer DN string + serial number in decimal), always 32 hex
 //! characters. The issuer DN string is the RFC 2253 form of the issuer: RDNs most specific

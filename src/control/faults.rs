@@ -13,8 +13,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::Rejection;
-
 /// Longest injectable latency, so a typo cannot hang a test suite for hours.
 pub const MAX_LATENCY_MS: u64 = 120_000;
 
@@ -102,13 +100,35 @@ impl HostileMode {
     }
 }
 
+/// Why a fault set is refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FaultError {
+    /// A rate outside 0..=1.
+    #[error("{name} must be between 0 and 1, got {value}")]
+    Rate {
+        /// The rate's field.
+        name: &'static str,
+        /// What was given.
+        value: f64,
+    },
+    /// A latency range with `min` above `max`.
+    #[error("latency_ms.min ({min}) is above latency_ms.max ({max})")]
+    LatencyInverted {
+        /// The range's `min`.
+        min: u64,
+        /// The range's `max`.
+        max: u64,
+    },
+    /// A latency above [`MAX_LATENCY_MS`].
+    #[error("latency_ms is capped at {MAX_LATENCY_MS}")]
+    LatencyCapped,
+}
+
 impl FaultConfig {
     /// Checks ranges; a rejected set changes nothing.
-    pub fn validate(&self) -> Result<(), Rejection> {
-        let rate = |name: &str, value: Option<f64>| match value {
-            Some(v) if !(0.0..=1.0).contains(&v) => Err(Rejection::bad_request(format!(
-                "{name} must be between 0 and 1, got {v}"
-            ))),
+    pub fn validate(&self) -> Result<(), FaultError> {
+        let rate = |name: &'static str, value: Option<f64>| match value {
+            Some(v) if !(0.0..=1.0).contains(&v) => Err(FaultError::Rate { name, value: v }),
             _ => Ok(()),
         };
         rate("unknown_error_rate", self.unknown_error_rate)?;
@@ -116,16 +136,12 @@ impl FaultConfig {
         rate("hostile.rate", self.hostile.map(|h| h.rate))?;
         match self.latency_ms {
             Some(Latency::Range(LatencyRange { min, max })) if min > max => {
-                Err(Rejection::bad_request(format!(
-                    "latency_ms.min ({min}) is above latency_ms.max ({max})"
-                )))
+                Err(FaultError::LatencyInverted { min, max })
             }
             Some(Latency::Fixed(ms) | Latency::Range(LatencyRange { max: ms, .. }))
                 if ms > MAX_LATENCY_MS =>
             {
-                Err(Rejection::bad_request(format!(
-                    "latency_ms is capped at {MAX_LATENCY_MS}"
-                )))
+                Err(FaultError::LatencyCapped)
             }
             _ => Ok(()),
         }
@@ -325,7 +341,13 @@ mod tests {
     fn out_of_range_values_are_rejected() {
         let mut bad = config(1);
         bad.unknown_error_rate = Some(1.5);
-        assert_eq!(bad.validate().unwrap_err().status, 400);
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            FaultError::Rate {
+                name: "unknown_error_rate",
+                value: 1.5
+            }
+        );
         let mut bad = config(1);
         bad.latency_ms = Some(Latency::Range(LatencyRange { min: 5, max: 1 }));
         assert!(bad.validate().is_err());

@@ -12,9 +12,31 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::Rejection;
 use crate::error::{GatewayError, PublicError};
-use crate::methods;
+
+/// Looks up a business error code (`ZM_ACCOUNT_PAUSE`) in the methods' tables
+/// (`methods::business_error`); passed in, so this module needs no method.
+pub type BusinessErrors = fn(&str) -> Option<GatewayError>;
+
+/// Why a scenario is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    /// `outcome.error` names no error the gateway knows.
+    #[error("outcome.error {0:?} is neither a public sub_code (e.g. isp.unknow-error) nor a business code (e.g. ZM_ACCOUNT_PAUSE)")]
+    UnknownError(String),
+    /// An `open_id` with `authorized: false`.
+    #[error("outcome.open_id only goes with authorized: true")]
+    OpenIdWithoutAuthorization,
+    /// More than one of `times`, `nth`, `for_seconds`.
+    #[error("give at most one of times, nth and for_seconds")]
+    SeveralModes,
+    /// A mode of 0.
+    #[error("times, nth and for_seconds start at 1")]
+    ZeroMode,
+    /// `for_seconds` beyond [`MAX_FOR_SECONDS`].
+    #[error("for_seconds is capped at {MAX_FOR_SECONDS} (ten years)")]
+    TooLong,
+}
 
 /// Which calls a scenario applies to; an absent field matches anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,25 +166,19 @@ pub(crate) enum Forced {
 
 impl Outcome {
     /// Resolves the outcome, or says why it names nothing the gateway knows.
-    pub(crate) fn resolve(&self) -> Result<Forced, Rejection> {
+    pub(crate) fn resolve(&self, business: BusinessErrors) -> Result<Forced, ScenarioError> {
         match self {
             Outcome::Error(ForcedError { error }) => PublicError::from_sub_code(error)
                 .map(GatewayError::from)
-                .or_else(|| methods::business_error(error))
+                .or_else(|| business(error))
                 .map(Forced::Error)
-                .ok_or_else(|| {
-                    Rejection::bad_request(format!(
-                        "outcome.error {error:?} is neither a public sub_code (e.g. isp.unknow-error) nor a business code (e.g. ZM_ACCOUNT_PAUSE)"
-                    ))
-                }),
+                .ok_or_else(|| ScenarioError::UnknownError(error.clone())),
             Outcome::Answer(ForcedAnswer {
                 authorized,
                 open_id,
             }) => {
                 if !authorized && open_id.is_some() {
-                    return Err(Rejection::bad_request(
-                        "outcome.open_id only goes with authorized: true",
-                    ));
+                    return Err(ScenarioError::OpenIdWithoutAuthorization);
                 }
                 Ok(Forced::Answer {
                     authorized: *authorized,
@@ -174,24 +190,24 @@ impl Outcome {
 }
 
 impl ScenarioRequest {
-    /// Validates the request and makes the scenario.
-    pub fn into_scenario(self, id: String, now: OffsetDateTime) -> Result<Scenario, Rejection> {
-        self.outcome.resolve()?;
+    /// Validates the request (its outcome must name something the gateway knows, looked
+    /// up in `business` past the public errors) and makes the scenario.
+    pub fn into_scenario(
+        self,
+        id: String,
+        now: OffsetDateTime,
+        business: BusinessErrors,
+    ) -> Result<Scenario, ScenarioError> {
+        self.outcome.resolve(business)?;
         let modes = [self.times, self.nth, self.for_seconds];
         if modes.iter().filter(|m| m.is_some()).count() > 1 {
-            return Err(Rejection::bad_request(
-                "give at most one of times, nth and for_seconds",
-            ));
+            return Err(ScenarioError::SeveralModes);
         }
         if modes.contains(&Some(0)) {
-            return Err(Rejection::bad_request(
-                "times, nth and for_seconds start at 1",
-            ));
+            return Err(ScenarioError::ZeroMode);
         }
         if self.for_seconds.is_some_and(|s| s > MAX_FOR_SECONDS) {
-            return Err(Rejection::bad_request(format!(
-                "for_seconds is capped at {MAX_FOR_SECONDS} (ten years)"
-            )));
+            return Err(ScenarioError::TooLong);
         }
         let times = match (self.times, self.nth, self.for_seconds) {
             (None, None, None) => Some(1),
@@ -205,6 +221,26 @@ impl ScenarioRequest {
             created_at: now,
             request: ScenarioRequest { times, ..self },
         })
+    }
+}
+
+/// A scenario with its outcome resolved once, when it is made or loaded: firing it looks
+/// nothing up.
+#[derive(Debug, Clone)]
+pub(crate) struct Armed {
+    scenario: Scenario,
+    /// `None` for a stored outcome no method knows any more: it counts but forces nothing.
+    forced: Option<Forced>,
+}
+
+impl Scenario {
+    /// The scenario with its outcome resolved (`business`: see [`BusinessErrors`]).
+    pub(crate) fn arm(self, business: BusinessErrors) -> Armed {
+        let forced = self.request.outcome.resolve(business).ok();
+        Armed {
+            scenario: self,
+            forced,
+        }
     }
 }
 
@@ -247,7 +283,7 @@ pub const MAX_FOR_SECONDS: u64 = 10 * 365 * 24 * 3600;
 /// The scenarios in force, in creation order.
 #[derive(Debug, Default)]
 pub struct Scenarios {
-    list: Mutex<Vec<Scenario>>,
+    list: Mutex<Vec<Armed>>,
 }
 
 fn live(scenario: &Scenario, now: OffsetDateTime) -> bool {
@@ -255,19 +291,22 @@ fn live(scenario: &Scenario, now: OffsetDateTime) -> bool {
 }
 
 impl Scenarios {
-    fn list(&self) -> std::sync::MutexGuard<'_, Vec<Scenario>> {
+    fn list(&self) -> std::sync::MutexGuard<'_, Vec<Armed>> {
         // A poisoned lock only means a panic between complete updates.
         self.list.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Replaces everything (start-up, reset).
-    pub fn load(&self, mut scenarios: Vec<Scenario>) {
-        scenarios.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    pub(crate) fn load(&self, mut scenarios: Vec<Armed>) {
+        scenarios.sort_by(|a, b| {
+            let (a, b) = (&a.scenario, &b.scenario);
+            a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id))
+        });
         *self.list() = scenarios;
     }
 
     /// Adds a scenario.
-    pub fn add(&self, scenario: Scenario) {
+    pub(crate) fn add(&self, scenario: Armed) {
         self.list().push(scenario);
     }
 
@@ -276,6 +315,7 @@ impl Scenarios {
     pub fn ids(&self, app_id: Option<&str>) -> Vec<String> {
         self.list()
             .iter()
+            .map(|armed| &armed.scenario)
             .filter(|s| app_id.is_none_or(|a| s.request.matcher.app_id.as_deref() == Some(a)))
             .map(|s| s.id.clone())
             .collect()
@@ -283,13 +323,15 @@ impl Scenarios {
 
     /// Removes exactly these scenarios.
     pub fn remove_ids(&self, ids: &[String]) {
-        self.list().retain(|s| !ids.contains(&s.id));
+        self.list()
+            .retain(|armed| !ids.contains(&armed.scenario.id));
     }
 
     /// Scenarios in force at `now` (expired ones are not), optionally only one app's.
     pub fn snapshot(&self, app_id: Option<&str>, now: OffsetDateTime) -> Vec<Scenario> {
         self.list()
             .iter()
+            .map(|armed| &armed.scenario)
             .filter(|s| live(s, now))
             .filter(|s| app_id.is_none_or(|a| s.request.matcher.app_id.as_deref() == Some(a)))
             .cloned()
@@ -298,7 +340,10 @@ impl Scenarios {
 
     /// How many are in force at `now`.
     pub fn live_count(&self, now: OffsetDateTime) -> usize {
-        self.list().iter().filter(|s| live(s, now)).count()
+        self.list()
+            .iter()
+            .filter(|armed| live(&armed.scenario, now))
+            .count()
     }
 
     /// Counts a call against every matching scenario and returns the first outcome that
@@ -315,13 +360,19 @@ impl Scenarios {
         let mut fired = None;
         let mut index = 0;
         while index < list.len() {
-            let before = list[index].clone();
-            match step(&mut list[index], call, &mut identity, now, fired.is_some()) {
+            let before = list[index].scenario.clone();
+            match step(
+                &mut list[index].scenario,
+                call,
+                &mut identity,
+                now,
+                fired.is_some(),
+            ) {
                 Step::Skip => index += 1,
                 Step::Count => {
                     persist(Change {
                         before: &before,
-                        after: Some(&list[index]),
+                        after: Some(&list[index].scenario),
                     });
                     index += 1;
                 }
@@ -333,12 +384,12 @@ impl Scenarios {
                     list.remove(index);
                 }
                 Step::Fire { keep, counted } => {
-                    fired = list[index].request.outcome.resolve().ok();
+                    fired = list[index].forced.clone();
                     if keep {
                         if counted {
                             persist(Change {
                                 before: &before,
-                                after: Some(&list[index]),
+                                after: Some(&list[index].scenario),
                             });
                         }
                         index += 1;
@@ -409,6 +460,8 @@ fn step(
 #[cfg(test)]
 mod tests {
     use super::*;
+    // The real tables: the tests force the authquery's business codes.
+    use crate::methods::business_error;
 
     fn request(json: &str) -> ScenarioRequest {
         serde_json::from_str(json).unwrap()
@@ -416,9 +469,9 @@ mod tests {
 
     fn add(scenarios: &Scenarios, id: &str, json: &str) {
         let s = request(json)
-            .into_scenario(id.into(), OffsetDateTime::now_utc())
+            .into_scenario(id.into(), OffsetDateTime::now_utc(), business_error)
             .unwrap();
-        scenarios.add(s);
+        scenarios.add(s.arm(business_error));
     }
 
     fn fire(scenarios: &Scenarios, app_id: &str) -> Option<Forced> {
@@ -499,15 +552,15 @@ mod tests {
     fn unknown_codes_and_conflicting_modes_are_rejected() {
         let now = OffsetDateTime::now_utc();
         assert!(request(r#"{"outcome":{"error":"NOPE"}}"#)
-            .into_scenario("x".into(), now)
+            .into_scenario("x".into(), now, business_error)
             .is_err());
         assert!(
             request(r#"{"times":1,"nth":2,"outcome":{"error":"SYSTEM_ERROR"}}"#)
-                .into_scenario("x".into(), now)
+                .into_scenario("x".into(), now, business_error)
                 .is_err()
         );
         assert!(request(r#"{"times":0,"outcome":{"error":"SYSTEM_ERROR"}}"#)
-            .into_scenario("x".into(), now)
+            .into_scenario("x".into(), now, business_error)
             .is_err());
         assert!(serde_json::from_str::<ScenarioRequest>(
             r#"{"outcome":{"error":"SYSTEM_ERROR"},"extra":1}"#
@@ -524,7 +577,7 @@ mod tests {
         let s = request(
             r#"{"match":{"identity":"lisi"},"nth":2,"outcome":{"authorized":true,"open_id":"x"}}"#,
         )
-        .into_scenario("id1".into(), OffsetDateTime::now_utc())
+        .into_scenario("id1".into(), OffsetDateTime::now_utc(), business_error)
         .unwrap();
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(serde_json::from_str::<Scenario>(&json).unwrap(), s);
@@ -551,7 +604,7 @@ mod tests {
         assert_eq!(writes.get(), 0, "nothing changed, nothing to persist");
         let mut expired = s.snapshot(None, OffsetDateTime::now_utc()).remove(0);
         expired.expires_at = Some(OffsetDateTime::now_utc() - Duration::from_secs(1));
-        s.load(vec![expired]);
+        s.load(vec![expired.arm(business_error)]);
         assert_eq!(
             (
                 s.live_count(OffsetDateTime::now_utc()),

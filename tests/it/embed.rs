@@ -8,6 +8,7 @@ use crate::support::*;
 use alipay_mock::control::faults::FaultConfig;
 use alipay_mock::control::journal::Filter;
 use alipay_mock::control::scenarios::{ForcedError, Match, Outcome, ScenarioRequest};
+use alipay_mock::embed::ControlError;
 use alipay_mock::model::{AccountState, App, AuthCategory};
 use alipay_mock::MockGateway;
 use serde_json::json;
@@ -112,12 +113,15 @@ async fn bad_typed_input_is_refused_like_the_admin_api_refuses_it() {
         .force(ScenarioRequest::answering(error("NOT_A_CODE")))
         .await
         .unwrap_err();
-    assert_eq!(refused.status, 400, "{refused}");
+    assert!(
+        matches!(&refused, ControlError::Invalid(m) if m.contains("NOT_A_CODE")),
+        "{refused}"
+    );
     let missing = gateway
         .set_state("nobody", AccountState::Paused)
         .await
         .unwrap_err();
-    assert_eq!(missing.status, 404, "{missing}");
+    assert!(matches!(missing, ControlError::NotFound(_)), "{missing}");
     gateway.shutdown().await;
 }
 
@@ -233,8 +237,8 @@ async fn sixteen_tests_share_one_gateway_without_cross_talk() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_typed_admin_client_drives_a_gateway_over_http_with_the_servers_types() {
-    use alipay_mock::admin::calls::RequestsQuery;
-    use alipay_mock::admin::client::{Client, ClientError};
+    use alipay_mock::client::calls::RequestsQuery;
+    use alipay_mock::client::{Client, ClientError};
     use alipay_mock::clock::ClockSetting;
 
     let gateway = MockGateway::builder()

@@ -1,8 +1,7 @@
-//! What each verb of `alipay-mock admin` means on the wire: an [`ApiRequest`] (method,
-//! `/__admin/…` target with its query, optional JSON body), built without any I/O but the
-//! FILE reader the caller passes in, so every verb is tested without a server.
+//! What each verb of `alipay-mock admin` means on the wire: the [`ApiRequest`] the
+//! client's builders ([`crate::client::calls`]) make for it, without any I/O but the FILE
+//! reader the caller passes in, so every verb is tested without a server.
 
-use hyper::Method;
 use serde::de::IgnoredAny;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -11,72 +10,62 @@ use super::{
     AdminCommand, AppCommand, AuthCommand, ClockCommand, FaultCommand, ForceArgs, IdentityCommand,
     RecordCommand, RequestsCommand, ScenarioCommand,
 };
-use crate::admin::calls::{self, RequestsQuery};
-use crate::admin::client::{target, ApiRequest};
 use crate::admin::Grant;
+use crate::client::calls::{self, ApiRequest, Collection, RequestsQuery};
 use crate::clock::ClockSetting;
 use crate::control::scenarios::{ForcedAnswer, ForcedError, Match, Outcome, ScenarioRequest};
+
+/// The FILE reader: the text of a FILE argument (`-` for stdin).
+type Reader<'a> = &'a mut dyn FnMut(&str) -> Result<String, String>;
+
+/// A builder's failure to write a body of the crate's own types (not expected: they all
+/// serialise).
+fn unwritable(e: serde_json::Error) -> String {
+    format!("cannot write the request body: {e}")
+}
 
 impl AdminCommand {
     /// The admin call this verb makes. `read` returns the text of a FILE argument
     /// (`-` for stdin); bodies are checked to be JSON before anything is sent.
-    pub fn request(
-        &self,
-        read: &mut dyn FnMut(&str) -> Result<String, String>,
-    ) -> Result<ApiRequest, String> {
-        let scoped = |segment: &str, app_id: &Option<String>| {
-            target(&[segment], &[("app_id", app_id.as_deref())])
-        };
+    pub fn request(&self, read: Reader<'_>) -> Result<ApiRequest, String> {
         Ok(match self {
-            AdminCommand::Ready => ApiRequest::new(Method::GET, target(&["ready"], &[])),
-            AdminCommand::Health => ApiRequest::new(Method::GET, target(&["health"], &[])),
-            AdminCommand::Apps(AppCommand::Record(verb)) => verb.request("apps", read)?,
+            AdminCommand::Ready => calls::ready(),
+            AdminCommand::Health => calls::health(),
+            AdminCommand::Apps(AppCommand::Record(verb)) => verb.request(Collection::Apps, read)?,
             AdminCommand::Apps(AppCommand::SetAesKey { app_id, key }) => {
-                calls::set_aes_key(app_id, Some(key))?
+                calls::set_aes_key(app_id, Some(key)).map_err(unwritable)?
             }
             AdminCommand::Apps(AppCommand::ClearAesKey { app_id }) => {
-                calls::set_aes_key(app_id, None)?
+                calls::set_aes_key(app_id, None).map_err(unwritable)?
             }
             AdminCommand::Identities(IdentityCommand::Record(verb)) => {
-                verb.request("identities", read)?
+                verb.request(Collection::Identities, read)?
             }
             AdminCommand::Identities(IdentityCommand::SetState { id, state }) => {
-                calls::set_state(id, *state)?
+                calls::set_state(id, *state).map_err(unwritable)?
             }
             AdminCommand::Auth(verb) => verb.request()?,
             AdminCommand::Scenarios(verb) => match verb {
-                ScenarioCommand::List { app_id } => {
-                    ApiRequest::new(Method::GET, scoped("scenarios", app_id))
-                }
-                ScenarioCommand::Get { id } => {
-                    ApiRequest::new(Method::GET, target(&["scenarios", id], &[]))
-                }
+                ScenarioCommand::List { app_id } => calls::scenarios(app_id.as_deref()),
+                ScenarioCommand::Get { id } => calls::scenario(id),
                 ScenarioCommand::Create { file } => {
-                    ApiRequest::new(Method::POST, target(&["scenarios"], &[]))
-                        .with_body(json_input(read, file)?)
+                    calls::create_scenario_json(json_input(read, file)?)
                 }
-                ScenarioCommand::Delete { id } => {
-                    ApiRequest::new(Method::DELETE, target(&["scenarios", id], &[]))
-                }
+                ScenarioCommand::Delete { id } => calls::delete_scenario(id),
                 ScenarioCommand::Clear { app_id } => calls::clear_scenarios(app_id.as_deref()),
-                ScenarioCommand::Force(force) => calls::create_scenario(&force.scenario_request())?,
+                ScenarioCommand::Force(force) => {
+                    calls::create_scenario(&force.scenario_request()).map_err(unwritable)?
+                }
             },
             AdminCommand::Faults(verb) => match verb {
-                FaultCommand::Get { app_id } => {
-                    ApiRequest::new(Method::GET, scoped("faults", app_id))
-                }
+                FaultCommand::Get { app_id } => calls::faults(app_id.as_deref()),
                 FaultCommand::Set { file, app_id } => {
-                    ApiRequest::new(Method::PUT, scoped("faults", app_id))
-                        .with_body(json_input(read, file)?)
+                    calls::set_faults_json(app_id.as_deref(), json_input(read, file)?)
                 }
-                FaultCommand::Clear { app_id } => {
-                    ApiRequest::new(Method::DELETE, scoped("faults", app_id))
-                }
+                FaultCommand::Clear { app_id } => calls::clear_faults(app_id.as_deref()),
             },
             AdminCommand::Requests(requests) => match &requests.command {
-                Some(RequestsCommand::Clear { app_id }) => {
-                    ApiRequest::new(Method::DELETE, scoped("requests", app_id))
-                }
+                Some(RequestsCommand::Clear { app_id }) => calls::clear_requests(app_id.as_deref()),
                 None => calls::requests(&RequestsQuery {
                     method: requests.method.clone(),
                     app_id: requests.app_id.clone(),
@@ -86,59 +75,41 @@ impl AdminCommand {
                 }),
             },
             AdminCommand::Reset { app_id } => calls::reset(app_id.as_deref()),
-            AdminCommand::Clock(verb) => {
-                let clock = target(&["clock"], &[]);
-                match verb {
-                    ClockCommand::Get => ApiRequest::new(Method::GET, clock),
-                    ClockCommand::Real => ApiRequest::new(Method::DELETE, clock),
-                    ClockCommand::Freeze { at } => {
-                        let frozen_at = OffsetDateTime::parse(at, &Rfc3339).map_err(|_| {
-                            format!(
-                                "{at:?} is not an RFC 3339 time (e.g. 2026-01-01T10:00:00+08:00)"
-                            )
-                        })?;
-                        calls::set_clock(&ClockSetting {
-                            frozen_at: Some(frozen_at),
-                            offset_seconds: None,
-                        })?
-                    }
-                    ClockCommand::Offset { seconds } => calls::set_clock(&ClockSetting {
-                        frozen_at: None,
-                        offset_seconds: Some(*seconds),
-                    })?,
+            AdminCommand::Clock(verb) => match verb {
+                ClockCommand::Get => calls::clock(),
+                ClockCommand::Real => {
+                    calls::set_clock(&ClockSetting::default()).map_err(unwritable)?
                 }
-            }
+                ClockCommand::Freeze { at } => {
+                    let frozen_at = OffsetDateTime::parse(at, &Rfc3339).map_err(|_| {
+                        format!("{at:?} is not an RFC 3339 time (e.g. 2026-01-01T10:00:00+08:00)")
+                    })?;
+                    calls::set_clock(&ClockSetting {
+                        frozen_at: Some(frozen_at),
+                        offset_seconds: None,
+                    })
+                    .map_err(unwritable)?
+                }
+                ClockCommand::Offset { seconds } => calls::set_clock(&ClockSetting {
+                    frozen_at: None,
+                    offset_seconds: Some(*seconds),
+                })
+                .map_err(unwritable)?,
+            },
         })
     }
 }
 
 impl RecordCommand {
-    /// The call on the collection `collection` (`apps` or `identities`).
-    fn request(
-        &self,
-        collection: &str,
-        read: &mut dyn FnMut(&str) -> Result<String, String>,
-    ) -> Result<ApiRequest, String> {
+    /// The call on `collection`.
+    fn request(&self, collection: Collection, read: Reader<'_>) -> Result<ApiRequest, String> {
         Ok(match self {
-            RecordCommand::List => ApiRequest::new(Method::GET, target(&[collection], &[])),
-            RecordCommand::Get { id } => {
-                ApiRequest::new(Method::GET, target(&[collection, id], &[]))
-            }
-            RecordCommand::Create { file } => {
-                ApiRequest::new(Method::POST, target(&[collection], &[]))
-                    .with_body(json_input(read, file)?)
-            }
-            RecordCommand::Update { id, file } => {
-                ApiRequest::new(Method::PUT, target(&[collection, id], &[]))
-                    .with_body(json_input(read, file)?)
-            }
-            RecordCommand::Patch { id, file } => {
-                ApiRequest::new(Method::PATCH, target(&[collection, id], &[]))
-                    .with_body(json_input(read, file)?)
-            }
-            RecordCommand::Delete { id } => {
-                ApiRequest::new(Method::DELETE, target(&[collection, id], &[]))
-            }
+            RecordCommand::List => collection.list(),
+            RecordCommand::Get { id } => collection.get(id),
+            RecordCommand::Create { file } => collection.create(json_input(read, file)?),
+            RecordCommand::Update { id, file } => collection.replace(id, json_input(read, file)?),
+            RecordCommand::Patch { id, file } => collection.patch(id, json_input(read, file)?),
+            RecordCommand::Delete { id } => collection.delete(id),
         })
     }
 }
@@ -146,16 +117,9 @@ impl RecordCommand {
 impl AuthCommand {
     fn request(&self) -> Result<ApiRequest, String> {
         Ok(match self {
-            AuthCommand::List { app_id, identity } => ApiRequest::new(
-                Method::GET,
-                target(
-                    &["authorizations"],
-                    &[
-                        ("app_id", app_id.as_deref()),
-                        ("identity", identity.as_deref()),
-                    ],
-                ),
-            ),
+            AuthCommand::List { app_id, identity } => {
+                calls::authorizations(app_id.as_deref(), identity.as_deref())
+            }
             AuthCommand::Grant {
                 app_id,
                 identity,
@@ -166,7 +130,8 @@ impl AuthCommand {
                 identity: identity.clone(),
                 auth_category: *category,
                 open_id: open_id.clone(),
-            })?,
+            })
+            .map_err(unwritable)?,
             AuthCommand::Revoke {
                 app_id,
                 identity,
@@ -205,10 +170,7 @@ impl ForceArgs {
 
 /// The text of FILE, once it is known to be JSON (sent as written, so the server sees
 /// exactly what the user wrote).
-fn json_input(
-    read: &mut dyn FnMut(&str) -> Result<String, String>,
-    file: &str,
-) -> Result<String, String> {
+fn json_input(read: Reader<'_>, file: &str) -> Result<String, String> {
     let text = read(file)?;
     serde_json::from_str::<IgnoredAny>(&text).map_err(|e| {
         let name = if file == "-" { "stdin" } else { file };
@@ -224,6 +186,7 @@ mod tests {
 
     use super::super::AdminArgs;
     use super::*;
+    use crate::client::calls::HttpMethod;
 
     /// The binary's shape: `alipay-mock admin …`.
     #[derive(Debug, Parser)]
@@ -252,13 +215,13 @@ mod tests {
     }
 
     /// (method, target, body as JSON) of a verb.
-    fn wire(argv: &[&str]) -> (Method, String, Option<Value>) {
+    fn wire(argv: &[&str]) -> (HttpMethod, String, Option<Value>) {
         let r = request(argv);
         let body = r.body.map(|b| serde_json::from_str(&b).unwrap());
         (r.method, r.target, body)
     }
 
-    fn no_body(method: Method, target: &str) -> (Method, String, Option<Value>) {
+    fn no_body(method: HttpMethod, target: &str) -> (HttpMethod, String, Option<Value>) {
         (method, target.to_owned(), None)
     }
 
@@ -278,21 +241,24 @@ mod tests {
                 "mRpcDcfCIHfPn/09B9QiJg=="
             ]),
             (
-                Method::PATCH,
+                HttpMethod::Patch,
                 one.clone(),
                 Some(json!({ "aes_key": "mRpcDcfCIHfPn/09B9QiJg==" }))
             )
         );
         assert_eq!(
             wire(&["apps", "clear-aes-key", "2021000000000002"]),
-            (Method::PATCH, one, Some(json!({ "aes_key": null })))
+            (HttpMethod::Patch, one, Some(json!({ "aes_key": null })))
         );
     }
 
     #[test]
     fn status_verbs_are_plain_gets() {
-        assert_eq!(wire(&["ready"]), no_body(Method::GET, "/__admin/ready"));
-        assert_eq!(wire(&["health"]), no_body(Method::GET, "/__admin/health"));
+        assert_eq!(wire(&["ready"]), no_body(HttpMethod::Get, "/__admin/ready"));
+        assert_eq!(
+            wire(&["health"]),
+            no_body(HttpMethod::Get, "/__admin/health")
+        );
     }
 
     #[test]
@@ -304,23 +270,26 @@ mod tests {
         ] {
             let one = format!("/__admin/{collection}/{encoded}");
             let all = format!("/__admin/{collection}");
-            assert_eq!(wire(&[collection, "list"]), no_body(Method::GET, &all));
-            assert_eq!(wire(&[collection, "get", id]), no_body(Method::GET, &one));
+            assert_eq!(wire(&[collection, "list"]), no_body(HttpMethod::Get, &all));
+            assert_eq!(
+                wire(&[collection, "get", id]),
+                no_body(HttpMethod::Get, &one)
+            );
             assert_eq!(
                 wire(&[collection, "create", "app.json"]),
-                (Method::POST, all.clone(), file.clone())
+                (HttpMethod::Post, all.clone(), file.clone())
             );
             assert_eq!(
                 wire(&[collection, "update", id, "app.json"]),
-                (Method::PUT, one.clone(), file.clone())
+                (HttpMethod::Put, one.clone(), file.clone())
             );
             assert_eq!(
                 wire(&[collection, "patch", id, "app.json"]),
-                (Method::PATCH, one.clone(), file.clone())
+                (HttpMethod::Patch, one.clone(), file.clone())
             );
             assert_eq!(
                 wire(&[collection, "delete", id]),
-                no_body(Method::DELETE, &one)
+                no_body(HttpMethod::Delete, &one)
             );
         }
     }
@@ -358,7 +327,7 @@ mod tests {
         assert_eq!(
             wire(&["identities", "set-state", "zhangsan", "paused"]),
             (
-                Method::PATCH,
+                HttpMethod::Patch,
                 "/__admin/identities/zhangsan".to_owned(),
                 Some(json!({ "state": "paused" }))
             )
@@ -379,16 +348,16 @@ mod tests {
     fn auth_verbs_put_filters_in_the_query_and_grants_in_the_body() {
         assert_eq!(
             wire(&["auth", "list"]),
-            no_body(Method::GET, "/__admin/authorizations")
+            no_body(HttpMethod::Get, "/__admin/authorizations")
         );
         assert_eq!(
             wire(&["auth", "list", "--identity", "lisi"]),
-            no_body(Method::GET, "/__admin/authorizations?identity=lisi")
+            no_body(HttpMethod::Get, "/__admin/authorizations?identity=lisi")
         );
         assert_eq!(
             wire(&["auth", "grant", "--app-id", "A", "--identity", "lisi"]),
             (
-                Method::POST,
+                HttpMethod::Post,
                 "/__admin/authorizations".to_owned(),
                 Some(json!({ "app_id": "A", "identity": "lisi" }))
             )
@@ -407,7 +376,7 @@ mod tests {
                 "2088000000000042"
             ]),
             (
-                Method::POST,
+                HttpMethod::Post,
                 "/__admin/authorizations".to_owned(),
                 Some(json!({
                     "app_id": "A", "identity": "lisi",
@@ -427,7 +396,7 @@ mod tests {
                 "B2B"
             ]),
             no_body(
-                Method::DELETE,
+                HttpMethod::Delete,
                 "/__admin/authorizations?app_id=A&identity=lisi&auth_category=B2B"
             )
         );
@@ -454,27 +423,27 @@ mod tests {
     fn scenario_verbs_map_to_scenarios() {
         assert_eq!(
             wire(&["scenarios", "list", "--app-id", "A"]),
-            no_body(Method::GET, "/__admin/scenarios?app_id=A")
+            no_body(HttpMethod::Get, "/__admin/scenarios?app_id=A")
         );
         assert_eq!(
             wire(&["scenarios", "get", "s1"]),
-            no_body(Method::GET, "/__admin/scenarios/s1")
+            no_body(HttpMethod::Get, "/__admin/scenarios/s1")
         );
         assert_eq!(
             wire(&["scenarios", "create", "s.json"]),
             (
-                Method::POST,
+                HttpMethod::Post,
                 "/__admin/scenarios".to_owned(),
                 Some(json!({ "file": "s.json" }))
             )
         );
         assert_eq!(
             wire(&["scenarios", "delete", "s1"]),
-            no_body(Method::DELETE, "/__admin/scenarios/s1")
+            no_body(HttpMethod::Delete, "/__admin/scenarios/s1")
         );
         assert_eq!(
             wire(&["scenarios", "clear"]),
-            no_body(Method::DELETE, "/__admin/scenarios")
+            no_body(HttpMethod::Delete, "/__admin/scenarios")
         );
     }
 
@@ -496,7 +465,7 @@ mod tests {
                 "3"
             ]),
             (
-                Method::POST,
+                HttpMethod::Post,
                 "/__admin/scenarios".to_owned(),
                 Some(json!({
                     "match": {
@@ -587,19 +556,19 @@ mod tests {
     fn fault_verbs_are_scoped_by_app_id() {
         assert_eq!(
             wire(&["faults", "get"]),
-            no_body(Method::GET, "/__admin/faults")
+            no_body(HttpMethod::Get, "/__admin/faults")
         );
         assert_eq!(
             wire(&["faults", "set", "f.json", "--app-id", "A"]),
             (
-                Method::PUT,
+                HttpMethod::Put,
                 "/__admin/faults?app_id=A".to_owned(),
                 Some(json!({ "file": "f.json" }))
             )
         );
         assert_eq!(
             wire(&["faults", "clear", "--app-id", "A"]),
-            no_body(Method::DELETE, "/__admin/faults?app_id=A")
+            no_body(HttpMethod::Delete, "/__admin/faults?app_id=A")
         );
     }
 
@@ -607,7 +576,7 @@ mod tests {
     fn requests_lists_with_encoded_filters_and_clear_deletes() {
         assert_eq!(
             wire(&["requests"]),
-            no_body(Method::GET, "/__admin/requests")
+            no_body(HttpMethod::Get, "/__admin/requests")
         );
         assert_eq!(
             wire(&[
@@ -624,14 +593,14 @@ mod tests {
                 "5"
             ]),
             no_body(
-                Method::GET,
+                HttpMethod::Get,
                 "/__admin/requests?method=zhima.auth.info.authquery&app_id=A\
                  &outcome=isv.invalid-signature&since=2024-05-01T12%3A00%3A00%2B08%3A00&limit=5"
             )
         );
         assert_eq!(
             wire(&["requests", "clear", "--app-id", "A"]),
-            no_body(Method::DELETE, "/__admin/requests?app_id=A")
+            no_body(HttpMethod::Delete, "/__admin/requests?app_id=A")
         );
     }
 
@@ -643,10 +612,13 @@ mod tests {
 
     #[test]
     fn reset_is_a_post_scoped_by_app_id() {
-        assert_eq!(wire(&["reset"]), no_body(Method::POST, "/__admin/reset"));
+        assert_eq!(
+            wire(&["reset"]),
+            no_body(HttpMethod::Post, "/__admin/reset")
+        );
         assert_eq!(
             wire(&["reset", "--app-id", "2014072300007148"]),
-            no_body(Method::POST, "/__admin/reset?app_id=2014072300007148")
+            no_body(HttpMethod::Post, "/__admin/reset?app_id=2014072300007148")
         );
     }
 

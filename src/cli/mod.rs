@@ -2,9 +2,11 @@
 //! (`docs/admin-openapi.yaml`), for shell users and scripts.
 //!
 //! This file is the command line: the verbs as clap types and [`run`]. What a verb means
-//! on the wire (method, target, JSON body) lives in [`request`], without touching the
-//! network, so it is tested alone; [`crate::admin::client`] sends it and renders the
-//! answer. No gateway logic lives here: the server validates everything it stores, the
+//! on the wire (method, target, JSON body) is `request`'s, built with the client's own
+//! request builders ([`crate::client::calls`]) without touching the network, so it is
+//! tested alone; [`crate::client::transport`] sends it; `output` renders the answer
+//! and words every error for a shell user (the flags and variables to change). No
+//! gateway logic lives here: the server validates everything it stores, the
 //! client only refuses what can never be valid (a body that is not JSON, an unknown state
 //! or category, a malformed `--since`).
 
@@ -15,11 +17,12 @@ use clap::{ArgGroup, Args, Subcommand};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::admin::client::{self, Endpoint};
+use crate::client::transport::{self, AdminAddress};
 use crate::config::{default_url, ADMIN_TOKEN_ENV, URL_ENV};
 use crate::model::{AccountState, AuthCategory};
 
-pub mod request;
+mod output;
+mod request;
 
 /// `alipay-mock admin`: where the gateway is, and what to do.
 #[derive(Debug, Args)]
@@ -347,7 +350,7 @@ pub fn run(args: AdminArgs) -> Result<String, String> {
         .url
         .or_else(|| non_empty_env(URL_ENV))
         .unwrap_or_else(default_url);
-    let endpoint = Endpoint::parse(&url)?;
+    let address = AdminAddress::parse(&url).map_err(|e| format!("--url {e}"))?;
     let token = args.token.or_else(|| non_empty_env(ADMIN_TOKEN_ENV));
     let request = args.command.request(&mut read_input)?;
     // One exchange: a current-thread runtime is all it needs.
@@ -355,14 +358,16 @@ pub fn run(args: AdminArgs) -> Result<String, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start tokio: {e}"))?;
-    let timeout = args.timeout.unwrap_or(client::TIMEOUT);
-    let answer = runtime.block_on(client::send_within(
-        &endpoint,
-        token.as_deref(),
-        &request,
-        timeout,
-    ))?;
-    answer.output()
+    let timeout = args.timeout.unwrap_or(transport::TIMEOUT);
+    let answer = runtime
+        .block_on(transport::send(
+            &address,
+            token.as_deref(),
+            &request,
+            timeout,
+        ))
+        .map_err(output::transport_error)?;
+    output::render(&answer)
 }
 
 /// Reads a FILE argument: `-` is stdin.
