@@ -7,7 +7,6 @@
 //! and are written through to the store, counters included, so they survive restarts.
 
 use std::sync::Mutex;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -36,6 +35,9 @@ pub enum ScenarioError {
     /// `for_seconds` beyond [`MAX_FOR_SECONDS`].
     #[error("for_seconds is capped at {MAX_FOR_SECONDS} (ten years)")]
     TooLong,
+    /// `for_seconds` from the gateway's now ends past the year 9999.
+    #[error("for_seconds would end after the year 9999 of the gateway's clock; shorten it or move the clock back")]
+    EndsBeyondCalendar,
 }
 
 /// Which calls a scenario applies to; an absent field matches anything.
@@ -209,6 +211,17 @@ impl ScenarioRequest {
         if self.for_seconds.is_some_and(|s| s > MAX_FOR_SECONDS) {
             return Err(ScenarioError::TooLong);
         }
+        let expires_at = match self.for_seconds {
+            None => None,
+            Some(seconds) => {
+                let end = i64::try_from(seconds)
+                    .ok()
+                    .and_then(|s| now.checked_add(time::Duration::seconds(s)))
+                    .filter(|end| crate::clock::within_calendar(*end))
+                    .ok_or(ScenarioError::EndsBeyondCalendar)?;
+                Some(end)
+            }
+        };
         let times = match (self.times, self.nth, self.for_seconds) {
             (None, None, None) => Some(1),
             (times, _, _) => times,
@@ -217,7 +230,7 @@ impl ScenarioRequest {
             id,
             remaining: times,
             seen: self.nth.map(|_| 0),
-            expires_at: self.for_seconds.map(|s| now + Duration::from_secs(s)),
+            expires_at,
             created_at: now,
             request: ScenarioRequest { times, ..self },
         })
@@ -460,6 +473,7 @@ fn step(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     // The real tables: the tests force the authquery's business codes.
     use crate::methods::business_error;
 
