@@ -62,6 +62,9 @@ pub struct Config {
     pub journal_max_bytes: usize,
     /// Keep identity names and certificate numbers unmasked in the journal.
     pub journal_unmasked: bool,
+    /// Host names the admin API answers to beside the listen address, `localhost` and
+    /// loopback literals (a compose service name, a container's host name).
+    pub allow_hosts: Vec<String>,
     /// Move a store folder aside (renamed, kept) and seed a new one from the fixtures,
     /// whatever it held: the way out of a damaged store.
     pub reseed: bool,
@@ -116,6 +119,7 @@ impl Default for Config {
             journal_max_bytes: crate::control::journal::DEFAULT_JOURNAL_MAX_BYTES,
             journal_unmasked: false,
             reseed: false,
+            allow_hosts: Vec::new(),
             sign_cache_entries: crate::sign_cache::DEFAULT_SIGN_CACHE_ENTRIES,
             sign_cache_bytes: crate::sign_cache::DEFAULT_SIGN_CACHE_BYTES,
         }

@@ -108,6 +108,10 @@ struct ServeArgs {
     /// Require `Authorization: Bearer TOKEN` on every /__admin/ call.
     #[arg(long, value_name = "TOKEN", env = ADMIN_TOKEN_ENV)]
     admin_token: Option<String>,
+    /// A host name the admin API answers to beside the listen address, localhost and
+    /// loopback addresses (a compose service name); repeat for more.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_hosts: Vec<String>,
     /// Read the admin token from this file (its first line): unlike --admin-token, it
     /// does not show in `ps`.
     #[arg(long, value_name = "FILE", conflicts_with = "admin_token")]
@@ -195,6 +199,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         journal_max_bytes: args.journal_max_bytes,
         journal_unmasked: args.journal_unmasked,
         reseed: args.reseed,
+        allow_hosts: args.allow_hosts,
         sign_cache_entries: args.sign_cache_entries,
         sign_cache_bytes: args.sign_cache_bytes,
         ..Config::default()

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, ORIGIN};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method as HttpMethod, Request, Response, StatusCode};
@@ -19,7 +19,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::admin::{self, Admin, AdminRequest};
+use crate::admin::{self, Admin, AdminRequest, SiteGuard, SiteHeaders};
 use crate::config::{Config, ADMIN_PREFIX, ADMIN_TOKEN_ENV, CONSOLE_PATH, GATEWAY_PATH};
 use crate::connections::{Activity, Connections};
 use crate::cpu_pool::CpuPool;
@@ -112,7 +112,10 @@ impl RunningGateway {
         let (shutdown, shutdown_rx) = oneshot::channel();
         let shared = Arc::new(Shared {
             state: Arc::clone(&state),
-            admin: Admin::new(config.admin_token.clone()),
+            admin: Admin::new(
+                config.admin_token.clone(),
+                SiteGuard::new(addr, config.allow_hosts.clone()),
+            ),
             cpu: CpuPool::per_core().map_err(StartError::Threads)?,
             max_body_bytes: config.max_body_bytes,
             request_timeout: config.request_timeout,
@@ -401,12 +404,20 @@ async fn serve(
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
+        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let request = AdminRequest {
             method: parts.method.as_str(),
             path: parts.uri.path(),
             query: parts.uri.query(),
             authorization,
             body: &body,
+            site: SiteHeaders {
+                method: parts.method.as_str(),
+                host: header(HOST).or_else(|| parts.uri.authority().map(|a| a.as_str())),
+                origin: header(ORIGIN),
+                content_type: header(CONTENT_TYPE),
+                body_empty: body.is_empty(),
+            },
         };
         return Ok(respond(shared.admin.handle(&shared.state, request).await));
     }
@@ -415,6 +426,31 @@ async fn serve(
     if path != GATEWAY_PATH {
         return Ok(respond(elsewhere(&request)));
     }
+    Ok(inert(serve_gateway(request, &shared).await?))
+}
+
+/// Makes a gateway answer inert in a browser. The real gateway answers
+/// `text/html;charset=…`, which SDKs see and this keeps, and its error answers echo
+/// request parameters (`sub_msg`): without these headers a page that links to
+/// `gateway.do?…<script>…` would run script on the origin that serves `/__admin/`.
+fn inert(mut response: Response<Body>) -> Response<Body> {
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// A `gateway.do` request, from its body to the signed answer.
+async fn serve_gateway(
+    request: Request<Incoming>,
+    shared: &Arc<Shared>,
+) -> Result<Response<Body>, DroppedByFault> {
     let http_method = request.method().clone();
     if http_method != HttpMethod::GET && http_method != HttpMethod::POST {
         return Ok(respond(
@@ -427,7 +463,7 @@ async fn serve(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = match read_body(request.into_body(), &shared).await {
+    let body = match read_body(request.into_body(), shared).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
             let error = GatewayError::Explained(

@@ -25,6 +25,7 @@ mod rejection;
 mod requests;
 mod reset;
 pub(crate) mod scenarios;
+mod site;
 mod ui;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ use crate::state::{CommitError, State};
 pub use authorizations::Grant;
 pub(crate) use rejection::Rejection;
 pub use requests::RequestsPage;
+pub use site::{SiteGuard, SiteHeaders};
 
 /// The OpenAPI document of this API, served at `/__admin/openapi.yaml`.
 const OPENAPI: &str = include_str!("../../docs/admin-openapi.yaml");
@@ -58,6 +60,8 @@ pub struct AdminRequest<'a> {
     pub authorization: Option<&'a str>,
     /// The body bytes (already bounded by the server).
     pub body: &'a [u8],
+    /// What the cross-site checks read (`Host`, `Origin`, `Content-Type`).
+    pub site: SiteHeaders<'a>,
 }
 
 /// `value` as a JSON answer.
@@ -109,6 +113,7 @@ impl From<CommitError<Rejection>> for Rejection {
 #[derive(Debug)]
 pub struct Admin {
     token_digest: Option<[u8; 32]>,
+    site: SiteGuard,
 }
 
 /// The endpoints, each with the methods it takes: the one route table.
@@ -223,9 +228,10 @@ impl QueryView<'_> {
 
 impl Admin {
     /// The admin API, optionally behind a bearer token.
-    pub fn new(token: Option<String>) -> Admin {
+    pub fn new(token: Option<String>, site: SiteGuard) -> Admin {
         Admin {
             token_digest: token.map(|t| Sha256::digest(t.as_bytes()).into()),
+            site,
         }
     }
 
@@ -253,6 +259,11 @@ impl Admin {
 
     /// Answers one admin request.
     pub async fn handle(&self, state: &Arc<State>, request: AdminRequest<'_>) -> Reply {
+        // Before anything else, the console included: a page of another site must not
+        // even read the admin API (see `site`).
+        if let Err(refused) = self.site.check(&request.site) {
+            return error(&refused);
+        }
         let path = request.path.trim_start_matches(ADMIN_PREFIX);
         let segments: Vec<String> = path
             .split('/')

@@ -18,6 +18,7 @@ mod cert_mode;
 mod clock;
 mod console;
 mod content_encryption;
+mod cross_site;
 mod crypto_backends;
 mod doctor;
 mod embed;
