@@ -287,7 +287,11 @@ async fn shutdown_lets_a_request_in_flight_finish() {
     set_faults(&gateway, json!({"seed": 1, "latency_ms": 500})).await;
     let (mut sender, request) = unsent_post(&gateway, &Call::authquery(&zhangsan("C2B"))).await;
     let in_flight = tokio::spawn(async move { sender.send_request(request).await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Shut down once the request is in the journal, i.e. the server has it and its
+    // latency fault has begun (issue 22, item 9: a 100 ms sleep assumed it).
+    while admin(&gateway, "GET", "requests", None).await.1["total"] == 0 {
+        tokio::task::yield_now().await;
+    }
     gateway.shutdown().await;
     let response = in_flight
         .await
