@@ -202,7 +202,6 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         allow_hosts: args.allow_hosts,
         sign_cache_entries: args.sign_cache_entries,
         sign_cache_bytes: args.sign_cache_bytes,
-        ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
