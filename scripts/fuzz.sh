@@ -18,7 +18,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-    targets=(params sign_content biz_content keys admin_json)
+    targets=(params sign_content biz_content keys admin_json clock_scenario)
 fi
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     echo "fuzz.sh: needs the nightly toolchain and cargo-fuzz:" >&2

@@ -22,6 +22,18 @@ pub enum ClockError {
     /// An offset beyond [`MAX_OFFSET_SECONDS`].
     #[error("offset_seconds must be within ±{MAX_OFFSET_SECONDS}")]
     OffsetOutOfRange,
+    /// A `frozen_at` whose UTC instant falls outside the years 1 to 9999.
+    #[error("frozen_at must fall within the years 0001 to 9999 once taken to UTC")]
+    FrozenOutOfRange,
+}
+
+/// Whether an instant, taken to UTC, is a calendar date every client can read back:
+/// RFC 3339 has four-digit years, and a UTC offset can carry a local year 9999 into
+/// 10000 (or year 0 into -1).
+pub fn within_calendar(instant: OffsetDateTime) -> bool {
+    instant
+        .checked_to_offset(time::UtcOffset::UTC)
+        .is_some_and(|utc| (1..=9999).contains(&utc.year()))
 }
 
 /// How the clock runs, as `PUT /__admin/clock` takes it and `GET` shows it (with `now`).
@@ -41,10 +53,14 @@ pub struct ClockSetting {
 }
 
 impl ClockSetting {
-    /// Refuses a setting with both fields or an offset out of range.
+    /// Refuses a setting with both fields, an offset out of range, or a frozen instant
+    /// outside the calendar.
     pub fn validate(&self) -> Result<(), ClockError> {
         if self.frozen_at.is_some() && self.offset_seconds.is_some() {
             return Err(ClockError::FrozenAndShifted);
+        }
+        if self.frozen_at.is_some_and(|f| !within_calendar(f)) {
+            return Err(ClockError::FrozenOutOfRange);
         }
         if self
             .offset_seconds

@@ -23,8 +23,9 @@ pub const URL_ENV: &str = "ALIPAY_MOCK_URL";
 pub const DEFAULT_DATA_DIR: &str = "alipay-mock-data";
 /// The largest request body read; larger ones are refused without being read.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// How long shutdown waits for in-flight requests.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long shutdown waits for in-flight requests before it closes the connections
+/// still open: well under the 10 s `docker stop` waits before SIGKILL.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long a client may take to send a request's headers, and then its body.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Open connections served at once; further clients wait in the listen backlog.
@@ -45,7 +46,8 @@ pub struct Config {
     pub timestamp_window: Option<Duration>,
     /// Request bodies above this many bytes are refused.
     pub max_body_bytes: usize,
-    /// How long shutdown waits for in-flight requests.
+    /// How long shutdown waits for in-flight requests; then it closes the connections
+    /// still open.
     pub shutdown_grace: Duration,
     /// How long a client may take to send a request's headers (also between requests
     /// on a kept-alive connection), and then its body; a slower client is cut off.
@@ -60,6 +62,12 @@ pub struct Config {
     pub journal_max_bytes: usize,
     /// Keep identity names and certificate numbers unmasked in the journal.
     pub journal_unmasked: bool,
+    /// Host names the admin API answers to beside the listen address, `localhost` and
+    /// loopback literals (a compose service name, a container's host name).
+    pub allow_hosts: Vec<String>,
+    /// Move a store folder aside (renamed, kept) and seed a new one from the fixtures,
+    /// whatever it held: the way out of a damaged store.
+    pub reseed: bool,
     /// How many response signatures the sign cache keeps; 0 turns it off.
     pub sign_cache_entries: usize,
     /// About how many bytes the sign cache keeps at most.
@@ -112,6 +120,8 @@ impl Default for Config {
             journal_max: crate::control::journal::DEFAULT_JOURNAL_MAX,
             journal_max_bytes: crate::control::journal::DEFAULT_JOURNAL_MAX_BYTES,
             journal_unmasked: false,
+            reseed: false,
+            allow_hosts: Vec::new(),
             sign_cache_entries: crate::sign_cache::DEFAULT_SIGN_CACHE_ENTRIES,
             sign_cache_bytes: crate::sign_cache::DEFAULT_SIGN_CACHE_BYTES,
             notify: crate::notify::NotifyConfig::default(),

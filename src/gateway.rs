@@ -267,14 +267,21 @@ fn process(
     let Caller { app, sign_type, .. } = caller;
     let sign = required("sign", MissingSignature)?;
     let timestamp = required("timestamp", MissingTimestamp)?;
-    let version = required("version", MissingVersion)?;
+    // The official PHP SDK's certificate rotation (`AopCertClient::checkResponseSign`)
+    // sends the certificate download without `version` (docs/protocol.md, §6): accepted
+    // for that method only.
+    let version = match params.non_empty("version") {
+        Some(version) => Some(version),
+        None if method_name == methods::cert_download::METHOD_NAME => None,
+        None => return Err(MissingVersion.into()),
+    };
     if let Some(format) = params.non_empty("format") {
         if !format.eq_ignore_ascii_case("json") {
             return Err(InvalidFormat.into());
         }
     }
     check_timestamp(state.timestamp_window(), state.clock().now(), timestamp)?;
-    if version != "1.0" {
+    if version.is_some_and(|v| v != "1.0") {
         return Err(InvalidParameter.into());
     }
     let public_key = cert_mode::verification_key(params, app, app.public_key(*sign_type))?;

@@ -3,7 +3,8 @@
 //! Map of the crate, outside in:
 //! - [`server`]: the HTTP server: hyper accept loop, bounded bodies, graceful shutdown;
 //!   [`RunningGateway`]. It reads requests into plain values and writes back a
-//!   [`reply::Reply`].
+//!   [`reply::Reply`]. Its open connections (idle ones closed first at the cap) are kept
+//!   by the private `connections` module.
 //! - [`state`]: [`State`], everything a running gateway holds (store, apps with parsed
 //!   keys, fixtures, scenarios, faults, journal) and the one way to change it
 //!   ([`State::commit`], [`State::reset`]).
@@ -91,6 +92,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
+mod connections;
 pub mod content_encryption;
 pub mod control;
 pub mod cpu_pool;

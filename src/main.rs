@@ -10,7 +10,7 @@ use std::time::Duration;
 use alipay_mock::cases;
 use alipay_mock::config::{
     ADMIN_PREFIX, ADMIN_TOKEN_ENV, CONSOLE_PATH, DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES,
-    MAX_CONNECTIONS, REQUEST_TIMEOUT,
+    MAX_CONNECTIONS, REQUEST_TIMEOUT, SHUTDOWN_GRACE,
 };
 use alipay_mock::control::journal::{DEFAULT_JOURNAL_MAX, DEFAULT_JOURNAL_MAX_BYTES};
 use alipay_mock::fixtures::{FixtureSource, Fixtures};
@@ -83,6 +83,10 @@ struct ServeArgs {
     /// Use a temporary store that is gone at exit.
     #[arg(long)]
     ephemeral: bool,
+    /// Start over from the fixtures: the --data folder is moved aside (renamed
+    /// DIR.before-reseed-SECONDS, not deleted) and a new store is seeded in its place.
+    #[arg(long, conflicts_with = "ephemeral")]
+    reseed: bool,
     /// Fixtures folder to seed from instead of the compiled-in fixtures.
     #[arg(long, value_name = "DIR")]
     fixtures: Option<PathBuf>,
@@ -96,6 +100,11 @@ struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = REQUEST_TIMEOUT.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     request_timeout: u64,
+    /// Seconds shutdown (SIGTERM, Ctrl-C) waits for requests in flight before it closes
+    /// the connections still open and exits 0.
+    #[arg(long, value_name = "SECONDS", default_value_t = SHUTDOWN_GRACE.as_secs(),
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    shutdown_grace: u64,
     /// Connections served at once; further clients wait to be accepted.
     #[arg(long, value_name = "N", default_value_t = MAX_CONNECTIONS as u32,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -103,6 +112,14 @@ struct ServeArgs {
     /// Require `Authorization: Bearer TOKEN` on every /__admin/ call.
     #[arg(long, value_name = "TOKEN", env = ADMIN_TOKEN_ENV)]
     admin_token: Option<String>,
+    /// A host name the admin API answers to beside the listen address, localhost and
+    /// loopback addresses (a compose service name); repeat for more.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_hosts: Vec<String>,
+    /// Read the admin token from this file (its first line): unlike --admin-token, it
+    /// does not show in `ps`.
+    #[arg(long, value_name = "FILE", conflicts_with = "admin_token")]
+    admin_token_file: Option<PathBuf>,
     /// How many requests the journal (/__admin/requests) keeps.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_JOURNAL_MAX)]
     journal_max: usize,
@@ -179,6 +196,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("alipay_mock=info")),
         )
         .init();
+    let admin_token = match &args.admin_token_file {
+        Some(file) => Some(read_token_file(file)?),
+        None => args.admin_token,
+    };
     let config = Config {
         addr: args.addr,
         store: if args.ephemeral {
@@ -190,11 +211,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         timestamp_window: args.timestamp_window.map(|m| Duration::from_secs(m * 60)),
         max_body_bytes: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.request_timeout),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
         max_connections: args.max_connections as usize,
-        admin_token: args.admin_token,
+        admin_token,
         journal_max: args.journal_max,
         journal_max_bytes: args.journal_max_bytes,
         journal_unmasked: args.journal_unmasked,
+        reseed: args.reseed,
+        allow_hosts: args.allow_hosts,
         sign_cache_entries: args.sign_cache_entries,
         sign_cache_bytes: args.sign_cache_bytes,
         notify: alipay_mock::notify::NotifyConfig {
@@ -203,7 +227,6 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             },
             ..Default::default()
         },
-        ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -223,6 +246,18 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         gateway.shutdown().await;
         Ok(())
     })
+}
+
+/// The admin token from `--admin-token-file`: its first line, without the line end.
+fn read_token_file(file: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        format!(
+            "cannot read the admin token file {}: {}; give a readable file, or use the {ADMIN_TOKEN_ENV} environment variable",
+            file.display(),
+            std::io::Error::from(e.kind())
+        )
+    })?;
+    Ok(text.lines().next().unwrap_or_default().trim().to_owned())
 }
 
 /// Prints the ready line, then where the console and the admin API are. A reader that

@@ -10,18 +10,18 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, ORIGIN};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method as HttpMethod, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::admin::{self, Admin, AdminRequest};
+use crate::admin::{self, Admin, AdminRequest, SiteGuard, SiteHeaders};
 use crate::config::{Config, ADMIN_PREFIX, ADMIN_TOKEN_ENV, CONSOLE_PATH, GATEWAY_PATH};
+use crate::connections::{Activity, Connections};
 use crate::cpu_pool::CpuPool;
 use crate::error::{GatewayError, PublicError};
 use crate::gateway;
@@ -38,6 +38,8 @@ const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 pub const DIAGNOSIS_HEADER: &str = "x-alipay-mock-diagnosis";
 /// How long shutdown waits for the last tasks to let go of the state.
 const STATE_RELEASE_WAIT: Duration = Duration::from_secs(5);
+/// How long shutdown waits for sled's threads to close the store folder's files.
+const STORE_RELEASE_WAIT: Duration = Duration::from_secs(5);
 
 /// Why a gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -77,8 +79,8 @@ pub struct RunningGateway {
 }
 
 impl RunningGateway {
-    /// Loads fixtures, opens (and if empty seeds) the store, parses every app's keys,
-    /// binds and starts serving.
+    /// Binds, then loads fixtures, opens (and if empty seeds) the store, parses every
+    /// app's keys and starts serving.
     pub async fn start(config: Config) -> Result<RunningGateway, StartError> {
         if config
             .admin_token
@@ -87,13 +89,9 @@ impl RunningGateway {
         {
             return Err(StartError::EmptyAdminToken);
         }
-        let setup = config.clone();
-        // Opening sled and parsing keys is blocking work: keep it off the runtime.
-        let state = tokio::task::spawn_blocking(move || State::open(&setup)).await??;
-        let state = Arc::new(state);
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .map_err(|source| StartError::Bind {
+        // Bind first: a port in use must not leave a new, seeded store folder behind.
+        let listener =
+            listen(config.addr, config.max_connections).map_err(|source| StartError::Bind {
                 addr: config.addr,
                 source,
             })?;
@@ -101,6 +99,10 @@ impl RunningGateway {
             addr: config.addr,
             source,
         })?;
+        let setup = config.clone();
+        // Opening sled and parsing keys is blocking work: keep it off the runtime.
+        let state = tokio::task::spawn_blocking(move || State::open(&setup)).await??;
+        let state = Arc::new(state);
         if !addr.ip().is_loopback() && config.admin_token.is_none() {
             tracing::warn!(
                 %addr,
@@ -112,7 +114,10 @@ impl RunningGateway {
         let (shutdown, shutdown_rx) = oneshot::channel();
         let shared = Arc::new(Shared {
             state: Arc::clone(&state),
-            admin: Admin::new(config.admin_token.clone()),
+            admin: Admin::new(
+                config.admin_token.clone(),
+                SiteGuard::new(addr, config.allow_hosts.clone()),
+            ),
             cpu: CpuPool::shared().map_err(StartError::Threads)?,
             max_body_bytes: config.max_body_bytes,
             request_timeout: config.request_timeout,
@@ -149,25 +154,64 @@ impl RunningGateway {
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the grace period) and
-    /// flushes the store. When it returns the store is closed, so a new gateway can open
-    /// the same folder at once.
+    /// closes the store. When it returns the store folder is released (sled's lock on it
+    /// too), so a new gateway can open the same folder at once; only a task that still
+    /// holds the state after [`STATE_RELEASE_WAIT`] (logged) can keep it open longer.
     pub async fn shutdown(self) {
+        let RunningGateway {
+            state,
+            shutdown,
+            task,
+            notifier,
+            ..
+        } = self;
         // The loop may already have ended; then there is nobody to tell.
-        let _ = self.shutdown.send(());
-        if let Err(e) = self.task.await {
+        let _ = shutdown.send(());
+        if let Err(e) = task.await {
             tracing::error!(error = %e, "gateway task failed");
         }
         // Attempts under way are cut short and not recorded: they are made again after
         // a restart.
-        self.notifier.stop().await;
+        notifier.stop().await;
         // Connection tasks let go of the state a moment after their connection ends
         // (and a commit whose caller left finishes in its own task): wait, bounded, until
-        // this handle holds the last reference, so dropping it closes the store.
+        // this handle holds the last reference.
         let deadline = tokio::time::Instant::now() + STATE_RELEASE_WAIT;
-        while Arc::strong_count(&self.state) > 1 && tokio::time::Instant::now() < deadline {
+        while Arc::strong_count(&state) > 1 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        let state = match Arc::try_unwrap(state) {
+            Ok(state) => state,
+            Err(_) => {
+                tracing::error!(
+                    "a task still holds the gateway's state at shutdown; the store closes \
+                     when it ends"
+                );
+                return;
+            }
+        };
+        // Dropping sled's handles flushes and joins its threads: blocking work.
+        match tokio::task::spawn_blocking(move || state.close(STORE_RELEASE_WAIT)).await {
+            Ok(true) => {}
+            Ok(false) => tracing::error!("the store folder is still locked after shutdown"),
+            Err(e) => tracing::error!(error = %e, "closing the store failed"),
+        }
     }
+}
+
+/// Binds with a listen backlog of `max_connections` (the kernel caps it at
+/// `net.core.somaxconn`), so clients past the cap wait to be accepted instead of timing
+/// out at the default backlog.
+fn listen(addr: SocketAddr, max_connections: usize) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As TcpListener::bind does: a restart can bind while old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(u32::try_from(max_connections.max(1)).unwrap_or(u32::MAX))
 }
 
 /// What every connection shares.
@@ -187,8 +231,8 @@ struct Limits {
     /// Longest wait for a request's headers (also between requests on a kept-alive
     /// connection).
     request_timeout: Duration,
-    /// One permit per open connection: at the cap the loop stops accepting and new
-    /// clients wait in the kernel's backlog.
+    /// One permit per open connection: at the cap an idle kept-alive connection is
+    /// closed to make room, or the new client waits for one to end.
     connections: Arc<Semaphore>,
 }
 
@@ -198,7 +242,6 @@ async fn accept_loop(
     limits: Limits,
     mut shutdown: oneshot::Receiver<()>,
 ) {
-    let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -208,15 +251,9 @@ async fn accept_loop(
         .half_close(true);
     let mut backoff = ACCEPT_BACKOFF_MIN;
     let mut failed_accepts: u64 = 0;
+    let mut connections = Connections::new();
     loop {
-        let permit = tokio::select! {
-            permit = Arc::clone(&limits.connections).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            _ = &mut shutdown => break,
-        };
-        tokio::select! {
+        let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     if failed_accepts > 0 {
@@ -224,15 +261,7 @@ async fn accept_loop(
                         failed_accepts = 0;
                         backoff = ACCEPT_BACKOFF_MIN;
                     }
-                    let shared = Arc::clone(&shared);
-                    let service = service_fn(move |request| serve(request, Arc::clone(&shared)));
-                    let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-                    tokio::spawn(async move {
-                        if let Err(e) = connection.await {
-                            tracing::debug!(error = %e, "connection ended with an error");
-                        }
-                        drop(permit);
-                    });
+                    stream
                 }
                 Err(e) => {
                     // Typically out of file descriptors (EMFILE): one log line per streak
@@ -250,18 +279,45 @@ async fn accept_loop(
                         _ = &mut shutdown => break,
                     }
                     backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                    continue;
                 }
             },
             _ = &mut shutdown => break,
-        }
+        };
+        // At the cap, an idle kept-alive connection makes room for the new client;
+        // without one, the new client waits for a connection to end.
+        let permit = match Arc::clone(&limits.connections).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                connections.close_an_idle_one();
+                tokio::select! {
+                    permit = Arc::clone(&limits.connections).acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => break,
+                    },
+                    _ = &mut shutdown => break,
+                }
+            }
+        };
+        let activity = Arc::new(Activity::default());
+        let service = {
+            let shared = Arc::clone(&shared);
+            let activity = Arc::clone(&activity);
+            service_fn(move |request| {
+                let in_flight = activity.begin();
+                let shared = Arc::clone(&shared);
+                async move {
+                    let response = serve(request, shared).await;
+                    drop(in_flight);
+                    response
+                }
+            })
+        };
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        connections.spawn(connection, activity, permit);
     }
     drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(limits.grace) => {
-            tracing::warn!("shutdown grace period over; no longer waiting for open connections");
-        }
-    }
+    connections.shutdown(limits.grace).await;
     if let Err(e) = shared.state.flush().await {
         tracing::error!(error = %e, "flushing the store at shutdown failed");
     }
@@ -356,12 +412,20 @@ async fn serve(
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
+        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let request = AdminRequest {
             method: parts.method.as_str(),
             path: parts.uri.path(),
             query: parts.uri.query(),
             authorization,
             body: &body,
+            site: SiteHeaders {
+                method: parts.method.as_str(),
+                host: header(HOST).or_else(|| parts.uri.authority().map(|a| a.as_str())),
+                origin: header(ORIGIN),
+                content_type: header(CONTENT_TYPE),
+                body_empty: body.is_empty(),
+            },
         };
         return Ok(respond(shared.admin.handle(&shared.state, request).await));
     }
@@ -370,6 +434,31 @@ async fn serve(
     if path != GATEWAY_PATH {
         return Ok(respond(elsewhere(&request)));
     }
+    Ok(inert(serve_gateway(request, &shared).await?))
+}
+
+/// Makes a gateway answer inert in a browser. The real gateway answers
+/// `text/html;charset=…`, which SDKs see and this keeps, and its error answers echo
+/// request parameters (`sub_msg`): without these headers a page that links to
+/// `gateway.do?…<script>…` would run script on the origin that serves `/__admin/`.
+fn inert(mut response: Response<Body>) -> Response<Body> {
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// A `gateway.do` request, from its body to the signed answer.
+async fn serve_gateway(
+    request: Request<Incoming>,
+    shared: &Arc<Shared>,
+) -> Result<Response<Body>, DroppedByFault> {
     let http_method = request.method().clone();
     if http_method != HttpMethod::GET && http_method != HttpMethod::POST {
         return Ok(respond(
@@ -382,7 +471,7 @@ async fn serve(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = match read_body(request.into_body(), &shared).await {
+    let body = match read_body(request.into_body(), shared).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
             let error = GatewayError::Explained(

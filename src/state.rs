@@ -23,7 +23,7 @@ use crate::methods::defined::{Compiled, Definition, DefinitionError, Definitions
 use crate::metrics::Metrics;
 use crate::notify::Notifications;
 use crate::sign_cache::SignCache;
-use crate::store::{Plan, Store, StoreError};
+use crate::store::{Plan, Store, StoreError, StoreLocation};
 
 /// Why a gateway's state could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -35,10 +35,17 @@ pub enum OpenError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A stored app's key does not parse.
-    #[error("stored app {app_id} has an unusable key: {source}")]
+    #[error(
+        "stored app {app_id} has an unusable key ({source}), in the store {store}. The store \
+         keeps what it was seeded with, so fixing the fixtures alone does not change it: start \
+         over from the fixtures with --reseed (the folder is moved aside, not deleted), or \
+         restore the folder from a backup"
+    )]
     AppKey {
         /// The app.
         app_id: String,
+        /// Where the store is (its folder, or "in memory").
+        store: String,
         /// What is wrong with its key.
         source: AppKeyError,
     },
@@ -107,6 +114,15 @@ impl State {
     /// off the async runtime.
     pub fn open(config: &Config) -> Result<State, OpenError> {
         let fixtures = Fixtures::load(&config.fixtures)?;
+        if let (true, StoreLocation::Dir(dir)) = (config.reseed, &config.store) {
+            if let Some(aside) = Store::start_over(dir)? {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    kept = %aside.display(),
+                    "--reseed: the store folder was moved aside; seeding a new one from the fixtures"
+                );
+            }
+        }
         let store = Store::open(&config.store)?;
         if store.seed_if_empty(&fixtures)? {
             tracing::info!(digest = %fixtures.digest, "seeded an empty store from the fixtures");
@@ -117,9 +133,13 @@ impl State {
             .map_err(OpenError::DefaultCerts)?;
         for app in store.apps()? {
             let app_id = app.app_id.clone();
-            keyring
-                .insert(app)
-                .map_err(|source| OpenError::AppKey { app_id, source })?;
+            keyring.insert(app).map_err(|source| OpenError::AppKey {
+                app_id,
+                store: store
+                    .dir()
+                    .map_or_else(|| "in memory".into(), |d| d.display().to_string()),
+                source,
+            })?;
         }
         let hostile_key = builtin_keys::signing_key(HOSTILE_KEY).map_err(OpenError::PlatformKey)?;
         let scenarios = Scenarios::default();
@@ -242,13 +262,31 @@ impl State {
             let _writes = state.writes.lock().await;
             let planner = Arc::clone(&state);
             let result = tokio::task::spawn_blocking(move || {
+                // A full disk is refused before sled sees the write (see Store::writable).
+                planner.store.prepare_write()?;
                 let (plan, result) = plan(&planner).map_err(CommitError::Refused)?;
-                planner.store.apply(plan)?;
+                planner
+                    .store
+                    .apply(plan)
+                    .map_err(|e| planner.store.write_failed(e))?;
                 Ok::<R, CommitError<E>>(result)
             })
             .await
             .map_err(|e| CommitError::Task(e.to_string()))??;
-            state.store.flush().await?;
+            if let Err(e) = state.store.flush().await {
+                // The change is in sled's memory but not on disk: reopening drops it, so
+                // memory again shows what the disk holds.
+                let store = Arc::clone(&state);
+                let e = tokio::task::spawn_blocking(move || store.store.write_failed(e))
+                    .await
+                    .map_err(|e| CommitError::Task(e.to_string()))?;
+                return Err(CommitError::Store(e));
+            }
+            // The marker outside sled's log follows the flushed generation.
+            let store = Arc::clone(&state);
+            tokio::task::spawn_blocking(move || store.store.record_flushed())
+                .await
+                .map_err(|e| CommitError::Task(e.to_string()))?;
             let done = after(&state, result);
             state.metrics.admin_write();
             Ok(done)
@@ -380,6 +418,19 @@ impl State {
     /// Writes everything to disk (shutdown).
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.store.flush().await
+    }
+
+    /// Closes the store (see [`Store::close`]); returns whether its folder is released.
+    /// Blocking: call it off the async runtime.
+    pub fn close(self, limit: Duration) -> bool {
+        // Everything else goes first: the notification queue holds a tree of the same
+        // database, and sled releases the folder only once every handle is gone.
+        let store = {
+            let this = self;
+            let State { store, .. } = this;
+            store
+        };
+        store.close(limit)
     }
 }
 

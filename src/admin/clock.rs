@@ -26,7 +26,11 @@ fn view(state: &State) -> Reply {
     json(
         200,
         &ClockView {
-            now: state.clock().now().to_offset(time::UtcOffset::UTC),
+            // Validated settings keep now inside the calendar; the fallback is never taken.
+            now: {
+                let now = state.clock().now();
+                now.checked_to_offset(time::UtcOffset::UTC).unwrap_or(now)
+            },
             setting: state.clock().setting(),
         },
     )

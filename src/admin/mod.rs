@@ -27,6 +27,7 @@ mod rejection;
 mod requests;
 mod reset;
 pub(crate) mod scenarios;
+mod site;
 mod ui;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ use crate::state::{CommitError, State};
 pub use authorizations::Grant;
 pub(crate) use rejection::Rejection;
 pub use requests::RequestsPage;
+pub use site::{SiteGuard, SiteHeaders};
 
 /// The OpenAPI document of this API, served at `/__admin/openapi.yaml`.
 const OPENAPI: &str = include_str!("../../docs/admin-openapi.yaml");
@@ -60,6 +62,8 @@ pub struct AdminRequest<'a> {
     pub authorization: Option<&'a str>,
     /// The body bytes (already bounded by the server).
     pub body: &'a [u8],
+    /// What the cross-site checks read (`Host`, `Origin`, `Content-Type`).
+    pub site: SiteHeaders<'a>,
 }
 
 /// `value` as a JSON answer.
@@ -111,6 +115,7 @@ impl From<CommitError<Rejection>> for Rejection {
 #[derive(Debug)]
 pub struct Admin {
     token_digest: Option<[u8; 32]>,
+    site: SiteGuard,
 }
 
 /// The endpoints, each with the methods it takes: the one route table.
@@ -236,9 +241,10 @@ impl QueryView<'_> {
 
 impl Admin {
     /// The admin API, optionally behind a bearer token.
-    pub fn new(token: Option<String>) -> Admin {
+    pub fn new(token: Option<String>, site: SiteGuard) -> Admin {
         Admin {
             token_digest: token.map(|t| Sha256::digest(t.as_bytes()).into()),
+            site,
         }
     }
 
@@ -266,6 +272,11 @@ impl Admin {
 
     /// Answers one admin request.
     pub async fn handle(&self, state: &Arc<State>, request: AdminRequest<'_>) -> Reply {
+        // Before anything else, the console included: a page of another site must not
+        // even read the admin API (see `site`).
+        if let Err(refused) = self.site.check(&request.site) {
+            return error(&refused);
+        }
         let path = request.path.trim_start_matches(ADMIN_PREFIX);
         let segments: Vec<String> = path
             .split('/')
@@ -376,25 +387,37 @@ struct Ready {
     scenarios: usize,
     fixtures_digest: String,
     seeded_from: Option<String>,
+    /// Why the store takes no writes now (a full disk), when it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
 }
 
 /// `GET /__admin/ready`: the gateway only listens once keys and store are loaded, so an
-/// answer means ready; it reports what is loaded.
+/// answer means ready (200); it reports what is loaded. A store that takes no writes now
+/// (a full disk) answers 503 `store unwritable`: the gateway still answers from what the
+/// store holds, but admin changes are refused until there is room.
 async fn ready(state: &Arc<State>) -> Result<Reply, Rejection> {
     let ready = read(state, |g| {
         let counts = g.store().counts();
+        let problem = g.store().writable().err().map(|e| e.to_string());
         Ok(Ready {
-            status: "ready",
+            status: if problem.is_some() {
+                "store unwritable"
+            } else {
+                "ready"
+            },
+            problem,
             apps: counts.apps,
             identities: counts.identities,
             authorizations: counts.authorizations,
             scenarios: g.scenarios().live_count(g.clock().now()),
             fixtures_digest: g.fixtures().digest.clone(),
-            seeded_from: g.store().seeded_from()?,
+            seeded_from: g.store().seeded_from().ok().flatten(),
         })
     })
     .await?;
-    Ok(json(200, &ready))
+    let status = if ready.problem.is_some() { 503 } else { 200 };
+    Ok(json(status, &ready))
 }
 
 /// The answer to a delete of many.

@@ -53,6 +53,16 @@ impl From<crate::store::StoreError> for Rejection {
     fn from(e: crate::store::StoreError) -> Rejection {
         match e {
             crate::store::StoreError::Conflict(message) => Rejection::conflict(message),
+            // 507 Insufficient Storage (RFC 4918): the change was not made for lack of
+            // room, and can be tried again once there is room.
+            e @ crate::store::StoreError::Full { .. } => Rejection {
+                status: 507,
+                message: e.to_string(),
+            },
+            e @ crate::store::StoreError::Unavailable { .. } => Rejection {
+                status: 503,
+                message: e.to_string(),
+            },
             other => Rejection::internal(other.to_string()),
         }
     }

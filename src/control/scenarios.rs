@@ -7,7 +7,6 @@
 //! and are written through to the store, counters included, so they survive restarts.
 
 use std::sync::Mutex;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -42,6 +41,9 @@ pub enum ScenarioError {
     /// method definition's rule (the field is named).
     #[error(transparent)]
     Definition(#[from] DefinitionError),
+    /// `for_seconds` from the gateway's now ends past the year 9999.
+    #[error("for_seconds would end after the year 9999 of the gateway's clock; shorten it or move the clock back")]
+    EndsBeyondCalendar,
 }
 
 /// Which calls a scenario applies to; an absent field matches anything.
@@ -244,6 +246,17 @@ impl ScenarioRequest {
         if self.for_seconds.is_some_and(|s| s > MAX_FOR_SECONDS) {
             return Err(ScenarioError::TooLong);
         }
+        let expires_at = match self.for_seconds {
+            None => None,
+            Some(seconds) => {
+                let end = i64::try_from(seconds)
+                    .ok()
+                    .and_then(|s| now.checked_add(time::Duration::seconds(s)))
+                    .filter(|end| crate::clock::within_calendar(*end))
+                    .ok_or(ScenarioError::EndsBeyondCalendar)?;
+                Some(end)
+            }
+        };
         let times = match (self.times, self.nth, self.for_seconds) {
             (None, None, None) => Some(1),
             (times, _, _) => times,
@@ -252,7 +265,7 @@ impl ScenarioRequest {
             id,
             remaining: times,
             seen: self.nth.map(|_| 0),
-            expires_at: self.for_seconds.map(|s| now + Duration::from_secs(s)),
+            expires_at,
             created_at: now,
             request: ScenarioRequest { times, ..self },
         })
@@ -495,6 +508,7 @@ fn step(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     // The real tables: the tests force the authquery's business codes.
     use crate::methods::business_error;
 

@@ -221,6 +221,30 @@ async fn the_certificate_download_answers_the_platform_certificate_by_sn() {
     gateway.shutdown().await;
 }
 
+/// Regression (issue 22, item 8): the official PHP SDK's certificate rotation
+/// (`AopCertClient::checkResponseSign`) sends this method without `version`; it answered
+/// `40001 isv.missing-version`. Other methods still need it.
+#[tokio::test]
+async fn the_certificate_download_without_version_is_answered_as_the_php_sdk_needs() {
+    let gateway = start().await;
+    let answer = cert_call(DOWNLOAD)
+        .without("version")
+        .param(
+            "biz_content",
+            &format!(r#"{{"alipay_cert_sn":"{ALIPAY_CERT_SN}"}}"#),
+        )
+        .post(&gateway)
+        .await;
+    assert_eq!(answer.node("utf-8", DOWNLOAD_NODE)["code"], "10000");
+    assert!(verifies_with_platform_cert(&answer));
+    let other = Call::authquery(DOC_BIZ_CONTENT)
+        .without("version")
+        .post(&gateway)
+        .await;
+    assert_eq!(other.node("utf-8", NODE)["sub_code"], "isv.missing-version");
+    gateway.shutdown().await;
+}
+
 #[tokio::test]
 async fn downloading_an_unknown_certificate_is_a_business_error() {
     let gateway = start().await;

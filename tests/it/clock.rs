@@ -132,3 +132,70 @@ async fn the_command_line_freezes_shifts_shows_and_releases_the_clock() {
     assert!(run(&["real"]).get("offset_seconds").is_none());
     gateway.shutdown().await;
 }
+
+/// Regression (issue 22, item 4): `frozen_at` at year 9999 with a negative offset
+/// panicked (the connection dropped) and every later `GET /__admin/clock` dropped too;
+/// year 0 with a positive offset answered 500; both kept the setting.
+#[tokio::test]
+async fn clock_settings_beyond_the_calendar_answer_400_and_change_nothing() {
+    let gateway = start().await;
+    let before = set_clock(&gateway, json!({"offset_seconds": 60})).await;
+    for frozen_at in [
+        "9999-12-31T23:59:59-23:59",
+        "0000-01-01T00:00:00+23:59",
+        "0000-01-01T00:00:00Z",
+    ] {
+        let (status, error) = admin(
+            &gateway,
+            "PUT",
+            "clock",
+            Some(json!({"frozen_at": frozen_at})),
+        )
+        .await;
+        assert_eq!(status, 400, "{frozen_at}: {error}");
+        assert!(
+            error["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("frozen_at"),
+            "{error}"
+        );
+        let (status, clock) = admin(&gateway, "GET", "clock", None).await;
+        assert_eq!(status, 200, "{clock}");
+        assert_eq!(clock["offset_seconds"], before["offset_seconds"]);
+        assert!(clock.get("frozen_at").is_none(), "{clock}");
+    }
+    gateway.shutdown().await;
+}
+
+/// Regression (issue 22, item 4): frozen at year 9999, a `for_seconds` scenario whose end
+/// falls past the calendar panicked (`scenarios.rs`).
+#[tokio::test]
+async fn a_scenario_ending_beyond_the_calendar_answers_400_and_is_not_added() {
+    let gateway = start().await;
+    set_clock(&gateway, json!({"frozen_at": "9999-12-31T00:00:00Z"})).await;
+    let (status, error) = admin(
+        &gateway,
+        "POST",
+        "scenarios",
+        Some(json!({"for_seconds": 315_360_000, "outcome": {"error": "SYSTEM_ERROR"}})),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("for_seconds"),
+        "{error}"
+    );
+    assert_eq!(admin(&gateway, "GET", "scenarios", None).await.1, json!([]));
+    // Within the calendar it still works, and the clock still shows.
+    force(
+        &gateway,
+        json!({"for_seconds": 3600, "outcome": {"error": "SYSTEM_ERROR"}}),
+    )
+    .await;
+    assert_eq!(admin(&gateway, "GET", "clock", None).await.0, 200);
+    gateway.shutdown().await;
+}

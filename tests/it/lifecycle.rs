@@ -157,6 +157,56 @@ async fn everything_but_the_journal_survives_a_restart() {
     second.shutdown().await;
 }
 
+/// Regression (issue 22, 5a): `shutdown` returned while sled's background threads still
+/// held the folder's lock, so a restart right away failed about once in 30 runs with
+/// "could not acquire lock … WouldBlock". Each round writes (a flushed commit and an
+/// unflushed scenario counter) under concurrent load, shuts down and starts again at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_right_after_shutdown_always_finds_the_store_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gateway = start_in(dir.path()).await;
+    for round in 0..100 {
+        force(
+            &gateway,
+            json!({"times": 1000, "outcome": {"error": "SYSTEM_ERROR"}}),
+        )
+        .await;
+        let gateway_ref = Arc::new(gateway);
+        let load: Vec<_> = (0..4)
+            .map(|_| {
+                let g = Arc::clone(&gateway_ref);
+                tokio::spawn(async move { query(&g, &zhangsan("C2B")).await })
+            })
+            .collect();
+        // A flushed commit as the last thing before shutdown: sled finishes it on its
+        // own threads.
+        set_faults(&*gateway_ref, json!({"seed": round})).await;
+        for call in load {
+            call.await.unwrap();
+        }
+        Arc::try_unwrap(gateway_ref).unwrap().shutdown().await;
+        gateway = match RunningGateway::start(Config::with_data_dir(dir.path())).await {
+            Ok(gateway) => gateway,
+            Err(e) => panic!("round {round}: the restart failed: {e}"),
+        };
+    }
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_start_on_a_folder_in_use_names_the_folder_and_the_other_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = start_in(dir.path()).await;
+    let err = RunningGateway::start(Config::with_data_dir(dir.path()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&dir.path().display().to_string()), "{err}");
+    assert!(err.contains("another process"), "{err}");
+    assert!(!err.contains("WouldBlock"), "no Rust debug text: {err}");
+    first.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_scoped_deletes_and_creates_leave_store_and_memory_agreeing() {
     let dir = tempfile::tempdir().unwrap();
@@ -237,7 +287,11 @@ async fn shutdown_lets_a_request_in_flight_finish() {
     set_faults(&gateway, json!({"seed": 1, "latency_ms": 500})).await;
     let (mut sender, request) = unsent_post(&gateway, &Call::authquery(&zhangsan("C2B"))).await;
     let in_flight = tokio::spawn(async move { sender.send_request(request).await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Shut down once the request is in the journal, i.e. the server has it and its
+    // latency fault has begun (issue 22, item 9: a 100 ms sleep assumed it).
+    while admin(&gateway, "GET", "requests", None).await.1["total"] == 0 {
+        tokio::task::yield_now().await;
+    }
     gateway.shutdown().await;
     let response = in_flight
         .await
@@ -320,6 +374,117 @@ fn the_binary_prints_its_url_serves_and_exits_cleanly_on_sigterm() {
     }
 }
 
+/// Starts the binary on a free port with `args` and returns it with the address it
+/// printed.
+fn spawn_serving(args: &[&str]) -> (Child, String) {
+    let mut child = Child(
+        Command::new(BIN)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .and_then(|w| w.strip_suffix("/gateway.do"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_owned();
+    (child, addr)
+}
+
+/// Waits for the child to exit, at most `limit`; its exit status.
+fn exit_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// Regression (issue 22, 5b): with one client stalled halfway through its headers,
+/// SIGTERM took 15 s (a 10 s grace, then 5 s waiting for the stalled connection's task),
+/// longer than `docker stop` waits before SIGKILL.
+#[test]
+fn sigterm_with_a_stalled_client_exits_0_within_docker_stops_10_seconds() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = spawn_serving(&["--data", dir.path().to_str().unwrap()]);
+    let mut stalled = std::net::TcpStream::connect(&addr).unwrap();
+    stalled
+        .write_all(b"POST /gateway.do HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    // The gateway has the connection once it answers another one.
+    let mut probe = std::net::TcpStream::connect(&addr).unwrap();
+    probe
+        .write_all(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut probe, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let term = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = exit_within(&mut child, Duration::from_secs(10))
+        .expect("the gateway exits within 10 s of SIGTERM");
+    assert!(status.success(), "exit status {status}");
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn shutdown_past_the_grace_cuts_stalled_connections_and_releases_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = RunningGateway::start(Config {
+        shutdown_grace: Duration::from_millis(200),
+        ..Config::with_data_dir(dir.path())
+    })
+    .await
+    .unwrap();
+    let mut stalled = tokio::net::TcpStream::connect(gateway.addr())
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut stalled,
+        b"POST /gateway.do HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(admin(&gateway, "GET", "health", None).await.0, 200);
+    gateway.shutdown().await;
+    let restarted = start_in(dir.path()).await;
+    restarted.shutdown().await;
+    drop(stalled);
+}
+
+/// Regression (issue 22, 5c): a start on a port in use created and seeded the store
+/// folder before it failed to listen.
+#[tokio::test]
+async fn a_start_on_a_port_in_use_leaves_no_store_folder_behind() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let err = RunningGateway::start(Config {
+        addr: taken.local_addr().unwrap(),
+        ..Config::with_data_dir(&data)
+    })
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("cannot listen"), "{err}");
+    assert!(!data.exists(), "the store folder was created");
+}
+
 #[test]
 fn cases_json_prints_the_catalogue_of_the_fixtures() {
     let output = Command::new(BIN)
@@ -377,4 +542,66 @@ fn keygen_writes_usable_pairs_and_never_overwrites() {
         std::fs::read_to_string(out.join("app_private_key.pem")).unwrap(),
         app_key
     );
+}
+
+/// Regression (issue 22, item 7): a bad fixture AES key seeded into `--data` kept every
+/// later start failing after the fixtures were fixed, with no hint how to get out.
+#[tokio::test]
+async fn a_bad_key_seeded_into_the_store_names_the_folder_and_the_way_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = dir.path().join("fixtures");
+    copy_fixtures(&fixtures);
+    std::fs::write(fixtures.join("keys/aes_key.txt"), "not a key\n").unwrap();
+    let data = dir.path().join("data");
+    let bad = Config {
+        fixtures: FixtureSource::Dir(fixtures),
+        ..Config::with_data_dir(&data)
+    };
+    let first = RunningGateway::start(bad).await.unwrap_err().to_string();
+    assert!(first.contains("2014072300007148"), "{first}");
+
+    let err = RunningGateway::start(Config::with_data_dir(&data))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&data.display().to_string()), "{err}");
+    assert!(err.contains("--reseed"), "{err}");
+    let gateway = RunningGateway::start(Config {
+        reseed: true,
+        ..Config::with_data_dir(&data)
+    })
+    .await
+    .unwrap();
+    gateway.shutdown().await;
+}
+
+#[test]
+fn admin_token_file_requires_the_token_it_holds_without_showing_it_in_ps() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "s3cret-from-a-file\n").unwrap();
+    let (mut child, addr) =
+        spawn_serving(&["--ephemeral", "--admin-token-file", file.to_str().unwrap()]);
+    let status_of = |token: Option<&str>| {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        write!(
+            stream,
+            "GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(status_of(None), "401");
+    assert_eq!(status_of(Some("s3cret-from-a-file")), "200");
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.0.id())).unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&cmdline).contains("s3cret"));
+    let _ = child.0.kill();
 }

@@ -308,7 +308,7 @@ async fn malformed_definitions_are_400s_naming_the_field_and_change_nothing() {
         &gateway,
         "PUT",
         &format!("/__admin/{path}"),
-        &[],
+        &[("content-type", "application/json".to_owned())],
         b"not json".to_vec(),
     )
     .await;

@@ -55,7 +55,7 @@ async fn stall_after(head: &[u8]) -> String {
 
 #[tokio::test]
 async fn headers_that_stall_close_the_connection() {
-    let answer = stall_after(b"POST /gateway.do HTTP/1.1\r\nHost: x\r\nContent-Le").await;
+    let answer = stall_after(b"POST /gateway.do HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le").await;
     assert!(!answer.starts_with("HTTP/1.1 2"), "{answer}");
 }
 
@@ -107,7 +107,7 @@ async fn identity_data_sent_to_an_unknown_method_is_masked_and_the_sign_content_
 #[tokio::test]
 async fn a_body_that_stalls_is_answered_408_in_the_gateways_format_and_closed() {
     let answer = stall_after(
-        b"POST /gateway.do HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+        b"POST /gateway.do HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\
           Content-Length: 1000\r\n\r\nmethod=zhi",
     )
     .await;
@@ -121,7 +121,7 @@ async fn a_body_that_stalls_is_answered_408_in_the_gateways_format_and_closed() 
 #[tokio::test]
 async fn an_admin_body_that_stalls_is_answered_408() {
     let answer = stall_after(
-        b"PUT /__admin/faults HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"seed\"",
+        b"PUT /__admin/faults HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"seed\"",
     )
     .await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
@@ -132,7 +132,7 @@ async fn a_client_that_half_closes_after_a_complete_request_gets_the_answer() {
     let gateway = start().await;
     let mut stream = TcpStream::connect(gateway.addr()).await.unwrap();
     stream
-        .write_all(b"GET /gateway.do?charset=utf-8 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .write_all(b"GET /gateway.do?charset=utf-8 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await
         .unwrap();
     stream.shutdown().await.unwrap();
@@ -154,7 +154,7 @@ async fn at_the_connection_cap_a_new_client_waits_until_a_connection_closes() {
     let _idle_two = TcpStream::connect(gateway.addr()).await.unwrap();
     let mut waiting = TcpStream::connect(gateway.addr()).await.unwrap();
     waiting
-        .write_all(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .await
         .unwrap();
     let mut first = [0u8; 1];
@@ -162,6 +162,40 @@ async fn at_the_connection_cap_a_new_client_waits_until_a_connection_closes() {
     assert!(early.is_err(), "answered beyond the cap: {early:?}");
     drop(idle_one);
     let answer = read_all(&mut waiting).await;
+    assert!(answer.contains("HTTP/1.1 200"), "{answer:?}");
+    gateway.shutdown().await;
+}
+
+/// Regression (issue 22, item 6): with every slot held by idle kept-alive connections,
+/// a new client waited for one of them to time out (30 s).
+#[tokio::test]
+async fn at_the_connection_cap_an_idle_kept_alive_connection_makes_room() {
+    let gateway = start_with(Config {
+        max_connections: 2,
+        request_timeout: Duration::from_secs(120),
+        ..Config::ephemeral()
+    })
+    .await;
+    // Two clients that made one request each and keep their connection open.
+    let mut kept = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(gateway.addr()).await.unwrap();
+        stream
+            .write_all(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = [0u8; 12];
+        stream.read_exact(&mut answer).await.unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 200");
+        kept.push(stream);
+    }
+    let mut new = TcpStream::connect(gateway.addr()).await.unwrap();
+    new.write_all(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(ANSWER_WITHIN, read_all(&mut new))
+        .await
+        .expect("the new client is answered while the idle ones stay connected");
     assert!(answer.contains("HTTP/1.1 200"), "{answer:?}");
     gateway.shutdown().await;
 }
@@ -221,9 +255,12 @@ async fn out_of_file_descriptors_the_server_logs_once_backs_off_and_recovers() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     drop(held);
     // Once descriptors are free again, a normal call is answered.
-    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    let mut stream = match TcpStream::connect(&addr).await {
+        Ok(stream) => stream,
+        Err(e) => panic!("{e}: {}", stop(child)),
+    };
     stream
-        .write_all(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .await
         .unwrap();
     let answer = read_all(&mut stream).await;
