@@ -209,16 +209,26 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start tokio: {e}"))?;
     runtime.block_on(async {
+        // Handlers first: a SIGTERM right after the ready line must stop the gateway
+        // gracefully (exit 0), not kill it with the default action.
+        let signals = shutdown_signals()?;
         let gateway = RunningGateway::start(config)
             .await
             .map_err(|e| e.to_string())?;
         // The first line is the ready line tools wait for: its text never changes.
-        println!("alipay-mock listening on {}", gateway.url());
         let base = format!("http://{}", gateway.addr());
-        println!("  console:   {base}{CONSOLE_PATH}");
-        println!("  admin API: {base}{ADMIN_PREFIX} ({base}{ADMIN_PREFIX}openapi.yaml)");
-        let _ = std::io::stdout().flush();
-        wait_for_signal().await?;
+        let ready = format!(
+            "alipay-mock listening on {}\n  console:   {base}{CONSOLE_PATH}\n  admin API: \
+             {base}{ADMIN_PREFIX} ({base}{ADMIN_PREFIX}openapi.yaml)\n",
+            gateway.url()
+        );
+        // Written at once, and a reader that stopped after the first line (a closed pipe)
+        // is no reason to stop serving: println! would panic on it.
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(ready.as_bytes());
+        let _ = stdout.flush();
+        drop(stdout);
+        signals.await?;
         tracing::info!("shutting down");
         gateway.shutdown().await;
         Ok(())
@@ -237,13 +247,17 @@ fn read_token_file(file: &Path) -> Result<String, String> {
     Ok(text.lines().next().unwrap_or_default().trim().to_owned())
 }
 
-async fn wait_for_signal() -> Result<(), String> {
+/// Installs the SIGINT and SIGTERM handlers now; the future resolves at the first signal.
+fn shutdown_signals() -> Result<impl std::future::Future<Output = Result<(), String>>, String> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.map_err(|e| format!("SIGINT: {e}")),
-        _ = term.recv() => Ok(()),
-    }
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => Ok(()),
+            _ = term.recv() => Ok(()),
+        }
+    })
 }
 
 fn print_cases(json: bool, source: FixtureSource) -> Result<(), String> {
