@@ -234,12 +234,12 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start tokio: {e}"))?;
     runtime.block_on(async {
+        // Handlers first: a SIGTERM right after the ready line (or during start) must
+        // stop the gateway gracefully (exit 0), not kill it with the default action.
+        let signals = Signals::install()?;
         let gateway = RunningGateway::start(config)
             .await
             .map_err(|e| e.to_string())?;
-        // Listen for the signals before announcing readiness: a supervisor may send
-        // SIGTERM as soon as it reads the ready line.
-        let signals = Signals::install()?;
         announce(&gateway);
         signals.wait().await?;
         tracing::info!("shutting down");
