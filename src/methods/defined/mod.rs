@@ -201,8 +201,21 @@ impl Compiled {
                 charset: request.charset.to_owned(),
             })
         });
-        let node = if context.exhausted() {
+        if context.exhausted() {
             notification = None;
+        }
+        self.answered(&context, node, notification)
+    }
+
+    /// The answer as the gateway sends it: the node (or the error past the rendering
+    /// bound) with the journal's masked copy.
+    fn answered(
+        &self,
+        context: &Context<'_>,
+        node: Result<String, GatewayError>,
+        notification: Option<TriggeredNotification>,
+    ) -> Answered {
+        let node = if context.exhausted() {
             Err(answer_too_large(self.name()))
         } else {
             node
@@ -219,17 +232,7 @@ impl Compiled {
     pub fn forced(&self, answer: &Answer, request: &Request<'_>) -> Answered {
         let context = request.context(self.next_seq());
         let node = answer.render(&context);
-        let node = if context.exhausted() {
-            Err(answer_too_large(self.name()))
-        } else {
-            node
-        };
-        let shown = node.as_ref().ok().and_then(|n| self.masked_json(n));
-        Answered {
-            node,
-            shown,
-            notification: None,
-        }
+        self.answered(&context, node, None)
     }
 
     /// A JSON text with every `mask` path masked; `None` when there is nothing to mask
