@@ -272,7 +272,9 @@ if cert_verifier is not None:
 def another_key_rejects():
     n, route = send(key_verifier(public_pem=other_public_key()), {"app_id": DEFAULT_APP_ID,
                                                                   "params": business("wrong key")})
-    if route["seen"] != [False] or n["state"] != "pending":
+    # Every attempt refused and the notification still pending. The Node driver moves the
+    # shared virtual clock for its retry check meanwhile, so a retry may have gone out too.
+    if not route["seen"] or any(route["seen"]) or n["state"] != "pending":
         raise AssertionError("expected a rejected attempt: %s" % n)
     admin("DELETE", "notifications/" + n["id"])
 
