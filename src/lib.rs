@@ -101,6 +101,8 @@ pub mod doctor;
 pub mod embed;
 pub mod error;
 pub mod fixtures;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gateway;
 pub mod keygen;
 pub mod keyring;
