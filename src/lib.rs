@@ -84,42 +84,92 @@ macro_rules! listed_enum {
     };
 }
 
-pub mod admin;
-pub mod builtin_keys;
-pub mod cases;
-pub mod cert;
+// The public surface: what embedders, the `alipay-mock` binary and users of the HTTP
+// client need. Everything else is crate-private.
 pub mod cli;
 pub mod client;
-pub mod clock;
 pub mod config;
-mod connections;
-pub mod content_encryption;
-pub mod control;
-pub mod cpu_pool;
-pub mod crypto;
-pub mod doctor;
 pub mod embed;
-pub mod error;
+pub mod server;
+
+// Internals the binary, the integration tests, the examples and the fuzz targets reach
+// into (signing like an SDK, parsing parameters, loading fixtures): public so they
+// compile, hidden from the documentation, no promise of stability.
+#[doc(hidden)]
+pub mod cases;
+#[doc(hidden)]
+pub mod cert;
+#[doc(hidden)]
+pub mod clock;
+#[doc(hidden)]
+pub mod content_encryption;
+#[doc(hidden)]
+pub mod control;
+#[doc(hidden)]
+pub mod crypto;
+#[doc(hidden)]
 pub mod fixtures;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod gateway;
-pub mod keygen;
-pub mod keyring;
+#[doc(hidden)]
 pub mod keys;
+#[doc(hidden)]
 pub mod methods;
-pub mod metrics;
+#[doc(hidden)]
 pub mod model;
+#[doc(hidden)]
 pub mod notify;
+#[doc(hidden)]
 pub mod protocol;
-pub mod reply;
-pub mod server;
-pub mod sign_cache;
-pub mod signature;
-pub mod state;
+#[doc(hidden)]
 pub mod store;
 
+pub(crate) mod admin;
+pub(crate) mod builtin_keys;
+mod connections;
+pub(crate) mod cpu_pool;
+pub(crate) mod doctor;
+pub(crate) mod error;
+pub(crate) mod gateway;
+pub(crate) mod keygen;
+pub(crate) mod keyring;
+pub(crate) mod metrics;
+pub(crate) mod reply;
+pub(crate) mod sign_cache;
+pub(crate) mod signature;
+pub(crate) mod state;
+
+pub use client::Client;
 pub use config::Config;
 pub use embed::MockGateway;
 pub use server::RunningGateway;
-pub use state::State;
+
+// The typed models an embedder passes to [`MockGateway`] and [`Client`] and receives
+// from them, the same types the admin API reads and writes as JSON.
+pub use admin::{Grant, RequestsPage};
+pub use clock::ClockSetting;
+pub use control::faults::{FaultConfig, Hostile, HostileMode, Latency, LatencyRange};
+pub use control::journal::{Filter, JournalEntry, OutcomeCodes, SignatureVerdict};
+pub use control::scenarios::{
+    ForcedAnswer, ForcedDefinedError, ForcedError, ForcedNode, Match, Outcome, Scenario,
+    ScenarioRequest,
+};
+pub use crypto::SignType;
+pub use methods::defined::{Definition, ErrorSpec, NotifySpec, Rule};
+pub use model::{
+    AccountState, App, AppAuthToken, AuthCategory, Authorization, Identity, InvalidIdentity,
+};
+pub use notify::{
+    Attempt, Notification, NotificationFilter, NotificationRequest, NotificationState,
+    NotificationSummary, Verdict,
+};
+
+/// What the binary and the property tests use of the crate's insides: not part of the
+/// API.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::cpu_pool::batch_io_thread;
+    pub use crate::keygen::write_key_pairs;
+    pub use crate::keyring::{AppEntry, KeyRing};
+    pub use crate::signature::verify_request;
+}

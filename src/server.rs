@@ -149,7 +149,7 @@ impl RunningGateway {
     }
 
     /// What it serves from: store, apps, scenarios, faults, journal.
-    pub fn state(&self) -> &Arc<State> {
+    pub(crate) fn state(&self) -> &Arc<State> {
         &self.state
     }
 

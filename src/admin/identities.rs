@@ -81,7 +81,9 @@ pub(crate) async fn write(
     existing: Existing,
 ) -> Result<Identity, Rejection> {
     check_id("id", &identity.id)?;
-    identity.validate().map_err(Rejection::bad_request)?;
+    identity
+        .validate()
+        .map_err(|e| Rejection::bad_request(e.to_string()))?;
     let stored = identity.clone();
     state
         .commit(

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::CommandError;
 use crate::doctor::offline::{self, AppMaterial, Captured};
 use crate::fixtures::FixtureSource;
 
@@ -94,7 +95,11 @@ fn captured(args: &DoctorArgs) -> Result<Captured, String> {
 }
 
 /// Examines the request: the report to print, and whether the gateway would accept it.
-pub fn run(args: DoctorArgs) -> Result<(String, bool), String> {
+pub fn run(args: DoctorArgs) -> Result<(String, bool), CommandError> {
+    examine(args).map_err(CommandError)
+}
+
+fn examine(args: DoctorArgs) -> Result<(String, bool), String> {
     let captured = captured(&args)?;
     let aes_key = match &args.aes_key {
         Some(text) if Path::new(text).is_file() => Some(read(Path::new(text))?),

@@ -375,10 +375,20 @@ pub enum RequestsCommand {
     },
 }
 
+/// Why a command did not do what was asked: the message to print, naming the flag or
+/// input to fix (or the HTTP status and the server's `error`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CommandError(pub(crate) String);
+
 /// Runs one verb against the gateway and returns what to print: the answer as pretty
-/// JSON (text as is; nothing for 204), or an error message naming the HTTP status and
-/// the server's `error`.
-pub fn run(args: AdminArgs) -> Result<String, String> {
+/// JSON (text as is; nothing for 204), or an error naming the HTTP status and the
+/// server's `error`.
+pub fn run(args: AdminArgs) -> Result<String, CommandError> {
+    execute(args).map_err(CommandError)
+}
+
+fn execute(args: AdminArgs) -> Result<String, String> {
     let url = args
         .url
         .or_else(|| non_empty_env(URL_ENV))

@@ -65,7 +65,7 @@ async fn typed_control_changes_the_next_answers_as_the_admin_api_would() {
     assert_eq!(revoked, 1);
     assert_eq!(ask_as(&gateway, APP_ID).await["authorized"], false);
     let granted = gateway
-        .grant(alipay_mock::admin::Grant {
+        .grant(alipay_mock::Grant {
             app_id: APP_ID.into(),
             identity: "zhangsan".into(),
             auth_category: None,

@@ -11,9 +11,9 @@
 
 mod answer;
 mod definition;
-pub mod path;
+pub(crate) mod path;
 mod registry;
-pub mod template;
+pub(crate) mod template;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

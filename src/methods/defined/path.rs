@@ -66,11 +66,6 @@ impl Path {
     pub fn len(&self) -> usize {
         self.segments.len()
     }
-
-    /// Whether the path has no segment (never true of a parsed path).
-    pub fn is_empty(&self) -> bool {
-        self.segments.is_empty()
-    }
 }
 
 fn step<'v>(value: &'v Value, segment: &str) -> Option<&'v Value> {
