@@ -190,7 +190,7 @@ mod tests {
     async fn a_paused_account_is_refused_with_its_sub_code() {
         let (gateway, client) = arrange().await;
         gateway
-            .force(ScenarioRequest::answering(Outcome::Error(ForcedError {
+            .force(&ScenarioRequest::answering(Outcome::Error(ForcedError {
                 error: "ZM_ACCOUNT_PAUSE".into(),
             })))
             .await
@@ -207,7 +207,7 @@ mod tests {
             serde_json::json!({"seed": 7, "hostile": {"mode": "altered_body", "rate": 1.0}}),
         )
         .unwrap();
-        gateway.set_faults(None, faults).await.unwrap();
+        gateway.set_faults(None, &faults).await.unwrap();
         let outcome = client.check("张三", "33021199003132432").await;
         assert_eq!(
             outcome,

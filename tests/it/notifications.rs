@@ -728,11 +728,11 @@ async fn only_exactly_success_delivers_not_success_with_a_newline_nor_in_capital
 
 #[tokio::test]
 async fn mock_gateway_sends_and_shows_notifications_with_typed_calls() {
-    use alipay_mock::notify::{NotificationFilter, NotificationRequest, NotificationState};
+    use alipay_mock::{NotificationFilter, NotificationRequest, NotificationState};
     let gateway = alipay_mock::MockGateway::builder().start().await.unwrap();
     let handler = Handler::start(&[(500, "busy")]).await;
     let sent = gateway
-        .send_notification(NotificationRequest {
+        .send_notification(&NotificationRequest {
             app_id: APP_ID.into(),
             notify_url: handler.url.clone(),
             params: [("out_trade_no".to_owned(), "T7".to_owned())].into(),
@@ -755,7 +755,7 @@ async fn mock_gateway_sends_and_shows_notifications_with_typed_calls() {
     let retried = gateway.retry_notification(&sent.id).await.unwrap();
     assert_eq!(retried.state, NotificationState::Delivered);
     let delivered = gateway
-        .notifications(NotificationFilter {
+        .notifications(&NotificationFilter {
             state: Some(NotificationState::Delivered),
             ..NotificationFilter::default()
         })
@@ -774,7 +774,7 @@ async fn mock_gateway_sends_and_shows_notifications_with_typed_calls() {
 #[tokio::test]
 async fn the_http_client_sends_shows_retries_lists_and_deletes_notifications() {
     use alipay_mock::client::Client;
-    use alipay_mock::notify::{NotificationFilter, NotificationRequest, NotificationState};
+    use alipay_mock::{NotificationFilter, NotificationRequest, NotificationState};
     let gateway = start().await;
     let handler = Handler::start(&[(503, "later")]).await;
     let client = Client::new(&gateway.url()).unwrap();
