@@ -149,10 +149,8 @@ async fn main() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alipay_mock::control::faults::FaultConfig;
-    use alipay_mock::control::scenarios::{ForcedError, Outcome, ScenarioRequest};
-    use alipay_mock::model::AuthCategory;
     use alipay_mock::MockGateway;
+    use alipay_mock::{AuthCategory, FaultConfig, ForcedError, Outcome, ScenarioRequest};
 
     async fn arrange() -> (MockGateway, MerchantAlipay) {
         let gateway = MockGateway::builder().start().await.unwrap();

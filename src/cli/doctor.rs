@@ -1,7 +1,7 @@
 //! `alipay-mock doctor …`: a captured request examined offline. This file is the command
 //! line only: where the request and the app's material come from (flags, files, standard
 //! input). Reading a curl command line and examining the request through the gateway's
-//! own pipeline are [`crate::doctor::offline`]'s.
+//! own pipeline are `doctor::offline`'s.
 
 use std::path::{Path, PathBuf};
 

@@ -4,8 +4,8 @@
 //!
 //! This file is the command line: the verbs as clap types and [`run`]. What a verb means
 //! on the wire (method, target, JSON body) is `request`'s, built with the client's own
-//! request builders ([`crate::client::calls`]) without touching the network, so it is
-//! tested alone; [`crate::client::transport`] sends it; `output` renders the answer
+//! request builders (`client::calls`) without touching the network, so it is
+//! tested alone; `client::transport` sends it; `output` renders the answer
 //! and words every error for a shell user (the flags and variables to change). No
 //! gateway logic lives here: the server validates everything it stores, the
 //! client only refuses what can never be valid (a body that is not JSON, an unknown state

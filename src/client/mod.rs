@@ -1,8 +1,9 @@
 //! The HTTP client of the admin API, for a gateway in another process (a container, a
-//! `serve` started by a test script): [`calls`] builds each call's request (shared with
-//! the command line), [`transport`] sends it (hyper lives there), [`Client`] offers the
-//! calls typed, with the server's own request and answer types ([`notifications`] holds
-//! the notification calls and their typed methods).
+//! `serve` started by a test script): `calls` builds each call's request (shared with
+//! the command line), `transport` sends it (hyper lives there), [`Client`] offers the
+//! calls typed, with the server's own request and answer types (`notifications` holds
+//! the notification calls and their typed methods). [`Client`] has the verbs of
+//! [`crate::MockGateway`], with the same argument and answer types.
 
 pub(crate) mod calls;
 pub(crate) mod notifications;

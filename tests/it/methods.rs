@@ -5,11 +5,11 @@
 
 use crate::support::*;
 use alipay_mock::client::Client;
+use alipay_mock::config::FixtureSource;
 use alipay_mock::content_encryption::AesKey;
 use alipay_mock::crypto::SignType;
 use alipay_mock::embed::ControlError;
-use alipay_mock::fixtures::FixtureSource;
-use alipay_mock::methods::defined::Definition;
+use alipay_mock::Definition;
 use alipay_mock::{Config, MockGateway, RunningGateway};
 use serde_json::{json, Value};
 

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::{self, admin, APP_ID, RSA2_ONLY_APP_ID};
-use alipay_mock::notify::delivery::Limits;
-use alipay_mock::notify::NotifyConfig;
+use alipay_mock::config::NotifyConfig;
+use alipay_mock::config::NotifyLimits as Limits;
 use alipay_mock::{Config, RunningGateway};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -436,7 +436,7 @@ async fn bad_input_is_a_400_naming_the_field_and_stores_nothing() {
 async fn notify_allow_widens_where_notifications_may_go() {
     let gateway = RunningGateway::start(Config {
         notify: NotifyConfig {
-            policy: alipay_mock::notify::policy::Policy {
+            policy: alipay_mock::config::NotifyPolicy {
                 extra: vec!["8.8.8.0/24".parse().unwrap()],
             },
             ..quick_config().notify

@@ -46,7 +46,7 @@ pub const MAX_NOTIFY_DELAY_SECONDS: u64 = 24 * 3600;
 pub const NO_MATCHING_RULE: &str = "ALIPAY_MOCK.NO_MATCHING_RULE";
 
 /// The `sub_code` of an answer whose templates would write more than
-/// [`template::MAX_RENDERED_BYTES`] for one request.
+/// `template::MAX_RENDERED_BYTES` for one request.
 pub const ANSWER_TOO_LARGE: &str = "ALIPAY_MOCK.ANSWER_TOO_LARGE";
 
 fn answer_too_large(method: &str) -> GatewayError {
