@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::records::{check_id, missing, replacement, Existing, READ_ONLY};
+use super::records::{app_entry, check_id, missing, replacement, Existing, READ_ONLY};
 use super::{json, no_content, Input};
 use crate::admin::Rejection;
 use crate::keyring::{AppEntry, CertSns};
@@ -66,11 +66,7 @@ pub(super) async fn post(state: &Arc<State>, request: &Input<'_>) -> Result<Repl
 /// `GET /__admin/apps/{app_id}`.
 pub(super) async fn get(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
     request.query(&[])?;
-    let app_id = request.id();
-    let entry = state
-        .keyring()
-        .get(app_id)
-        .ok_or_else(|| missing("app", app_id))?;
+    let entry = app_entry(state, request.id())?;
     Ok(json(200, &view(&entry)?))
 }
 
@@ -84,12 +80,8 @@ pub(super) async fn put(state: &Arc<State>, request: &Input<'_>) -> Result<Reply
 /// `PATCH /__admin/apps/{app_id}`.
 pub(super) async fn patch(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
     request.query(&[])?;
-    let app_id = request.id();
-    let current = state
-        .keyring()
-        .get(app_id)
-        .ok_or_else(|| missing("app", app_id))?;
-    let app = replacement("app_id", app_id, request.json()?, Some(&current.app))?;
+    let current = app_entry(state, request.id())?;
+    let app = replacement("app_id", request.id(), request.json()?, Some(&current.app))?;
     write_app(state, app, Existing::MustExist).await
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rsa::RsaPublicKey;
 
-use super::records::missing;
+use super::records::app_entry;
 use super::{json, Input};
 use crate::admin::Rejection;
 use crate::crypto::SignType;
@@ -42,10 +42,7 @@ pub(super) async fn cases(state: &Arc<State>, request: &Input<'_>) -> Result<Rep
 pub(super) async fn test_key(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
     request.query(&[])?;
     let app_id = request.id();
-    let entry = state
-        .keyring()
-        .get(app_id)
-        .ok_or_else(|| missing("app", app_id))?;
+    let entry = app_entry(state, app_id)?;
     let private = keys::parse_private_key(FIXTURE_APP_KEY)
         .map_err(|e| Rejection::internal(format!("fixture app key: {e}")))?;
     let public = RsaPublicKey::from(&private);
