@@ -131,8 +131,17 @@ async fn send_due(state: &Arc<State>, id: &str) {
     let queue = state.notifications().queue();
     let notification = match queue.get(id) {
         Ok(Some(n)) if n.state == NotificationState::Pending => n,
-        Ok(_) => {
+        Ok(Some(_)) => {
             queue.release(id);
+            return;
+        }
+        // Gone from the store (a write that never reached the disk, then a reopen):
+        // forgotten, or the worker would take it again and again.
+        Ok(None) => {
+            if let Err(e) = queue.reload(id) {
+                queue.release(id);
+                tracing::error!(%id, error = %e, "cannot read a notification");
+            }
             return;
         }
         Err(e) => {
@@ -179,7 +188,7 @@ pub(super) async fn send(
     if recorded.is_none() {
         state.notifications().queue().release(&id);
     }
-    state.store().flush().await?;
+    super::flush_record(state, &id).await?;
     state.metrics().notification_attempt(verdict);
     if let Some(n) = &recorded {
         tracing::info!(
