@@ -226,27 +226,9 @@ async fn read_bounded(mut body: hyper::body::Incoming, limit: usize) -> (Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::record::NotificationState;
 
     fn notification(url: &str) -> Notification {
-        let now = time::OffsetDateTime::UNIX_EPOCH;
-        Notification {
-            id: "n".into(),
-            seq: 1,
-            app_id: "a".into(),
-            notify_url: url.into(),
-            sign_type: crate::crypto::SignType::Rsa2,
-            charset: "utf-8".into(),
-            cert_mode: false,
-            source: "admin".into(),
-            params: Vec::new(),
-            sign_content: String::new(),
-            body: "a=b".into(),
-            created_at: now,
-            state: NotificationState::Pending,
-            next_attempt_at: Some(now),
-            attempts: Vec::new(),
-        }
+        Notification::pending_for_test("n", 1, url, time::OffsetDateTime::UNIX_EPOCH)
     }
 
     /// Regression: resolution had no deadline of its own, so a name whose DNS never

@@ -282,24 +282,8 @@ mod tests {
     use crate::store::StoreLocation;
 
     fn notification(id: &str, seq: u64) -> Notification {
-        let now = OffsetDateTime::UNIX_EPOCH;
-        Notification {
-            id: id.into(),
-            seq,
-            app_id: "a".into(),
-            notify_url: "http://127.0.0.1:9/notify".into(),
-            sign_type: crate::crypto::SignType::Rsa2,
-            charset: "utf-8".into(),
-            cert_mode: false,
-            source: "admin".into(),
-            params: Vec::new(),
-            sign_content: String::new(),
-            body: "a=b".into(),
-            created_at: now,
-            state: NotificationState::Pending,
-            next_attempt_at: Some(now),
-            attempts: Vec::new(),
-        }
+        let url = "http://127.0.0.1:9/notify";
+        Notification::pending_for_test(id, seq, url, OffsetDateTime::UNIX_EPOCH)
     }
 
     /// Regression (issue 22's merge): the queue kept the tree of the database it was

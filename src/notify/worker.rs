@@ -236,23 +236,7 @@ mod tests {
     use time::macros::datetime;
 
     fn pending(due: OffsetDateTime) -> Notification {
-        Notification {
-            id: "n".into(),
-            seq: 1,
-            app_id: "a".into(),
-            notify_url: "http://127.0.0.1/".into(),
-            sign_type: crate::crypto::SignType::Rsa2,
-            charset: "utf-8".into(),
-            cert_mode: false,
-            source: "admin".into(),
-            params: Vec::new(),
-            sign_content: String::new(),
-            body: String::new(),
-            created_at: due,
-            state: NotificationState::Pending,
-            next_attempt_at: Some(due),
-            attempts: Vec::new(),
-        }
+        Notification::pending_for_test("n", 1, "http://127.0.0.1/", due)
     }
 
     fn outcome(verdict: Verdict) -> delivery::Outcome {
