@@ -417,6 +417,10 @@ async fn bad_input_is_a_400_naming_the_field_and_stores_nothing() {
             "params.s",
         ),
         (
+            json!({"app_id": APP_ID, "notify_url": "https://127.0.0.1:8443/notify"}),
+            "notify_url: https is not supported: the gateway has no TLS client",
+        ),
+        (
             json!({"app_id": APP_ID, "notify_url": "http://8.8.8.8/notify"}),
             "notify_url: 8.8.8.8 resolves to 8.8.8.8, which is not a loopback or private-network address",
         ),
