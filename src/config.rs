@@ -7,7 +7,9 @@ use std::time::Duration;
 pub use crate::control::journal::{DEFAULT_JOURNAL_MAX, DEFAULT_JOURNAL_MAX_BYTES};
 pub use crate::fixtures::FixtureSource;
 pub use crate::notify::delivery::Limits as NotifyLimits;
-pub use crate::notify::policy::{AllowRule, Policy as NotifyPolicy, Range as AddressRange};
+pub use crate::notify::policy::{
+    AllowRule, Policy as NotifyPolicy, Range as AddressRange, RangeError as AddressRangeError,
+};
 pub use crate::notify::NotifyConfig;
 pub use crate::sign_cache::{DEFAULT_SIGN_CACHE_BYTES, DEFAULT_SIGN_CACHE_ENTRIES};
 pub use crate::store::StoreLocation;

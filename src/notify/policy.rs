@@ -136,27 +136,45 @@ impl Range {
     }
 }
 
+/// A `--notify-allow` value that is neither `any` nor an address range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    /// The part before `/` is not an IP address.
+    #[error("{0:?} is not an address range like 203.0.113.0/24")]
+    NotAnAddress(String),
+    /// The prefix length is not a number up to the address's bit length.
+    #[error("{text:?}: the prefix length must be 0 to {max}")]
+    BadPrefix {
+        /// The value as given.
+        text: String,
+        /// 32 for IPv4, 128 for IPv6.
+        max: u8,
+    },
+}
+
 impl FromStr for Range {
-    type Err = String;
+    type Err = RangeError;
 
     /// `ADDR/PREFIX` or a bare address (one host).
-    fn from_str(text: &str) -> Result<Range, String> {
+    fn from_str(text: &str) -> Result<Range, RangeError> {
         let (addr, prefix) = match text.split_once('/') {
             Some((addr, prefix)) => (addr, Some(prefix)),
             None => (text, None),
         };
         let addr: IpAddr = addr
             .parse()
-            .map_err(|_| format!("{text:?} is not an address range like 203.0.113.0/24"))?;
+            .map_err(|_| RangeError::NotAnAddress(text.to_owned()))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{text:?}: the prefix length must be 0 to {max}"))?,
-        };
+        let prefix =
+            match prefix {
+                None => max,
+                Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
+                    RangeError::BadPrefix {
+                        text: text.to_owned(),
+                        max,
+                    }
+                })?,
+            };
         Ok(Range { addr, prefix })
     }
 }
@@ -171,9 +189,9 @@ pub enum AllowRule {
 }
 
 impl FromStr for AllowRule {
-    type Err = String;
+    type Err = RangeError;
 
-    fn from_str(text: &str) -> Result<AllowRule, String> {
+    fn from_str(text: &str) -> Result<AllowRule, RangeError> {
         if text.eq_ignore_ascii_case("any") {
             return Ok(AllowRule::Any);
         }
