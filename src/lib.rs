@@ -12,7 +12,9 @@
 //!   answer, in the real gateway's check order, with certificate mode and AES on the
 //!   request side in its own submodules; [`signature`]: the request signature check and
 //!   its explanations; [`doctor`]: what a caller whose request was refused most likely
-//!   did wrong (signature, AES, certificate SNs).
+//!   did wrong (signature, AES, certificate SNs). The private `request` module holds
+//!   what one request gathers on the way, from which the journal builds its entry and
+//!   the metrics count it.
 //! - [`admin`]: the test-control API under `/__admin/` over a `&State`, one file per URL
 //!   family (the server side only); [`control`]: the scenarios, faults and journal the
 //!   gateway consults.
@@ -111,6 +113,7 @@ pub mod model;
 pub mod notify;
 pub mod protocol;
 pub mod reply;
+mod request;
 pub mod server;
 pub mod sign_cache;
 pub mod signature;
