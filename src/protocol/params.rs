@@ -104,21 +104,34 @@ fn split_pairs(input: &[u8], raw: &mut Vec<u8>, pairs: &mut Vec<RawPair>) {
 }
 
 /// Appends `bytes` form-decoded (`+` is a space, `%XX` a byte) to `raw`; returns where.
-/// Bytes with neither are copied as they are, in one piece.
+/// The runs between escapes are copied whole, and each escape is decoded by
+/// `percent_encoding` itself: a `%` it does not decode (not followed by two hex digits)
+/// stays as it is, exactly as its decoder leaves it.
 fn form_decode(bytes: &[u8], raw: &mut Vec<u8>) -> Range<usize> {
     let start = raw.len();
-    if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
-        raw.extend_from_slice(bytes);
-    } else {
-        let mut spaced = bytes.split(|&b| b == b'+');
-        if let Some(first) = spaced.next() {
-            raw.extend_from_slice(&Cow::<[u8]>::from(percent_decode(first)));
-        }
-        for run in spaced {
-            raw.push(b' ');
-            raw.extend_from_slice(&Cow::<[u8]>::from(percent_decode(run)));
+    let mut rest = bytes;
+    while let Some(at) = rest.iter().position(|&b| b == b'%' || b == b'+') {
+        let (run, tail) = rest.split_at(at);
+        raw.extend_from_slice(run);
+        match tail {
+            [b'+', after @ ..] => {
+                raw.push(b' ');
+                rest = after;
+            }
+            _ => {
+                let escape = tail.get(..3).unwrap_or(tail);
+                let decoded = Cow::<[u8]>::from(percent_decode(escape));
+                if let [byte] = decoded.as_ref() {
+                    raw.push(*byte);
+                    rest = tail.get(3..).unwrap_or_default();
+                } else {
+                    raw.push(b'%');
+                    rest = tail.get(1..).unwrap_or_default();
+                }
+            }
         }
     }
+    raw.extend_from_slice(rest);
     start..raw.len()
 }
 
@@ -428,6 +441,25 @@ mod tests {
             ]
         );
         assert!(p.has_non_ascii());
+    }
+
+    #[test]
+    fn malformed_escapes_stay_as_percent_decoding_leaves_them() {
+        for sent in [
+            "%",
+            "%4",
+            "%zz",
+            "%%41",
+            "a%4+",
+            "%E5%BC%A0+%",
+            "100%+sure%2",
+        ] {
+            let expected: Vec<u8> =
+                Cow::<[u8]>::from(percent_decode(&sent.replace('+', " ").into_bytes())).into();
+            let p = parse(&format!("v={sent}"), "", None);
+            let got = p.entries().next().map(|e| e.raw_value.to_vec());
+            assert_eq!(got, Some(expected), "{sent}");
+        }
     }
 
     #[test]
