@@ -256,6 +256,7 @@ fn process(state: &State, request: &mut RequestContext<'_>) -> Result<String, Ga
         text: request.content.text(),
         now: state.clock().now(),
         sign_type: *sign_type,
+        answers: state.answers(),
     };
     let answered = match forced_outcome(state, call) {
         Some(Forced::Error(error)) => return Err(error),
