@@ -6,11 +6,11 @@
 //! formed; the person found; the account state; finally the authorisation.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::error::{GatewayError, PublicError};
 use crate::model::{
@@ -301,9 +301,8 @@ const ANSWER_MEMO_ENTRIES: usize = 1024;
 /// read at: the same question asked again (a test suite's usual traffic) skips the store
 /// reads and the JSON. Any write to the store, a reset or a reopen changes
 /// [`Store::version`], and a memo of another version is emptied before use, so the next
-/// request sees every change. Keeps only what was answered (the answer's `open_id`),
-/// under a key that holds the asked identity's fields; the journal's masking promise is
-/// about the journal, and this memo is never shown.
+/// request sees every change. Keeps only what was answered (the answer's `open_id`, as
+/// the signature cache does) under a digest of the question: no identity data.
 #[derive(Debug, Default)]
 pub struct AnswerMemo {
     inner: Mutex<Memo>,
@@ -312,7 +311,7 @@ pub struct AnswerMemo {
 #[derive(Debug, Default)]
 struct Memo {
     version: u64,
-    answers: HashMap<String, Result<String, GatewayError>>,
+    answers: HashMap<[u8; 32], Result<String, GatewayError>>,
 }
 
 impl AnswerMemo {
@@ -359,13 +358,14 @@ impl AnswerMemo {
     }
 }
 
-/// The question as one string: every field length-prefixed, so no two questions share
-/// a key whatever their fields hold.
-fn memo_key(app_id: &str, subject: &Subject, category: AuthCategory) -> String {
-    let mut key = String::with_capacity(64);
+/// The question as a SHA-256 of its fields, each length-prefixed so no two questions
+/// share a key whatever their fields hold: the memo keeps no name or certificate number,
+/// as the journal keeps none unmasked.
+fn memo_key(app_id: &str, subject: &Subject, category: AuthCategory) -> [u8; 32] {
+    let mut digest = Sha256::new();
     let mut field = |text: &str| {
-        // Writing into a String cannot fail.
-        let _ = write!(key, "{}:{text}", text.len());
+        digest.update((text.len() as u64).to_be_bytes());
+        digest.update(text.as_bytes());
     };
     field(app_id);
     field(category.as_str());
@@ -385,7 +385,7 @@ fn memo_key(app_id: &str, subject: &Subject, category: AuthCategory) -> String {
             field(user_id);
         }
     }
-    key
+    digest.finalize().into()
 }
 
 /// The `altered_body` fault turns an answer into its opposite, the change a client that
