@@ -119,10 +119,10 @@ fn form_decode(bytes: &[u8], raw: &mut Vec<u8>) -> Range<usize> {
                 rest = after;
             }
             _ => {
-                let escape = tail.get(..3).unwrap_or(tail);
-                let decoded = Cow::<[u8]>::from(percent_decode(escape));
-                if let [byte] = decoded.as_ref() {
-                    raw.push(*byte);
+                // Three bytes decoding to one is an escape; anything else is a lone `%`.
+                let mut decoded = percent_decode(tail.get(..3).unwrap_or(tail));
+                if let (Some(byte), None) = (decoded.next(), decoded.next()) {
+                    raw.push(byte);
                     rest = tail.get(3..).unwrap_or_default();
                 } else {
                     raw.push(b'%');

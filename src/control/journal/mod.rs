@@ -241,7 +241,9 @@ impl Journal {
         }
         let size = entry.approximate_bytes();
         // Freed after the lock is released: dropping an entry frees a dozen strings, and
-        // the other CPU workers wait for this lock meanwhile (issue 21).
+        // the other CPU workers wait for this lock meanwhile (issue 21). A full ring
+        // usually gives up one entry per entry recorded: that one needs no `Vec`.
+        let mut evicted_one = None;
         let mut evicted = Vec::new();
         let mut ring = self.ring();
         entry.id = ring.next_id;
@@ -251,12 +253,16 @@ impl Journal {
         {
             if let Some(oldest) = ring.entries.pop_front() {
                 ring.bytes -= oldest.approximate_bytes();
-                evicted.push(oldest);
+                match evicted_one {
+                    None => evicted_one = Some(oldest),
+                    Some(_) => evicted.push(oldest),
+                }
             }
         }
         ring.bytes += size;
         ring.entries.push_back(entry);
         drop(ring);
+        drop(evicted_one);
         drop(evicted);
     }
 
