@@ -10,7 +10,6 @@
 //! the signature is verified over those bytes (`sign_content`), never over the text
 //! encoded again.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 use percent_encoding::percent_decode;
@@ -339,6 +338,8 @@ impl Params {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
 
     fn parse(query: &str, body: &str, content_type: Option<&str>) -> Params {
