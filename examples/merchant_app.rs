@@ -149,10 +149,8 @@ async fn main() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alipay_mock::control::faults::FaultConfig;
-    use alipay_mock::control::scenarios::{ForcedError, Outcome, ScenarioRequest};
-    use alipay_mock::model::AuthCategory;
     use alipay_mock::MockGateway;
+    use alipay_mock::{AuthCategory, FaultConfig, ForcedError, Outcome, ScenarioRequest};
 
     async fn arrange() -> (MockGateway, MerchantAlipay) {
         let gateway = MockGateway::builder().start().await.unwrap();
@@ -190,7 +188,7 @@ mod tests {
     async fn a_paused_account_is_refused_with_its_sub_code() {
         let (gateway, client) = arrange().await;
         gateway
-            .force(ScenarioRequest::answering(Outcome::Error(ForcedError {
+            .force(&ScenarioRequest::answering(Outcome::Error(ForcedError {
                 error: "ZM_ACCOUNT_PAUSE".into(),
             })))
             .await
@@ -207,7 +205,7 @@ mod tests {
             serde_json::json!({"seed": 7, "hostile": {"mode": "altered_body", "rate": 1.0}}),
         )
         .unwrap();
-        gateway.set_faults(None, faults).await.unwrap();
+        gateway.set_faults(None, &faults).await.unwrap();
         let outcome = client.check("张三", "33021199003132432").await;
         assert_eq!(
             outcome,

@@ -19,10 +19,14 @@
 #   - a gateway per test (examples/gateway_starts.rs, unpinned, as a test suite runs):
 #     MockGateway::builder().start() -> first signed answer over 100 sequential starts,
 #     and the resident memory each of 100 gateways alive in one process adds.
+#   - notifications made and delivered to a local receiver answering success, per
+#     gateway CPU second, against the sign rate (scripts/bench-notify.sh, run last).
 # Writes the table to BENCHMARKS.md. Loopback only; every phase is bounded in time;
 # the gateways it starts are stopped by their PIDs; total well under 5 minutes.
 #
 # Usage: scripts/bench.sh [SECONDS_PER_RUN]   (default 15)
+#        BENCH_ONLY=notify scripts/bench.sh: only the crypto bound and the notification
+#        delivery rate (scripts/bench-notify.sh; NOTIFY_COUNT, default 3000), printed, not written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -128,6 +132,18 @@ drive() {
         "http://127.0.0.1:$PORT/gateway.do")
     awk '$1 == "wrk_result" { print $2, $3, $4, $5, $6 }' <<<"$out"
 }
+
+# Notification delivery (issue 21, item 4): scripts/bench-notify.sh, run at the end;
+# BENCH_ONLY=notify runs only that section, after the crypto bound it is held against.
+# shellcheck source=bench-notify.sh
+. scripts/bench-notify.sh
+if [ "${BENCH_ONLY:-}" = notify ]; then
+    notify_bench
+    printf '\n%s, %s cores (%s), load average %s before, %s after\n\n%s\n' \
+        "$(date -u '+%Y-%m-%d %H:%M UTC')" "$CORES" "$PINNING" "$LOAD_BEFORE" \
+        "$(cut -d' ' -f1-3 /proc/loadavg)" "$NOTIFY_ROW"
+    exit 0
+fi
 
 log "start -> first answer (best of 3 starts)"
 FIRST_BEST=
@@ -301,3 +317,18 @@ printf '\n%s\n\n%s\n' "$HEADER" "$TABLE"
     echo "$TABLE"
 } >BENCHMARKS.md
 log "wrote BENCHMARKS.md"
+
+# ---------------------------------------------------------------- notification delivery
+# (issue 21, item 4; scripts/bench-notify.sh): one more row of the table, which ends
+# BENCHMARKS.md, and a note on what it measures below it.
+notify_bench
+printf '%s\n' "$NOTIFY_ROW"
+{
+    echo "$NOTIFY_ROW"
+    echo
+    echo "**Notifications.** \`examples/notify_rate.rs\` (on the load core) makes $NOTIFY_COUNT notifications"
+    echo "through \`POST /__admin/notifications\` on 8 connections and receives them on a bare hyper"
+    echo "server answering \`success\`; the gateway (pinned, temporary store) signs, stores and delivers"
+    echo "each. Each notification costs one RSA signature, so its rate per gateway CPU second is read"
+    echo "against the sign rate of one core (target: at least half)."
+} >>BENCHMARKS.md

@@ -8,7 +8,8 @@
 # from seed corpora that fuzz/seeds.py writes. Prints executions and crashes per target
 # and a summary; exits non-zero when any target crashed. Crash inputs land in
 # fuzz/artifacts/<target>/ (kept out of git): turn each into a regression test in the
-# normal suite, then delete it. Not part of scripts/test.sh.
+# normal suite, then delete it. Not part of scripts/test.sh; the bodies (src/fuzzing.rs) are
+# compiled and property-tested by `cargo test`.
 #
 # Needs: rustup's nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
 set -euo pipefail

@@ -4,8 +4,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::fixtures::FixtureSource;
-use crate::store::StoreLocation;
+pub use crate::control::journal::{DEFAULT_JOURNAL_MAX, DEFAULT_JOURNAL_MAX_BYTES};
+pub use crate::fixtures::FixtureSource;
+pub use crate::notify::delivery::Limits as NotifyLimits;
+pub use crate::notify::policy::{AllowRule, Policy as NotifyPolicy, Range as AddressRange};
+pub use crate::notify::NotifyConfig;
+pub use crate::sign_cache::{DEFAULT_SIGN_CACHE_BYTES, DEFAULT_SIGN_CACHE_ENTRIES};
+pub use crate::store::StoreLocation;
 
 /// Where `serve` listens unless told otherwise: loopback only.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:9600";

@@ -52,7 +52,6 @@ pub enum PoolError {
 pub struct CpuPool {
     jobs: SyncSender<Job>,
     slots: Arc<Semaphore>,
-    threads: usize,
 }
 
 impl CpuPool {
@@ -72,7 +71,6 @@ impl CpuPool {
         Ok(CpuPool {
             jobs,
             slots: Arc::new(Semaphore::new(queue)),
-            threads,
         })
     }
 
@@ -94,11 +92,6 @@ impl CpuPool {
         let pool = Arc::new(CpuPool::per_core()?);
         // Two first callers may both start one; the loser's threads end with its senders.
         Ok(Arc::clone(SHARED.get_or_init(|| pool)))
-    }
-
-    /// How many worker threads it runs.
-    pub fn threads(&self) -> usize {
-        self.threads
     }
 
     /// Runs `job` on a worker and waits for its result, first waiting for a free slot

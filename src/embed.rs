@@ -5,14 +5,12 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use alipay_mock::control::journal::Filter;
-//! use alipay_mock::control::scenarios::{ForcedError, Outcome, ScenarioRequest};
-//! use alipay_mock::MockGateway;
+//! use alipay_mock::{Filter, ForcedError, MockGateway, Outcome, ScenarioRequest};
 //!
 //! // Arrange: a gateway, and the next call forced to a business error.
 //! let gateway = MockGateway::builder().start().await?;
 //! let forced = gateway
-//!     .force(ScenarioRequest {
+//!     .force(&ScenarioRequest {
 //!         times: Some(1),
 //!         ..ScenarioRequest::answering(Outcome::Error(ForcedError {
 //!             error: "ZM_ACCOUNT_PAUSE".into(),
@@ -25,7 +23,7 @@
 //! // `gateway.default_app().alipay_public_key_pem`.
 //! assert!(gateway.url().ends_with("/gateway.do"));
 //! // Assert: the journal shows what the app sent (nothing yet here).
-//! assert!(gateway.requests(&Filter::default()).is_empty());
+//! assert_eq!(gateway.requests(&Filter::default()).await?.total, 0);
 //! gateway.shutdown().await;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
@@ -37,11 +35,12 @@ use std::time::Duration;
 
 use crate::admin::records::Existing;
 use crate::admin::Rejection;
-use crate::admin::{apps, authorizations, faults, identities, methods, scenarios, Grant};
+use crate::admin::{apps, authorizations, faults, identities, methods, scenarios};
+use crate::admin::{Grant, RequestsPage};
 use crate::clock::ClockSetting;
 use crate::config::Config;
 use crate::control::faults::FaultConfig;
-use crate::control::journal::{Filter, JournalEntry};
+use crate::control::journal::Filter;
 use crate::control::scenarios::{Scenario, ScenarioRequest};
 use crate::fixtures::FixtureSource;
 use crate::methods::defined::Definition;
@@ -50,7 +49,7 @@ use crate::notify::{
     self, Notification, NotificationFilter, NotificationRequest, NotificationSummary,
 };
 use crate::server::{RunningGateway, StartError};
-use crate::state::State;
+use crate::state::{CommitError, State};
 
 /// The default fixture app: RSA2 and RSA, the app key pair and the platform public key.
 pub const DEFAULT_APP_ID: &str = "2014072300007148";
@@ -263,26 +262,27 @@ impl MockGateway {
     /// Registers an app (`POST /__admin/apps`); its keys are parsed first. One app per
     /// test lets tests share a gateway: scenarios, faults, the journal and reset all
     /// take an `app_id` scope.
-    pub async fn add_app(&self, app: App) -> Result<(), ControlError> {
-        Ok(apps::create(self.state(), app).await?)
+    pub async fn add_app(&self, app: &App) -> Result<(), ControlError> {
+        Ok(apps::create(self.state(), app.clone()).await?)
     }
 
     /// Adds a scenario (`POST /__admin/scenarios`): the matching calls answer its outcome.
-    pub async fn force(&self, scenario: ScenarioRequest) -> Result<Scenario, ControlError> {
-        Ok(scenarios::create(self.state(), scenario, None).await?)
+    pub async fn force(&self, scenario: &ScenarioRequest) -> Result<Scenario, ControlError> {
+        Ok(scenarios::create(self.state(), scenario.clone(), None).await?)
     }
 
-    /// Removes every scenario, or one app's.
+    /// Removes every scenario, or one app's; how many went.
     pub async fn clear_scenarios(&self, app_id: Option<&str>) -> Result<usize, ControlError> {
         Ok(scenarios::clear(self.state(), app_id).await?)
     }
 
     /// Grants an authorisation (`POST /__admin/authorizations`).
-    pub async fn grant(&self, grant: Grant) -> Result<Authorization, ControlError> {
-        Ok(authorizations::grant(self.state(), grant).await?)
+    pub async fn grant(&self, grant: &Grant) -> Result<Authorization, ControlError> {
+        Ok(authorizations::grant(self.state(), grant.clone()).await?)
     }
 
-    /// Revokes an app's authorisations by a person, every category unless one is given.
+    /// Revokes an app's authorisations by a person, every category unless one is given;
+    /// how many went.
     pub async fn revoke(
         &self,
         app_id: &str,
@@ -307,20 +307,33 @@ impl MockGateway {
     pub async fn set_faults(
         &self,
         app_id: Option<&str>,
-        faults: FaultConfig,
+        faults: &FaultConfig,
     ) -> Result<FaultConfig, ControlError> {
-        Ok(faults::set(self.state(), app_id, faults).await?)
+        Ok(faults::set(self.state(), app_id, faults.clone()).await?)
     }
 
-    /// The journal entries matching `filter`, oldest first.
-    pub fn requests(&self, filter: &Filter) -> Vec<JournalEntry> {
-        self.state().journal().query(filter).1
+    /// The journal entries matching `filter`, oldest first, and how many matched before
+    /// its `limit` (`GET /__admin/requests`).
+    pub async fn requests(&self, filter: &Filter) -> Result<RequestsPage, ControlError> {
+        let filter = filter.clone();
+        // Copying up to --journal-max entries is blocking work, as in the admin API.
+        self.state()
+            .read(move |g| {
+                let (total, requests) = g.journal().query(&filter);
+                Ok::<_, ControlError>(RequestsPage { total, requests })
+            })
+            .await
+            .map_err(|e| match e {
+                CommitError::Refused(e) => e,
+                other => ControlError::Store(other.to_string()),
+            })
     }
 
-    /// Freezes or shifts the gateway's clock (`PUT /__admin/clock`).
-    pub fn set_clock(&self, setting: ClockSetting) -> Result<(), ControlError> {
+    /// Freezes or shifts the gateway's clock (`PUT /__admin/clock`); a default setting
+    /// returns it to real time.
+    pub async fn set_clock(&self, setting: &ClockSetting) -> Result<(), ControlError> {
         setting.validate()?;
-        self.state().clock().set(setting);
+        self.state().clock().set(*setting);
         Ok(())
     }
 
@@ -329,17 +342,17 @@ impl MockGateway {
     /// clock until the handler answers `success`.
     pub async fn send_notification(
         &self,
-        request: NotificationRequest,
+        request: &NotificationRequest,
     ) -> Result<Notification, ControlError> {
-        Ok(notify::create::create(self.state(), request, "admin".to_owned()).await?)
+        Ok(notify::create::create(self.state(), request.clone(), "admin".to_owned()).await?)
     }
 
     /// The notifications the filter picks, oldest first (`GET /__admin/notifications`).
     pub async fn notifications(
         &self,
-        filter: NotificationFilter,
+        filter: &NotificationFilter,
     ) -> Result<Vec<NotificationSummary>, ControlError> {
-        Ok(notify::list(self.state(), filter).await?)
+        Ok(notify::list(self.state(), filter.clone()).await?)
     }
 
     /// One notification with its body, sign content and attempts.
@@ -369,18 +382,18 @@ impl MockGateway {
 
     /// Stores or replaces a method definition (`PUT /__admin/methods/{method}`); the
     /// definition as stored.
-    pub async fn define_method(&self, definition: Definition) -> Result<Definition, ControlError> {
-        Ok(methods::define(self.state(), definition).await?.0)
+    pub async fn define_method(&self, definition: &Definition) -> Result<Definition, ControlError> {
+        Ok(methods::define(self.state(), definition.clone()).await?.0)
     }
 
     /// One method definition (`GET /__admin/methods/{method}`).
-    pub fn method_definition(&self, method: &str) -> Result<Definition, ControlError> {
+    pub async fn method_definition(&self, method: &str) -> Result<Definition, ControlError> {
         Ok(methods::get(self.state(), method)?)
     }
 
     /// Every method definition, by method name (`GET /__admin/methods`).
-    pub fn method_definitions(&self) -> Vec<Definition> {
-        methods::list(self.state())
+    pub async fn method_definitions(&self) -> Result<Vec<Definition>, ControlError> {
+        Ok(methods::list(self.state()))
     }
 
     /// Removes a method definition (`DELETE /__admin/methods/{method}`).

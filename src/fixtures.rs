@@ -444,7 +444,9 @@ impl Fixtures {
             "identity user_id",
         )?;
         for identity in &self.identities {
-            identity.validate().map_err(FixtureError::Invalid)?;
+            identity
+                .validate()
+                .map_err(|e| FixtureError::Invalid(e.to_string()))?;
         }
         for auth in &self.authorizations {
             if !app_ids.contains(auth.app_id.as_str()) {

@@ -9,13 +9,11 @@ use std::time::Duration;
 
 use alipay_mock::cases;
 use alipay_mock::config::{
-    ADMIN_PREFIX, ADMIN_TOKEN_ENV, CONSOLE_PATH, DEFAULT_ADDR, DEFAULT_DATA_DIR, MAX_BODY_BYTES,
-    MAX_CONNECTIONS, REQUEST_TIMEOUT, SHUTDOWN_GRACE,
+    StoreLocation, ADMIN_PREFIX, ADMIN_TOKEN_ENV, CONSOLE_PATH, DEFAULT_ADDR, DEFAULT_DATA_DIR,
+    DEFAULT_JOURNAL_MAX, DEFAULT_JOURNAL_MAX_BYTES, DEFAULT_SIGN_CACHE_BYTES,
+    DEFAULT_SIGN_CACHE_ENTRIES, MAX_BODY_BYTES, MAX_CONNECTIONS, REQUEST_TIMEOUT, SHUTDOWN_GRACE,
 };
-use alipay_mock::control::journal::{DEFAULT_JOURNAL_MAX, DEFAULT_JOURNAL_MAX_BYTES};
 use alipay_mock::fixtures::{FixtureSource, Fixtures};
-use alipay_mock::sign_cache::{DEFAULT_SIGN_CACHE_BYTES, DEFAULT_SIGN_CACHE_ENTRIES};
-use alipay_mock::store::StoreLocation;
 use alipay_mock::{Config, RunningGateway};
 use clap::{Args, Parser, Subcommand};
 
@@ -139,7 +137,7 @@ struct ServeArgs {
     /// address), or to `any` address; by default only loopback and private networks.
     /// Repeatable.
     #[arg(long, value_name = "CIDR|any")]
-    notify_allow: Vec<alipay_mock::notify::policy::AllowRule>,
+    notify_allow: Vec<alipay_mock::config::AllowRule>,
 }
 
 fn fixture_source(dir: Option<PathBuf>) -> FixtureSource {
@@ -167,7 +165,7 @@ fn main() -> ExitCode {
                 }
                 Ok(())
             }
-            Err(e) => Err(e),
+            Err(e) => Err(e.to_string()),
         },
     };
     match result {
@@ -180,7 +178,7 @@ fn main() -> ExitCode {
 }
 
 fn admin(args: alipay_mock::cli::AdminArgs) -> Result<(), String> {
-    let output = alipay_mock::cli::run(args)?;
+    let output = alipay_mock::cli::run(args).map_err(|e| e.to_string())?;
     if !output.is_empty() {
         println!("{}", output.trim_end_matches('\n'));
     }
@@ -221,8 +219,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         allow_hosts: args.allow_hosts,
         sign_cache_entries: args.sign_cache_entries,
         sign_cache_bytes: args.sign_cache_bytes,
-        notify: alipay_mock::notify::NotifyConfig {
-            policy: alipay_mock::notify::policy::Policy {
+        notify: alipay_mock::config::NotifyConfig {
+            policy: alipay_mock::config::NotifyPolicy {
                 extra: args.notify_allow,
             },
             ..Default::default()
@@ -230,7 +228,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .on_thread_start(alipay_mock::cpu_pool::batch_io_thread)
+        .on_thread_start(alipay_mock::internals::batch_io_thread)
         .build()
         .map_err(|e| format!("cannot start tokio: {e}"))?;
     runtime.block_on(async {
@@ -314,7 +312,7 @@ fn print_cases(json: bool, source: FixtureSource) -> Result<(), String> {
 }
 
 fn keygen(out: &Path) -> Result<(), String> {
-    let report = alipay_mock::keygen::write_key_pairs(out).map_err(|e| e.to_string())?;
+    let report = alipay_mock::internals::write_key_pairs(out).map_err(|e| e.to_string())?;
     print!("{report}");
     Ok(())
 }

@@ -130,11 +130,20 @@ pub fn is_well_formed_cert_no(cert_no: &str) -> bool {
         && (last.is_ascii_digit() || *last == b'X' || *last == b'x')
 }
 
+/// Why the gateway could never find an identity: the field and the rule it breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidIdentity(String);
+
 impl Identity {
     /// Whether the gateway can ever find this identity: a trimmed, non-empty id; a
     /// well-formed `IDENTITY_CARD` number with a trimmed, non-empty name; and/or a
     /// trimmed, non-empty userId. Returns what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidIdentity> {
+        self.check().map_err(InvalidIdentity)
+    }
+
+    fn check(&self) -> Result<(), String> {
         let trimmed = |what: &str, value: &str| {
             if value.is_empty() || value.trim() != value {
                 Err(format!(

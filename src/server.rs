@@ -1,7 +1,7 @@
 //! HTTP with hyper 1.x: the accept loop, one `service_fn`, bounded bodies and graceful
 //! shutdown. The only server-side module that knows hyper (the other is the admin
 //! client's transport, `client::transport`): it reads a request into plain values and
-//! hands them to [`gateway::handle`] or [`Admin::handle`], and writes the [`Reply`] back.
+//! hands them to `gateway::handle` or `Admin::handle`, and writes the `Reply` back.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -149,14 +149,14 @@ impl RunningGateway {
     }
 
     /// What it serves from: store, apps, scenarios, faults, journal.
-    pub fn state(&self) -> &Arc<State> {
+    pub(crate) fn state(&self) -> &Arc<State> {
         &self.state
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the grace period) and
     /// closes the store. When it returns the store folder is released (sled's lock on it
     /// too), so a new gateway can open the same folder at once; only a task that still
-    /// holds the state after [`STATE_RELEASE_WAIT`] (logged) can keep it open longer.
+    /// holds the state after `STATE_RELEASE_WAIT` (logged) can keep it open longer.
     pub async fn shutdown(self) {
         let RunningGateway {
             state,

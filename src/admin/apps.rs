@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::records::{check_id, missing, replacement, Existing, READ_ONLY};
-use super::{json, no_content, not_allowed, Input};
+use super::records::{app_entry, check_id, missing, replacement, Existing, READ_ONLY};
+use super::{json, no_content, Input};
 use crate::admin::Rejection;
 use crate::keyring::{AppEntry, CertSns};
 use crate::model::App;
@@ -39,73 +39,73 @@ fn view(entry: &AppEntry) -> Result<AppView, Rejection> {
     })
 }
 
-/// `/__admin/apps[/{app_id}]`.
-pub(super) async fn route(
-    state: &Arc<State>,
-    request: &Input<'_>,
-    rest: &[&str],
-) -> Result<Reply, Rejection> {
+/// `GET /__admin/apps`.
+pub(super) async fn list(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
     request.query(&[])?;
-    match (request.method, rest) {
-        ("GET", []) => {
-            // The key ring holds every stored app, parsed: no store scan, no key parsing.
-            let mut views = Vec::new();
-            for entry in state.keyring().all() {
-                views.push(view(&entry)?);
-            }
-            views.sort_by(|a, b| a.app.app_id.cmp(&b.app.app_id));
-            Ok(json(200, &views))
-        }
-        ("POST", []) => {
-            let mut body: Map<String, Value> = request.json()?;
-            for key in READ_ONLY {
-                body.remove(*key);
-            }
-            let app: App = serde_json::from_value(Value::Object(body))
-                .map_err(|e| Rejection::bad_request(format!("invalid app: {e}")))?;
-            write_app(state, app, Existing::MustNotExist).await
-        }
-        ("GET", [app_id]) => {
-            let entry = state
-                .keyring()
-                .get(app_id)
-                .ok_or_else(|| missing("app", app_id))?;
-            Ok(json(200, &view(&entry)?))
-        }
-        ("PUT", [app_id]) => {
-            let app = replacement("app_id", app_id, request.json()?, None::<&App>)?;
-            write_app(state, app, Existing::MustExist).await
-        }
-        ("PATCH", [app_id]) => {
-            let current = state
-                .keyring()
-                .get(app_id)
-                .ok_or_else(|| missing("app", app_id))?;
-            let app = replacement("app_id", app_id, request.json()?, Some(&current.app))?;
-            write_app(state, app, Existing::MustExist).await
-        }
-        ("DELETE", [app_id]) => {
-            let app_id = app_id.to_string();
-            let id = app_id.clone();
-            state
-                .commit(
-                    move |g| {
-                        g.store().app(&id)?.ok_or_else(|| missing("app", &id))?;
-                        let mut plan = g.store().delete_app_plan(&id)?;
-                        let ids = g.remove_scenarios(&mut plan, Some(&id));
-                        Ok((plan, ids))
-                    },
-                    move |g, ids| {
-                        g.keyring().remove(&app_id);
-                        g.scenarios().remove_ids(&ids);
-                        g.faults().clear(&app_id);
-                    },
-                )
-                .await?;
-            Ok(no_content())
-        }
-        _ => Err(not_allowed(request.method)),
+    // The key ring holds every stored app, parsed: no store scan, no key parsing.
+    let mut views = Vec::new();
+    for entry in state.keyring().all() {
+        views.push(view(&entry)?);
     }
+    views.sort_by(|a, b| a.app.app_id.cmp(&b.app.app_id));
+    Ok(json(200, &views))
+}
+
+/// `POST /__admin/apps`.
+pub(super) async fn post(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    let mut body: Map<String, Value> = request.json()?;
+    for key in READ_ONLY {
+        body.remove(*key);
+    }
+    let app: App = serde_json::from_value(Value::Object(body))
+        .map_err(|e| Rejection::bad_request(format!("invalid app: {e}")))?;
+    write_app(state, app, Existing::MustNotExist).await
+}
+
+/// `GET /__admin/apps/{app_id}`.
+pub(super) async fn get(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    let entry = app_entry(state, request.id())?;
+    Ok(json(200, &view(&entry)?))
+}
+
+/// `PUT /__admin/apps/{app_id}`.
+pub(super) async fn put(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    let app = replacement("app_id", request.id(), request.json()?, None::<&App>)?;
+    write_app(state, app, Existing::MustExist).await
+}
+
+/// `PATCH /__admin/apps/{app_id}`.
+pub(super) async fn patch(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    let current = app_entry(state, request.id())?;
+    let app = replacement("app_id", request.id(), request.json()?, Some(&current.app))?;
+    write_app(state, app, Existing::MustExist).await
+}
+
+/// `DELETE /__admin/apps/{app_id}`: the app, its authorisations, scenarios and faults.
+pub(super) async fn delete(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    let app_id = request.id().to_owned();
+    let id = app_id.clone();
+    state
+        .commit(
+            move |g| {
+                g.store().app(&id)?.ok_or_else(|| missing("app", &id))?;
+                let mut plan = g.store().delete_app_plan(&id)?;
+                let ids = g.remove_scenarios(&mut plan, Some(&id));
+                Ok((plan, ids))
+            },
+            move |g, ids| {
+                g.keyring().remove(&app_id);
+                g.scenarios().remove_ids(&ids);
+                g.faults().clear(&app_id);
+            },
+        )
+        .await?;
+    Ok(no_content())
 }
 
 async fn write_app(state: &Arc<State>, app: App, existing: Existing) -> Result<Reply, Rejection> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::records::missing;
-use super::{json, not_allowed, read, Input};
+use super::{json, read, Input};
 use crate::admin::Rejection;
 use crate::model::{deterministic_open_id, AuthCategory, Authorization};
 use crate::reply::Reply;
@@ -38,43 +38,41 @@ struct Revoked {
 /// The API document's limit on `open_id`.
 const OPEN_ID_MAX: usize = 64;
 
-/// `/__admin/authorizations`.
-pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
-    match request.method {
-        "GET" => {
-            let query = request.query(&["app_id", "identity"])?;
-            let app_id = query.get("app_id").map(str::to_owned);
-            let identity = query.get("identity").map(str::to_owned);
-            let list = read(state, move |g| {
-                Ok(g.store()
-                    .authorizations(app_id.as_deref(), identity.as_deref())?)
-            })
-            .await?;
-            Ok(json(200, &list))
-        }
-        "POST" => {
-            request.query(&[])?;
-            Ok(json(201, &grant(state, request.json()?).await?))
-        }
-        "DELETE" => {
-            let query = request.query(&["app_id", "identity", "auth_category"])?;
-            let (Some(app_id), Some(identity)) = (query.get("app_id"), query.get("identity"))
-            else {
-                return Err(Rejection::bad_request(
-                    "revoking needs ?app_id=…&identity=… (and optionally &auth_category=…)",
-                ));
-            };
-            let category = match query.get("auth_category") {
-                None => None,
-                Some(c) => Some(AuthCategory::parse(c).ok_or_else(|| {
-                    Rejection::bad_request(format!("auth_category {c:?} is not C2B, C2ConB or B2B"))
-                })?),
-            };
-            let revoked = revoke(state, app_id, identity, category).await?;
-            Ok(json(200, &Revoked { revoked }))
-        }
-        _ => Err(not_allowed(request.method)),
-    }
+/// `GET /__admin/authorizations[?app_id=&identity=]`.
+pub(super) async fn list(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    let query = request.query(&["app_id", "identity"])?;
+    let app_id = query.get("app_id").map(str::to_owned);
+    let identity = query.get("identity").map(str::to_owned);
+    let list = read(state, move |g| {
+        Ok(g.store()
+            .authorizations(app_id.as_deref(), identity.as_deref())?)
+    })
+    .await?;
+    Ok(json(200, &list))
+}
+
+/// `POST /__admin/authorizations`.
+pub(super) async fn post(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    Ok(json(201, &grant(state, request.json()?).await?))
+}
+
+/// `DELETE /__admin/authorizations?app_id=&identity=[&auth_category=]`.
+pub(super) async fn delete(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    let query = request.query(&["app_id", "identity", "auth_category"])?;
+    let (Some(app_id), Some(identity)) = (query.get("app_id"), query.get("identity")) else {
+        return Err(Rejection::bad_request(
+            "revoking needs ?app_id=…&identity=… (and optionally &auth_category=…)",
+        ));
+    };
+    let category = match query.get("auth_category") {
+        None => None,
+        Some(c) => Some(AuthCategory::parse(c).ok_or_else(|| {
+            Rejection::bad_request(format!("auth_category {c:?} is not C2B, C2ConB or B2B"))
+        })?),
+    };
+    let revoked = revoke(state, app_id, identity, category).await?;
+    Ok(json(200, &Revoked { revoked }))
 }
 
 /// Grants an authorisation (the app and the identity must exist); a missing `open_id`

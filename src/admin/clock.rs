@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{json, not_allowed, Input};
+use super::{json, Input};
 use crate::admin::Rejection;
 use crate::clock::ClockSetting;
 use crate::reply::Reply;
@@ -36,21 +36,24 @@ fn view(state: &State) -> Reply {
     )
 }
 
-/// Shows, sets or clears the clock.
-pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+/// `GET /__admin/clock`.
+pub(super) async fn get(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
     request.query(&[])?;
-    match request.method {
-        "GET" => Ok(view(state)),
-        "PUT" => {
-            let setting: ClockSetting = request.json()?;
-            setting.validate()?;
-            state.clock().set(setting);
-            Ok(view(state))
-        }
-        "DELETE" => {
-            state.clock().set(ClockSetting::default());
-            Ok(view(state))
-        }
-        other => Err(not_allowed(other)),
-    }
+    Ok(view(state))
+}
+
+/// `PUT /__admin/clock`: freezes or shifts it, validated first.
+pub(super) async fn put(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    let setting: ClockSetting = request.json()?;
+    setting.validate()?;
+    state.clock().set(setting);
+    Ok(view(state))
+}
+
+/// `DELETE /__admin/clock`: back to real time.
+pub(super) async fn delete(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    state.clock().set(ClockSetting::default());
+    Ok(view(state))
 }

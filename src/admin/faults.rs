@@ -3,42 +3,45 @@
 
 use std::sync::Arc;
 
-use super::{json, no_content, not_allowed, Input};
+use super::{json, no_content, Input};
 use crate::admin::Rejection;
 use crate::control::faults::{scope, FaultConfig};
 use crate::reply::Reply;
 use crate::state::State;
 use crate::store::{Plan, Store};
 
-/// `/__admin/faults`.
-pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+/// `GET /__admin/faults[?app_id=]`: the set in force for that scope, `{}` when none.
+pub(super) async fn get(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    let query = request.query(&["app_id"])?;
+    Ok(match state.faults().get(&scope(query.get("app_id"))) {
+        Some(config) => json(200, &config),
+        None => json(200, &serde_json::json!({})),
+    })
+}
+
+/// `PUT /__admin/faults[?app_id=]`.
+pub(super) async fn put(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    let query = request.query(&["app_id"])?;
+    let config: FaultConfig = request.json()?;
+    Ok(json(200, &set(state, query.get("app_id"), config).await?))
+}
+
+/// `DELETE /__admin/faults[?app_id=]`.
+pub(super) async fn delete(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
     let query = request.query(&["app_id"])?;
     let key = scope(query.get("app_id"));
-    match request.method {
-        "GET" => Ok(match state.faults().get(&key) {
-            Some(config) => json(200, &config),
-            None => json(200, &serde_json::json!({})),
-        }),
-        "PUT" => {
-            let config: FaultConfig = request.json()?;
-            Ok(json(200, &set(state, query.get("app_id"), config).await?))
-        }
-        "DELETE" => {
-            let doomed = key.clone();
-            state
-                .commit(
-                    move |_| {
-                        let mut plan = Plan::default();
-                        Store::remove_faults(&mut plan, &doomed);
-                        Ok((plan, ()))
-                    },
-                    move |g, ()| g.faults().clear(&key),
-                )
-                .await?;
-            Ok(no_content())
-        }
-        _ => Err(not_allowed(request.method)),
-    }
+    let doomed = key.clone();
+    state
+        .commit(
+            move |_| {
+                let mut plan = Plan::default();
+                Store::remove_faults(&mut plan, &doomed);
+                Ok((plan, ()))
+            },
+            move |g, ()| g.faults().clear(&key),
+        )
+        .await?;
+    Ok(no_content())
 }
 
 /// Replaces the faults of one app (or the global set); validated first. What

@@ -4,64 +4,64 @@
 use std::sync::Arc;
 
 use super::records::{check_id, missing, replacement, Existing};
-use super::{json, no_content, not_allowed, read, Input};
+use super::{json, no_content, read, Input};
 use crate::admin::Rejection;
 use crate::model::Identity;
 use crate::reply::Reply;
 use crate::state::State;
 
-/// `/__admin/identities[/{id}]`.
-pub(super) async fn route(
-    state: &Arc<State>,
-    request: &Input<'_>,
-    rest: &[&str],
-) -> Result<Reply, Rejection> {
+/// `GET /__admin/identities`.
+pub(super) async fn list(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
     request.query(&[])?;
-    let current = |id: &str| {
-        let id = id.to_owned();
-        read(state, move |g| {
-            g.store()
-                .identity(&id)?
-                .ok_or_else(|| missing("identity", &id))
-        })
-    };
-    match (request.method, rest) {
-        ("GET", []) => {
-            let all = read(state, |g| Ok(g.store().identities()?)).await?;
-            Ok(json(200, &all))
-        }
-        ("POST", []) => {
-            let identity: Identity = request.json()?;
-            write_identity(state, identity, Existing::MustNotExist).await
-        }
-        ("GET", [id]) => Ok(json(200, &current(id).await?)),
-        ("PUT", [id]) => {
-            let identity = replacement("id", id, request.json()?, None::<&Identity>)?;
-            write_identity(state, identity, Existing::MustExist).await
-        }
-        ("PATCH", [id]) => {
-            let existing = current(id).await?;
-            let identity = replacement("id", id, request.json()?, Some(&existing))?;
-            write_identity(state, identity, Existing::MustExist).await
-        }
-        ("DELETE", [id]) => {
-            let id = id.to_string();
-            state
-                .commit(
-                    move |g| {
-                        let identity = g
-                            .store()
-                            .identity(&id)?
-                            .ok_or_else(|| missing("identity", &id))?;
-                        Ok((g.store().delete_identity_plan(&identity)?, ()))
-                    },
-                    |_, ()| {},
-                )
-                .await?;
-            Ok(no_content())
-        }
-        _ => Err(not_allowed(request.method)),
-    }
+    let all = read(state, |g| Ok(g.store().identities()?)).await?;
+    Ok(json(200, &all))
+}
+
+/// `POST /__admin/identities`.
+pub(super) async fn post(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    let identity: Identity = request.json()?;
+    write_identity(state, identity, Existing::MustNotExist).await
+}
+
+/// `GET /__admin/identities/{id}`.
+pub(super) async fn get_one(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    Ok(json(200, &get(state, request.id()).await?))
+}
+
+/// `PUT /__admin/identities/{id}`.
+pub(super) async fn put(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    let identity = replacement("id", request.id(), request.json()?, None::<&Identity>)?;
+    write_identity(state, identity, Existing::MustExist).await
+}
+
+/// `PATCH /__admin/identities/{id}`.
+pub(super) async fn patch(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    let existing = get(state, request.id()).await?;
+    let identity = replacement("id", request.id(), request.json()?, Some(&existing))?;
+    write_identity(state, identity, Existing::MustExist).await
+}
+
+/// `DELETE /__admin/identities/{id}`.
+pub(super) async fn delete(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    let id = request.id().to_owned();
+    state
+        .commit(
+            move |g| {
+                let identity = g
+                    .store()
+                    .identity(&id)?
+                    .ok_or_else(|| missing("identity", &id))?;
+                Ok((g.store().delete_identity_plan(&identity)?, ()))
+            },
+            |_, ()| {},
+        )
+        .await?;
+    Ok(no_content())
 }
 
 async fn write_identity(
@@ -81,7 +81,9 @@ pub(crate) async fn write(
     existing: Existing,
 ) -> Result<Identity, Rejection> {
     check_id("id", &identity.id)?;
-    identity.validate().map_err(Rejection::bad_request)?;
+    identity
+        .validate()
+        .map_err(|e| Rejection::bad_request(e.to_string()))?;
     let stored = identity.clone();
     state
         .commit(

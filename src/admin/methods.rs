@@ -4,35 +4,50 @@
 
 use std::sync::Arc;
 
-use super::{json, no_content, not_allowed, read, Input};
+use super::{json, no_content, read, Input};
 use crate::admin::Rejection;
 use crate::methods::defined::{Compiled, Definition, DefinitionError, MAX_DEFINITIONS};
 use crate::reply::Reply;
 use crate::state::State;
 use crate::store::Store;
 
-/// `/__admin/methods[/{method}]`.
-pub(super) async fn route(
+/// `GET /__admin/methods`.
+pub(super) async fn list_route(
     state: &Arc<State>,
     request: &Input<'_>,
-    rest: &[&str],
 ) -> Result<Reply, Rejection> {
     request.query(&[])?;
-    match (request.method, rest) {
-        ("GET", []) => Ok(json(200, &list(state))),
-        ("DELETE", []) => Ok(json(200, &reset(state).await?)),
-        ("GET", [method]) => get(state, method).map(|d| json(200, &d)),
-        ("PUT", [method]) => {
-            let definition = parse_body(request.body, method)?;
-            let (stored, created) = define(state, definition).await?;
-            Ok(json(if created { 201 } else { 200 }, &stored))
-        }
-        ("DELETE", [method]) => {
-            undefine(state, method).await?;
-            Ok(no_content())
-        }
-        _ => Err(not_allowed(request.method)),
-    }
+    Ok(json(200, &list(state)))
+}
+
+/// `DELETE /__admin/methods`: back to the fixtures' definitions.
+pub(super) async fn delete_all(
+    state: &Arc<State>,
+    request: &Input<'_>,
+) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    Ok(json(200, &reset(state).await?))
+}
+
+/// `GET /__admin/methods/{method}`.
+pub(super) async fn get_route(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    get(state, request.id()).map(|d| json(200, &d))
+}
+
+/// `PUT /__admin/methods/{method}`: 201 for a new definition, 200 for a replacement.
+pub(super) async fn put(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    let definition = parse_body(request.body, request.id())?;
+    let (stored, created) = define(state, definition).await?;
+    Ok(json(if created { 201 } else { 200 }, &stored))
+}
+
+/// `DELETE /__admin/methods/{method}`.
+pub(super) async fn delete(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    undefine(state, request.id()).await?;
+    Ok(no_content())
 }
 
 fn refusal(e: DefinitionError) -> Rejection {

@@ -30,6 +30,8 @@ pub(crate) mod scenarios;
 mod site;
 mod ui;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -118,88 +120,113 @@ pub struct Admin {
     site: SiteGuard,
 }
 
-/// The endpoints, each with the methods it takes: the one route table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Endpoint<'a> {
-    Health,
-    Ready,
-    OpenApi,
-    Apps(&'a [&'a str]),
-    TestKey(&'a str),
-    Metrics,
-    Cases,
-    Ui(&'a [&'a str]),
-    Identities(&'a [&'a str]),
-    Authorizations,
-    Scenarios(&'a [&'a str]),
-    Faults,
-    Requests,
-    Reset,
-    Clock,
-    Methods(&'a [&'a str]),
-    Notifications(&'a [&'a str]),
+/// What a handler answers: a reply, or a rejection `handle` turns into `{"error": …}`.
+type Answer<'a> = Pin<Box<dyn Future<Output = Result<Reply, Rejection>> + Send + 'a>>;
+
+/// A handler of one (path, method) pair.
+type Handler = for<'a> fn(&'a Arc<State>, &'a Input<'a>) -> Answer<'a>;
+
+/// A handler from an `async fn(&Arc<State>, &Input) -> Result<Reply, Rejection>`.
+macro_rules! to {
+    ($handler:path) => {
+        |state, input| Box::pin($handler(state, input))
+    };
 }
 
-impl<'a> Endpoint<'a> {
-    fn parse(segments: &'a [&'a str]) -> Option<Endpoint<'a>> {
-        Some(match segments {
-            ["health"] => Endpoint::Health,
-            ["ready"] => Endpoint::Ready,
-            ["openapi.yaml"] => Endpoint::OpenApi,
-            ["apps", rest @ ..] if rest.len() <= 1 => Endpoint::Apps(rest),
-            ["apps", app_id, "test-key"] => Endpoint::TestKey(app_id),
-            ["metrics"] => Endpoint::Metrics,
-            ["cases"] => Endpoint::Cases,
-            ["ui", rest @ ..] => Endpoint::Ui(rest),
-            ["identities", rest @ ..] if rest.len() <= 1 => Endpoint::Identities(rest),
-            ["authorizations"] => Endpoint::Authorizations,
-            ["scenarios", rest @ ..] if rest.len() <= 1 => Endpoint::Scenarios(rest),
-            ["faults"] => Endpoint::Faults,
-            ["requests"] => Endpoint::Requests,
-            ["reset"] => Endpoint::Reset,
-            ["clock"] => Endpoint::Clock,
-            ["methods", rest @ ..] if rest.len() <= 1 => Endpoint::Methods(rest),
-            ["notifications"] => Endpoint::Notifications(&[]),
-            ["notifications", id] => Endpoint::Notifications(std::slice::from_ref(id)),
-            ["notifications", _, "retry"] => Endpoint::Notifications(&segments[1..]),
-            _ => return None,
-        })
-    }
+/// The console's assets: the one pattern answered without the token.
+const CONSOLE: &str = "ui/**";
 
-    /// The methods it takes (the `Allow` header of a 405).
-    fn methods(self) -> &'static [&'static str] {
-        match self {
-            Endpoint::Health
-            | Endpoint::Ready
-            | Endpoint::OpenApi
-            | Endpoint::TestKey(_)
-            | Endpoint::Metrics
-            | Endpoint::Cases
-            | Endpoint::Ui(_) => &["GET"],
-            Endpoint::Apps([]) | Endpoint::Identities([]) => &["GET", "POST"],
-            Endpoint::Apps(_) | Endpoint::Identities(_) => &["GET", "PUT", "PATCH", "DELETE"],
-            Endpoint::Authorizations | Endpoint::Scenarios([]) => &["GET", "POST", "DELETE"],
-            Endpoint::Scenarios(_) => &["GET", "DELETE"],
-            Endpoint::Faults | Endpoint::Clock => &["GET", "PUT", "DELETE"],
-            Endpoint::Requests => &["GET", "DELETE"],
-            Endpoint::Reset => &["POST"],
-            Endpoint::Methods([]) => &["GET", "DELETE"],
-            Endpoint::Methods(_) => &["GET", "PUT", "DELETE"],
-            Endpoint::Notifications([]) => &["GET", "POST"],
-            Endpoint::Notifications([_]) => &["GET", "DELETE"],
-            Endpoint::Notifications(_) => &["POST"],
+/// The route table, the only place that says which path takes which method: a request
+/// goes to the first entry whose pattern and method match; a path that matches entries
+/// but none of the method answers 405 with `Allow` naming their methods, in this order
+/// (the order `docs/admin-openapi.yaml` lists them in). Patterns are the segments after
+/// `/__admin/`: a literal, `*` (one segment, handed to the handler) or a final `**`
+/// (whatever follows).
+static ROUTES: &[(&str, &str, Handler)] = &[
+    ("health", "GET", to!(health)),
+    ("ready", "GET", to!(ready)),
+    ("openapi.yaml", "GET", to!(openapi)),
+    ("apps", "GET", to!(apps::list)),
+    ("apps", "POST", to!(apps::post)),
+    ("apps/*", "GET", to!(apps::get)),
+    ("apps/*", "PUT", to!(apps::put)),
+    ("apps/*", "PATCH", to!(apps::patch)),
+    ("apps/*", "DELETE", to!(apps::delete)),
+    ("apps/*/test-key", "GET", to!(observe::test_key)),
+    ("metrics", "GET", to!(observe::metrics)),
+    ("cases", "GET", to!(observe::cases)),
+    (CONSOLE, "GET", to!(console)),
+    ("identities", "GET", to!(identities::list)),
+    ("identities", "POST", to!(identities::post)),
+    ("identities/*", "GET", to!(identities::get_one)),
+    ("identities/*", "PUT", to!(identities::put)),
+    ("identities/*", "PATCH", to!(identities::patch)),
+    ("identities/*", "DELETE", to!(identities::delete)),
+    ("authorizations", "GET", to!(authorizations::list)),
+    ("authorizations", "POST", to!(authorizations::post)),
+    ("authorizations", "DELETE", to!(authorizations::delete)),
+    ("scenarios", "GET", to!(scenarios::list)),
+    ("scenarios", "POST", to!(scenarios::post)),
+    ("scenarios", "DELETE", to!(scenarios::delete_all)),
+    ("scenarios/*", "GET", to!(scenarios::get)),
+    ("scenarios/*", "DELETE", to!(scenarios::delete)),
+    ("faults", "GET", to!(faults::get)),
+    ("faults", "PUT", to!(faults::put)),
+    ("faults", "DELETE", to!(faults::delete)),
+    ("requests", "GET", to!(requests::list)),
+    ("requests", "DELETE", to!(requests::delete)),
+    ("reset", "POST", to!(reset::post)),
+    ("clock", "GET", to!(clock::get)),
+    ("clock", "PUT", to!(clock::put)),
+    ("clock", "DELETE", to!(clock::delete)),
+    ("methods", "GET", to!(methods::list_route)),
+    ("methods", "DELETE", to!(methods::delete_all)),
+    ("methods/*", "GET", to!(methods::get_route)),
+    ("methods/*", "PUT", to!(methods::put)),
+    ("methods/*", "DELETE", to!(methods::delete)),
+    ("notifications", "GET", to!(notifications::list)),
+    ("notifications", "POST", to!(notifications::post)),
+    ("notifications/*", "GET", to!(notifications::get)),
+    ("notifications/*", "DELETE", to!(notifications::delete)),
+    ("notifications/*/retry", "POST", to!(notifications::retry)),
+];
+
+/// The segments a pattern's `*` and `**` stand for, when `segments` match it.
+fn matches<'s>(pattern: &str, segments: &[&'s str]) -> Option<Vec<&'s str>> {
+    let mut params = Vec::new();
+    let mut rest = segments;
+    for part in pattern.split('/') {
+        if part == "**" {
+            params.extend_from_slice(rest);
+            return Some(params);
         }
+        let (first, tail) = rest.split_first()?;
+        if part == "*" {
+            params.push(*first);
+        } else if part != *first {
+            return None;
+        }
+        rest = tail;
     }
+    rest.is_empty().then_some(params)
 }
 
 /// One admin request, parsed: what the endpoint handlers see.
 struct Input<'a> {
-    method: &'a str,
+    /// The path as it arrived (the console's redirect depends on its final `/`).
+    path: &'a str,
+    /// What the route's `*` and `**` stand for, decoded, in order.
+    params: Vec<&'a str>,
     query: Vec<(String, String)>,
     body: &'a [u8],
 }
 
 impl Input<'_> {
+    /// The route's one `*` segment (an app id, an identity id, a method name, …).
+    fn id(&self) -> &str {
+        self.params.first().copied().unwrap_or_default()
+    }
+
     /// The query, refusing parameters the endpoint does not know and empty values.
     fn query(&self, allowed: &[&str]) -> Result<QueryView<'_>, Rejection> {
         if let Some((name, _)) = self
@@ -288,94 +315,66 @@ impl Admin {
             })
             .collect();
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-        let endpoint = Endpoint::parse(&segments);
         // The console's page and scripts are static and hold no data: they load without
         // the token, and then send it on every call they make.
-        let is_ui = matches!(endpoint, Some(Endpoint::Ui(_)));
-        if !is_ui && !self.authorised(request.authorization) {
+        let open = matches(CONSOLE, &segments).is_some();
+        if !open && !self.authorised(request.authorization) {
             return error(&Rejection {
                 status: 401,
                 message: "admin calls need Authorization: Bearer <the --admin-token>".into(),
             })
             .with_header("www-authenticate", "Bearer realm=\"alipay-mock admin\"");
         }
-        let Some(endpoint) = endpoint else {
+        let routes: Vec<(&str, Handler, Vec<&str>)> = ROUTES
+            .iter()
+            .filter_map(|(pattern, method, handler)| {
+                matches(pattern, &segments).map(|params| (*method, *handler, params))
+            })
+            .collect();
+        if routes.is_empty() {
             return error(&Rejection::not_found(format!(
                 "no admin endpoint {ADMIN_PREFIX}{} (see {ADMIN_PREFIX}openapi.yaml)",
                 segments.join("/")
             )));
+        }
+        let Some((_, handler, params)) = routes.iter().find(|(m, ..)| *m == request.method) else {
+            let allow: Vec<&str> = routes.iter().map(|(method, ..)| *method).collect();
+            return error(&not_allowed(request.method)).with_header("allow", allow.join(", "));
         };
-        let methods = endpoint.methods();
-        if !methods.contains(&request.method) {
-            return error(&not_allowed(request.method)).with_header("allow", methods.join(", "));
-        }
-        if let Endpoint::Ui(rest) = endpoint {
-            return ui::serve(request.path, rest).unwrap_or_else(|| {
-                error(&Rejection::not_found(format!(
-                    "no console asset {}",
-                    request.path
-                )))
-            });
-        }
         let input = Input {
-            method: request.method,
+            path: request.path,
+            params: params.clone(),
             query: form_urlencoded::parse(request.query.unwrap_or("").as_bytes())
                 .map(|(name, value)| (name.into_owned(), value.into_owned()))
                 .collect(),
             body: request.body,
         };
-        match route(state, endpoint, &input).await {
-            Ok(reply) => reply,
-            Err(rejection) => {
-                let reply = error(&rejection);
-                if rejection.status == 405 {
-                    reply.with_header("allow", methods.join(", "))
-                } else {
-                    reply
-                }
-            }
-        }
+        handler(state, &input)
+            .await
+            .unwrap_or_else(|rejection| error(&rejection))
     }
 }
 
-async fn route(
-    state: &Arc<State>,
-    endpoint: Endpoint<'_>,
-    request: &Input<'_>,
-) -> Result<Reply, Rejection> {
-    match endpoint {
-        Endpoint::Health => {
-            request.query(&[])?;
-            Ok(json(200, &serde_json::json!({"status": "ok"})))
-        }
-        Endpoint::Ready => {
-            request.query(&[])?;
-            ready(state).await
-        }
-        Endpoint::OpenApi => {
-            request.query(&[])?;
-            Ok(Reply::new(
-                200,
-                "application/yaml",
-                OPENAPI.as_bytes().to_vec(),
-            ))
-        }
-        Endpoint::Apps(rest) => apps::route(state, request, rest).await,
-        Endpoint::TestKey(app_id) => observe::test_key(state, request, app_id),
-        Endpoint::Metrics => observe::metrics(state, request),
-        Endpoint::Cases => observe::cases(state, request),
-        // Answered in `Admin::handle`, before the query is parsed.
-        Endpoint::Ui(_) => Err(Rejection::not_found("no console asset here")),
-        Endpoint::Identities(rest) => identities::route(state, request, rest).await,
-        Endpoint::Authorizations => authorizations::route(state, request).await,
-        Endpoint::Scenarios(rest) => scenarios::route(state, request, rest).await,
-        Endpoint::Faults => faults::route(state, request).await,
-        Endpoint::Requests => requests::route(state, request).await,
-        Endpoint::Reset => reset::route(state, request).await,
-        Endpoint::Clock => clock::route(state, request).await,
-        Endpoint::Methods(rest) => methods::route(state, request, rest).await,
-        Endpoint::Notifications(rest) => notifications::route(state, request, rest).await,
-    }
+/// `GET /__admin/health`.
+async fn health(_: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    Ok(json(200, &serde_json::json!({"status": "ok"})))
+}
+
+/// `GET /__admin/openapi.yaml`: this API's document.
+async fn openapi(_: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    Ok(Reply::new(
+        200,
+        "application/yaml",
+        OPENAPI.as_bytes().to_vec(),
+    ))
+}
+
+/// `GET /__admin/ui[/{asset}]`: the console (the query is ignored).
+async fn console(_: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    ui::serve(request.path, &request.params)
+        .ok_or_else(|| Rejection::not_found(format!("no console asset {}", request.path)))
 }
 
 #[derive(Serialize)]
@@ -396,7 +395,8 @@ struct Ready {
 /// answer means ready (200); it reports what is loaded. A store that takes no writes now
 /// (a full disk) answers 503 `store unwritable`: the gateway still answers from what the
 /// store holds, but admin changes are refused until there is room.
-async fn ready(state: &Arc<State>) -> Result<Reply, Rejection> {
+async fn ready(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
     let ready = read(state, |g| {
         let counts = g.store().counts();
         let problem = g.store().writable().err().map(|e| e.to_string());
@@ -426,7 +426,7 @@ struct Deleted {
     deleted: usize,
 }
 
-/// 405 for a method an endpoint does not take (the caller adds `Allow`).
+/// 405 for a method an endpoint does not take (`handle` adds `Allow`).
 fn not_allowed(method: &str) -> Rejection {
     Rejection {
         status: 405,

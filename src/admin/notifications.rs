@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{json, no_content, not_allowed, Input};
+use super::{json, no_content, Input};
 use crate::admin::Rejection;
 use crate::notify::{
     self, CreateError, NotificationError, NotificationFilter, NotificationRequest,
@@ -56,36 +56,35 @@ fn filter(request: &Input<'_>) -> Result<NotificationFilter, Rejection> {
     })
 }
 
-/// Answers one request under `/__admin/notifications`.
-pub(super) async fn route(
-    state: &Arc<State>,
-    request: &Input<'_>,
-    rest: &[&str],
-) -> Result<Reply, Rejection> {
-    match (request.method, rest) {
-        ("GET", []) => {
-            let list = notify::list(state, filter(request)?).await?;
-            Ok(json(200, &serde_json::json!({ "notifications": list })))
-        }
-        ("POST", []) => {
-            request.query(&[])?;
-            let body = NotificationRequest::from_json(request.body)?;
-            let created = notify::create::create(state, body, "admin".to_owned()).await?;
-            Ok(json(201, &created))
-        }
-        ("GET", [id]) => {
-            request.query(&[])?;
-            Ok(json(200, &notify::get(state, id).await?))
-        }
-        ("DELETE", [id]) => {
-            request.query(&[])?;
-            notify::delete(state, id).await?;
-            Ok(no_content())
-        }
-        ("POST", [id, "retry"]) => {
-            request.query(&[])?;
-            Ok(json(200, &notify::retry(state, id).await?))
-        }
-        (other, _) => Err(not_allowed(other)),
-    }
+/// `GET /__admin/notifications[?app_id=&state=]`.
+pub(super) async fn list(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    let list = notify::list(state, filter(request)?).await?;
+    Ok(json(200, &serde_json::json!({ "notifications": list })))
+}
+
+/// `POST /__admin/notifications`: queues one, 201.
+pub(super) async fn post(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    let body = NotificationRequest::from_json(request.body)?;
+    let created = notify::create::create(state, body, "admin".to_owned()).await?;
+    Ok(json(201, &created))
+}
+
+/// `GET /__admin/notifications/{id}`.
+pub(super) async fn get(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    Ok(json(200, &notify::get(state, request.id()).await?))
+}
+
+/// `DELETE /__admin/notifications/{id}`.
+pub(super) async fn delete(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    notify::delete(state, request.id()).await?;
+    Ok(no_content())
+}
+
+/// `POST /__admin/notifications/{id}/retry`: sends it now.
+pub(super) async fn retry(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    Ok(json(200, &notify::retry(state, request.id()).await?))
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rsa::RsaPublicKey;
 
-use super::records::missing;
+use super::records::app_entry;
 use super::{json, Input};
 use crate::admin::Rejection;
 use crate::crypto::SignType;
@@ -19,7 +19,7 @@ use crate::state::State;
 const FIXTURE_APP_KEY: &str = include_str!("../../fixtures/keys/app_private_key.pem");
 
 /// `GET /__admin/metrics`: the Prometheus text exposition.
-pub(super) fn metrics(state: &State, request: &Input<'_>) -> Result<Reply, Rejection> {
+pub(super) async fn metrics(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
     request.query(&[])?;
     let cache = state.sign_cache().stats();
     state.metrics().sync_sign_cache(cache.hits, cache.misses);
@@ -31,7 +31,7 @@ pub(super) fn metrics(state: &State, request: &Input<'_>) -> Result<Reply, Rejec
 }
 
 /// `GET /__admin/cases`: the catalogue of seeded outcomes (`alipay-mock cases`).
-pub(super) fn cases(state: &State, request: &Input<'_>) -> Result<Reply, Rejection> {
+pub(super) async fn cases(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
     request.query(&[])?;
     Ok(json(200, &state.fixtures().cases))
 }
@@ -39,16 +39,10 @@ pub(super) fn cases(state: &State, request: &Input<'_>) -> Result<Reply, Rejecti
 /// `GET /__admin/apps/{app_id}/test-key`: the fixture app key (PKCS#8 PEM) when the app
 /// verifies with it, for RSA2 or RSA; 404 for any other app, whose key the mock never
 /// holds.
-pub(super) fn test_key(
-    state: &Arc<State>,
-    request: &Input<'_>,
-    app_id: &str,
-) -> Result<Reply, Rejection> {
+pub(super) async fn test_key(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
     request.query(&[])?;
-    let entry = state
-        .keyring()
-        .get(app_id)
-        .ok_or_else(|| missing("app", app_id))?;
+    let app_id = request.id();
+    let entry = app_entry(state, app_id)?;
     let private = keys::parse_private_key(FIXTURE_APP_KEY)
         .map_err(|e| Rejection::internal(format!("fixture app key: {e}")))?;
     let public = RsaPublicKey::from(&private);

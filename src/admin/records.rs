@@ -1,11 +1,15 @@
 //! What the record endpoints (apps, identities) share: id rules, create-or-replace
 //! checks, and PUT/PATCH bodies merged with the path's id.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::merge_patch;
 use crate::admin::Rejection;
+use crate::keyring::AppEntry;
+use crate::state::State;
 
 /// The computed members of a record's view (an app's `platform_public_key` and
 /// `cert_sns`), dropped from POST, PUT and PATCH bodies that send an earlier answer back.
@@ -32,6 +36,15 @@ pub(super) fn check_id(kind: &str, id: &str) -> Result<(), Rejection> {
 
 pub(super) fn missing(kind: &str, id: &str) -> Rejection {
     Rejection::not_found(format!("no {kind} {id:?}"))
+}
+
+/// A stored app, parsed (from the key ring: no store read, no key parsing); 404 when
+/// there is none.
+pub(super) fn app_entry(state: &State, app_id: &str) -> Result<Arc<AppEntry>, Rejection> {
+    state
+        .keyring()
+        .get(app_id)
+        .ok_or_else(|| missing("app", app_id))
 }
 
 /// Whether a write replaces a record (PUT, PATCH) or creates one (POST).

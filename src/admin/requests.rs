@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{json, not_allowed, read, Deleted, Input};
+use super::{json, read, Deleted, Input};
 use crate::admin::Rejection;
 use crate::control::journal::{Filter, JournalEntry};
 use crate::reply::Reply;
@@ -20,47 +20,46 @@ pub struct RequestsPage {
     pub requests: Vec<JournalEntry>,
 }
 
-/// `/__admin/requests`: the journal.
-pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
-    match request.method {
-        "GET" => {
-            let query = request.query(&["method", "app_id", "outcome", "since", "limit"])?;
-            let since = match query.get("since") {
-                None => None,
-                Some(text) => Some(
-                    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                        .map_err(|_| {
-                            Rejection::bad_request(format!(
-                                "since {text:?} is not an RFC 3339 time (e.g. 2026-01-02T03:04:05Z)"
-                            ))
-                        })?,
-                ),
-            };
-            let limit = match query.get("limit") {
-                None => None,
-                Some(text) => Some(text.parse::<usize>().map_err(|_| {
-                    Rejection::bad_request(format!("limit {text:?} is not a count"))
-                })?),
-            };
-            let filter = Filter {
-                method: query.get("method").map(str::to_owned),
-                app_id: query.get("app_id").map(str::to_owned),
-                outcome: query.get("outcome").map(str::to_owned),
-                since,
-                limit,
-            };
-            // Copying and serialising up to --journal-max entries is blocking work.
-            read(state, move |g| {
-                let (total, requests) = g.journal().query(&filter);
-                Ok(json(200, &RequestsPage { total, requests }))
-            })
-            .await
-        }
-        "DELETE" => {
-            let query = request.query(&["app_id"])?;
-            let deleted = state.journal().clear(query.get("app_id"));
-            Ok(json(200, &Deleted { deleted }))
-        }
-        _ => Err(not_allowed(request.method)),
-    }
+/// `GET /__admin/requests`: the journal, filtered.
+pub(super) async fn list(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    let query = request.query(&["method", "app_id", "outcome", "since", "limit"])?;
+    let since = match query.get("since") {
+        None => None,
+        Some(text) => Some(
+            OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(
+                |_| {
+                    Rejection::bad_request(format!(
+                        "since {text:?} is not an RFC 3339 time (e.g. 2026-01-02T03:04:05Z)"
+                    ))
+                },
+            )?,
+        ),
+    };
+    let limit = match query.get("limit") {
+        None => None,
+        Some(text) => Some(
+            text.parse::<usize>()
+                .map_err(|_| Rejection::bad_request(format!("limit {text:?} is not a count")))?,
+        ),
+    };
+    let filter = Filter {
+        method: query.get("method").map(str::to_owned),
+        app_id: query.get("app_id").map(str::to_owned),
+        outcome: query.get("outcome").map(str::to_owned),
+        since,
+        limit,
+    };
+    // Copying and serialising up to --journal-max entries is blocking work.
+    read(state, move |g| {
+        let (total, requests) = g.journal().query(&filter);
+        Ok(json(200, &RequestsPage { total, requests }))
+    })
+    .await
+}
+
+/// `DELETE /__admin/requests[?app_id=]`.
+pub(super) async fn delete(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    let query = request.query(&["app_id"])?;
+    let deleted = state.journal().clear(query.get("app_id"));
+    Ok(json(200, &Deleted { deleted }))
 }

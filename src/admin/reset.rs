@@ -8,7 +8,7 @@ use crate::reply::Reply;
 use crate::state::State;
 
 /// Resets through [`State::reset`], all-or-nothing.
-pub(super) async fn route(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+pub(super) async fn post(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
     let query = request.query(&["app_id"])?;
     let app_id = query.get("app_id");
     state

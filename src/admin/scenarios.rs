@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{json, no_content, not_allowed, Deleted, Input};
+use super::{json, no_content, Deleted, Input};
 use crate::admin::Rejection;
 use crate::control::scenarios::{Scenario, ScenarioRequest};
 use crate::methods;
@@ -11,62 +11,65 @@ use crate::reply::Reply;
 use crate::state::State;
 use crate::store::{Plan, Store};
 
-/// `/__admin/scenarios[/{id}]`.
-pub(super) async fn route(
+/// `GET /__admin/scenarios[?app_id=]`.
+pub(super) async fn list(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    let query = request.query(&["app_id"])?;
+    Ok(json(
+        200,
+        &state
+            .scenarios()
+            .snapshot(query.get("app_id"), state.clock().now()),
+    ))
+}
+
+/// `POST /__admin/scenarios[?app_id=]`.
+pub(super) async fn post(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    let query = request.query(&["app_id"])?;
+    let scenario = create(state, request.json()?, query.get("app_id")).await?;
+    Ok(json(201, &scenario))
+}
+
+/// `DELETE /__admin/scenarios[?app_id=]`.
+pub(super) async fn delete_all(
     state: &Arc<State>,
     request: &Input<'_>,
-    rest: &[&str],
 ) -> Result<Reply, Rejection> {
-    match (request.method, rest) {
-        ("GET", []) => {
-            let query = request.query(&["app_id"])?;
-            Ok(json(
-                200,
-                &state
-                    .scenarios()
-                    .snapshot(query.get("app_id"), state.clock().now()),
-            ))
-        }
-        ("POST", []) => {
-            let query = request.query(&["app_id"])?;
-            let scenario = create(state, request.json()?, query.get("app_id")).await?;
-            Ok(json(201, &scenario))
-        }
-        ("DELETE", []) => {
-            let query = request.query(&["app_id"])?;
-            let deleted = clear(state, query.get("app_id")).await?;
-            Ok(json(200, &Deleted { deleted }))
-        }
-        ("GET", [id]) => {
-            request.query(&[])?;
-            state
-                .scenarios()
-                .snapshot(None, state.clock().now())
-                .into_iter()
-                .find(|s| s.id == *id)
-                .map(|s| json(200, &s))
-                .ok_or_else(|| Rejection::not_found(format!("no scenario {id:?}")))
-        }
-        ("DELETE", [id]) => {
-            request.query(&[])?;
-            let id = id.to_string();
-            state
-                .commit(
-                    move |g| {
-                        if !g.scenarios().ids(None).contains(&id) {
-                            return Err(Rejection::not_found(format!("no scenario {id:?}")));
-                        }
-                        let mut plan = Plan::default();
-                        Store::remove_scenario(&mut plan, &id);
-                        Ok((plan, vec![id]))
-                    },
-                    |g, ids| g.scenarios().remove_ids(&ids),
-                )
-                .await?;
-            Ok(no_content())
-        }
-        _ => Err(not_allowed(request.method)),
-    }
+    let query = request.query(&["app_id"])?;
+    let deleted = clear(state, query.get("app_id")).await?;
+    Ok(json(200, &Deleted { deleted }))
+}
+
+/// `GET /__admin/scenarios/{id}`.
+pub(super) async fn get(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    let id = request.id();
+    state
+        .scenarios()
+        .snapshot(None, state.clock().now())
+        .into_iter()
+        .find(|s| s.id == id)
+        .map(|s| json(200, &s))
+        .ok_or_else(|| Rejection::not_found(format!("no scenario {id:?}")))
+}
+
+/// `DELETE /__admin/scenarios/{id}`.
+pub(super) async fn delete(state: &Arc<State>, request: &Input<'_>) -> Result<Reply, Rejection> {
+    request.query(&[])?;
+    let id = request.id().to_owned();
+    state
+        .commit(
+            move |g| {
+                if !g.scenarios().ids(None).contains(&id) {
+                    return Err(Rejection::not_found(format!("no scenario {id:?}")));
+                }
+                let mut plan = Plan::default();
+                Store::remove_scenario(&mut plan, &id);
+                Ok((plan, vec![id]))
+            },
+            |g, ids| g.scenarios().remove_ids(&ids),
+        )
+        .await?;
+    Ok(no_content())
 }
 
 /// Adds a scenario; `scope` (the `?app_id=` of the call) scopes it to one app and must

@@ -1,12 +1,13 @@
 //! `alipay-mock doctor …`: a captured request examined offline. This file is the command
 //! line only: where the request and the app's material come from (flags, files, standard
 //! input). Reading a curl command line and examining the request through the gateway's
-//! own pipeline are [`crate::doctor::offline`]'s.
+//! own pipeline are `doctor::offline`'s.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::CommandError;
 use crate::doctor::offline::{self, AppMaterial, Captured};
 use crate::fixtures::FixtureSource;
 
@@ -94,7 +95,11 @@ fn captured(args: &DoctorArgs) -> Result<Captured, String> {
 }
 
 /// Examines the request: the report to print, and whether the gateway would accept it.
-pub fn run(args: DoctorArgs) -> Result<(String, bool), String> {
+pub fn run(args: DoctorArgs) -> Result<(String, bool), CommandError> {
+    examine(args).map_err(CommandError)
+}
+
+fn examine(args: DoctorArgs) -> Result<(String, bool), String> {
     let captured = captured(&args)?;
     let aes_key = match &args.aes_key {
         Some(text) if Path::new(text).is_file() => Some(read(Path::new(text))?),

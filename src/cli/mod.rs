@@ -4,8 +4,8 @@
 //!
 //! This file is the command line: the verbs as clap types and [`run`]. What a verb means
 //! on the wire (method, target, JSON body) is `request`'s, built with the client's own
-//! request builders ([`crate::client::calls`]) without touching the network, so it is
-//! tested alone; [`crate::client::transport`] sends it; `output` renders the answer
+//! request builders (`client::calls`) without touching the network, so it is
+//! tested alone; `client::transport` sends it; `output` renders the answer
 //! and words every error for a shell user (the flags and variables to change). No
 //! gateway logic lives here: the server validates everything it stores, the
 //! client only refuses what can never be valid (a body that is not JSON, an unknown state
@@ -375,10 +375,20 @@ pub enum RequestsCommand {
     },
 }
 
+/// Why a command did not do what was asked: the message to print, naming the flag or
+/// input to fix (or the HTTP status and the server's `error`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CommandError(pub(crate) String);
+
 /// Runs one verb against the gateway and returns what to print: the answer as pretty
-/// JSON (text as is; nothing for 204), or an error message naming the HTTP status and
-/// the server's `error`.
-pub fn run(args: AdminArgs) -> Result<String, String> {
+/// JSON (text as is; nothing for 204), or an error naming the HTTP status and the
+/// server's `error`.
+pub fn run(args: AdminArgs) -> Result<String, CommandError> {
+    execute(args).map_err(CommandError)
+}
+
+fn execute(args: AdminArgs) -> Result<String, String> {
     let url = args
         .url
         .or_else(|| non_empty_env(URL_ENV))

@@ -12,6 +12,7 @@ use crate::admin::Grant;
 use crate::clock::ClockSetting;
 use crate::config::ADMIN_PREFIX;
 use crate::control::faults::FaultConfig;
+use crate::control::journal::Filter;
 use crate::control::scenarios::ScenarioRequest;
 use crate::methods::defined::Definition;
 use crate::model::{AccountState, AuthCategory};
@@ -302,6 +303,27 @@ pub struct RequestsQuery {
     pub since: Option<String>,
     /// Only the newest N.
     pub limit: Option<u64>,
+}
+
+impl RequestsQuery {
+    /// The query of a typed journal filter; fails only for a `since` RFC 3339 cannot
+    /// write (a year past 9999).
+    pub fn from_filter(filter: &Filter) -> Result<RequestsQuery, String> {
+        let since = match filter.since {
+            None => None,
+            Some(time) => Some(
+                time.format(&time::format_description::well_known::Rfc3339)
+                    .map_err(|e| format!("since: {e}"))?,
+            ),
+        };
+        Ok(RequestsQuery {
+            method: filter.method.clone(),
+            app_id: filter.app_id.clone(),
+            outcome: filter.outcome.clone(),
+            since,
+            limit: filter.limit.map(|n| n as u64),
+        })
+    }
 }
 
 /// `GET /__admin/requests` with filters.

@@ -1,12 +1,13 @@
 //! The HTTP client of the admin API, for a gateway in another process (a container, a
-//! `serve` started by a test script): [`calls`] builds each call's request (shared with
-//! the command line), [`transport`] sends it (hyper lives there), [`Client`] offers the
-//! calls typed, with the server's own request and answer types ([`notifications`] holds
-//! the notification calls and their typed methods).
+//! `serve` started by a test script): `calls` builds each call's request (shared with
+//! the command line), `transport` sends it (hyper lives there), [`Client`] offers the
+//! calls typed, with the server's own request and answer types (`notifications` holds
+//! the notification calls and their typed methods). [`Client`] has the verbs of
+//! [`crate::MockGateway`], with the same argument and answer types.
 
-pub mod calls;
-pub mod notifications;
-pub mod transport;
+pub(crate) mod calls;
+pub(crate) mod notifications;
+pub(crate) mod transport;
 
 use std::time::Duration;
 
@@ -15,11 +16,13 @@ use serde_json::Value;
 use crate::admin::{Grant, RequestsPage};
 use crate::clock::ClockSetting;
 use crate::control::faults::FaultConfig;
+use crate::control::journal::Filter;
 use crate::control::scenarios::{Scenario, ScenarioRequest};
 use crate::methods::defined::Definition;
-use crate::model::{AccountState, AuthCategory, Authorization, Identity};
-use calls::{ApiRequest, RequestsQuery};
-use transport::{send, AdminAddress, TransportError, UrlError, TIMEOUT};
+use crate::model::{AccountState, App, AuthCategory, Authorization, Identity};
+use calls::{ApiRequest, Collection, RequestsQuery};
+use transport::{send, AdminAddress};
+pub use transport::{TransportError, UrlError, TIMEOUT};
 
 /// Why a typed admin call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,14 +47,25 @@ pub enum ClientError {
     Decode(String),
 }
 
+/// The answer to a delete of many (`{"deleted": n}`).
+#[derive(serde::Deserialize)]
+struct Deleted {
+    deleted: usize,
+}
+
+/// The answer to a revoke (`{"revoked": n}`).
+#[derive(serde::Deserialize)]
+struct Revoked {
+    revoked: usize,
+}
+
 /// A typed client of the admin API of a gateway in another process (a container, a
 /// `serve` started by a test script). The same calls as [`crate::MockGateway`]'s typed
 /// control, over HTTP, with the same request and response types as the server.
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use alipay_mock::client::Client;
-/// use alipay_mock::control::scenarios::{ForcedError, Outcome, ScenarioRequest};
+/// use alipay_mock::{Client, ForcedError, Outcome, ScenarioRequest};
 /// # let gateway = alipay_mock::MockGateway::builder().start().await?;
 /// # let url = gateway.url();
 ///
@@ -127,11 +141,17 @@ impl Client {
         self.call(calls::create_scenario(scenario)).await
     }
 
-    /// Removes every scenario, or one app's.
-    pub async fn clear_scenarios(&self, app_id: Option<&str>) -> Result<(), ClientError> {
-        self.call::<Value>(Ok(calls::clear_scenarios(app_id)))
+    /// Registers an app; its keys are parsed first.
+    pub async fn add_app(&self, app: &App) -> Result<(), ClientError> {
+        let request = serde_json::to_string(app).map(|json| Collection::Apps.create(json));
+        self.call::<Value>(request).await.map(drop)
+    }
+
+    /// Removes every scenario, or one app's; how many went.
+    pub async fn clear_scenarios(&self, app_id: Option<&str>) -> Result<usize, ClientError> {
+        self.call::<Deleted>(Ok(calls::clear_scenarios(app_id)))
             .await
-            .map(drop)
+            .map(|d| d.deleted)
     }
 
     /// Grants an authorisation.
@@ -139,16 +159,17 @@ impl Client {
         self.call(calls::grant(grant)).await
     }
 
-    /// Revokes an app's authorisations by a person.
+    /// Revokes an app's authorisations by a person, every category unless one is given;
+    /// how many went.
     pub async fn revoke(
         &self,
         app_id: &str,
         identity: &str,
         category: Option<AuthCategory>,
-    ) -> Result<(), ClientError> {
-        self.call::<Value>(Ok(calls::revoke(app_id, identity, category)))
+    ) -> Result<usize, ClientError> {
+        self.call::<Revoked>(Ok(calls::revoke(app_id, identity, category)))
             .await
-            .map(drop)
+            .map(|r| r.revoked)
     }
 
     /// Changes an identity's account state.
@@ -169,9 +190,11 @@ impl Client {
         self.call(calls::set_faults(app_id, faults)).await
     }
 
-    /// The journal, filtered.
-    pub async fn requests(&self, query: &RequestsQuery) -> Result<RequestsPage, ClientError> {
-        self.call(Ok(calls::requests(query))).await
+    /// The journal entries matching `filter`, oldest first, and how many matched before
+    /// its `limit`.
+    pub async fn requests(&self, filter: &Filter) -> Result<RequestsPage, ClientError> {
+        let query = RequestsQuery::from_filter(filter).map_err(ClientError::Decode)?;
+        self.call(Ok(calls::requests(&query))).await
     }
 
     /// Back to the fixtures: everything, or one app's.
@@ -179,7 +202,7 @@ impl Client {
         self.call::<Value>(Ok(calls::reset(app_id))).await.map(drop)
     }
 
-    /// Freezes, shifts or releases the gateway's clock.
+    /// Freezes or shifts the gateway's clock; a default setting returns it to real time.
     pub async fn set_clock(&self, setting: &ClockSetting) -> Result<(), ClientError> {
         self.call::<Value>(calls::set_clock(setting))
             .await

@@ -228,10 +228,21 @@ pub async fn create(
 ) -> Result<Notification, CreateError> {
     let checked = check(state, request)?;
     let notifications = state.notifications();
-    notifications
-        .policy()
-        .resolve(&checked.target)
+    // Bounded like an attempt's resolution, so a name whose DNS hangs cannot hold the
+    // admin call.
+    let limit = notifications.config().limits.connect_timeout;
+    tokio::time::timeout(limit, notifications.policy().resolve(&checked.target))
         .await
+        .map_err(|_| {
+            invalid(
+                "notify_url",
+                format!(
+                    "cannot resolve {} within {} s",
+                    checked.target.host,
+                    limit.as_secs_f64()
+                ),
+            )
+        })?
         .map_err(|e: UrlError| invalid("notify_url", e.to_string()))?;
     let max = notifications.config().max_pending;
     if notifications.queue().pending_count() >= max {
@@ -242,6 +253,8 @@ pub async fn create(
     let first_due = now.checked_add(checked.delay).unwrap_or(now);
     let worker_state = Arc::clone(state);
     let notification = tokio::task::spawn_blocking(move || {
+        // A full disk is refused before sled sees the write (see Store::writable).
+        worker_state.store().prepare_write()?;
         let queue = worker_state.notifications().queue();
         let id = new_notify_id();
         let params = form::with_common_fields(
@@ -289,7 +302,12 @@ pub async fn create(
     })
     .await
     .map_err(|e| CreateError::Internal(e.to_string()))??;
-    state.store().flush().await?;
+    super::flush_record(state, &notification.id)
+        .await
+        .map_err(|e| match e {
+            super::NotificationError::Store(e) => CreateError::Store(e),
+            other => CreateError::Internal(other.to_string()),
+        })?;
     state.metrics().notification_created();
     notifications.wake();
     Ok(notification)

@@ -8,6 +8,7 @@
 //! else on the page (no spaces, no HTML); any other answer makes it send again
 //! (docs/protocol.md §9.4). Redirects are answers like any other: not followed.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,7 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::policy::{Policy, Target};
+use super::policy::{self, Policy, Target};
 use super::record::{Notification, Verdict};
 
 /// The answer that acknowledges a notification.
@@ -29,7 +30,7 @@ pub const RECORDED_BODY_BYTES: usize = 256;
 /// The bounds of one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Longest wait for the TCP connection.
+    /// Longest wait for resolving the host and connecting to it, together.
     pub connect_timeout: Duration,
     /// Longest wait from sending the request to the end of the answer.
     pub response_timeout: Duration,
@@ -75,18 +76,47 @@ fn failure(started: Instant, error: String) -> Outcome {
 
 /// Makes one attempt.
 pub async fn attempt(policy: &Policy, limits: &Limits, notification: &Notification) -> Outcome {
+    attempt_with(policy, limits, notification, policy::system_lookup).await
+}
+
+/// [`attempt`] with the resolver given (see [`Policy::resolve_with`]).
+pub async fn attempt_with<L, F>(
+    policy: &Policy,
+    limits: &Limits,
+    notification: &Notification,
+    lookup: L,
+) -> Outcome
+where
+    L: FnOnce(String, u16) -> F,
+    F: Future<Output = std::io::Result<Vec<SocketAddr>>>,
+{
     let started = Instant::now();
     let target = match Target::parse(&notification.notify_url) {
         Ok(target) => target,
         Err(e) => return failure(started, format!("notify_url: {e}")),
     };
-    let addrs = match policy.resolve(&target).await {
-        Ok(addrs) => addrs,
-        Err(e) => return failure(started, format!("notify_url: {e}")),
+    // One deadline for resolving and connecting together: a name whose DNS never
+    // answers, or several addresses that each hang, cost one attempt of this length.
+    let reach = async {
+        let addrs = policy
+            .resolve_with(&target, lookup)
+            .await
+            .map_err(|e| format!("notify_url: {e}"))?;
+        connect(&addrs).await
     };
-    let stream = match connect(&addrs, limits.connect_timeout).await {
-        Ok(stream) => stream,
-        Err(e) => return failure(started, e),
+    let stream = match tokio::time::timeout(limits.connect_timeout, reach).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return failure(started, e),
+        Err(_) => {
+            return failure(
+                started,
+                format!(
+                    "cannot resolve and connect to {} within {} s",
+                    target.host,
+                    limits.connect_timeout.as_secs_f64()
+                ),
+            )
+        }
     };
     let content_type = format!(
         "application/x-www-form-urlencoded; charset={}",
@@ -157,19 +187,13 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// Connects to the first address that accepts within the timeout.
-async fn connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream, String> {
+/// Connects to the first address that accepts (the caller bounds the time).
+async fn connect(addrs: &[SocketAddr]) -> Result<TcpStream, String> {
     let mut last = String::from("no address to connect to");
     for addr in addrs {
-        match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => return Ok(stream),
-            Ok(Err(e)) => last = format!("cannot connect to {addr}: {e}"),
-            Err(_) => {
-                last = format!(
-                    "cannot connect to {addr} within {} s",
-                    timeout.as_secs_f64()
-                )
-            }
+        match TcpStream::connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = format!("cannot connect to {addr}: {e}"),
         }
     }
     Err(last)
@@ -197,4 +221,39 @@ async fn read_bounded(mut body: hyper::body::Incoming, limit: usize) -> (Vec<u8>
         }
     }
     (bytes, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notification(url: &str) -> Notification {
+        Notification::pending_for_test("n", 1, url, time::OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// Regression: resolution had no deadline of its own, so a name whose DNS never
+    /// answers held one of the delivery slots for ever.
+    #[tokio::test]
+    async fn a_name_whose_resolution_never_ends_fails_the_attempt_at_the_connect_deadline() {
+        let limits = Limits {
+            connect_timeout: Duration::from_millis(200),
+            ..Limits::default()
+        };
+        let n = notification("http://dns-hangs.example:8080/notify");
+        let never = |_host: String, _port: u16| std::future::pending();
+
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(30),
+            attempt_with(&Policy::default(), &limits, &n, never),
+        )
+        .await
+        .expect("the attempt held its delivery slot past every limit");
+
+        assert_eq!(outcome.verdict, Verdict::Error);
+        let error = outcome.error.unwrap_or_default();
+        assert!(
+            error.contains("dns-hangs.example") && error.contains("within 0.2 s"),
+            "{error}"
+        );
+    }
 }

@@ -149,6 +149,24 @@ pub fn trigger(state: &State, notification: TriggeredNotification) {
     }
 }
 
+/// Makes a notification's latest write durable. When that fails, the store is reopened
+/// from what the disk holds ([`Store::write_failed`]) and the queue indexes the
+/// notification as the disk has it, so memory never shows what was not kept.
+pub(crate) async fn flush_record(state: &Arc<State>, id: &str) -> Result<(), NotificationError> {
+    let Err(e) = state.store().flush().await else {
+        return Ok(());
+    };
+    let id = id.to_owned();
+    blocking(state, move |s| {
+        let e = s.store().write_failed(e);
+        if let Err(reload) = s.notifications().queue.reload(&id) {
+            tracing::error!(%id, error = %reload, "cannot re-read a notification after a failed write");
+        }
+        Err(NotificationError::Store(e))
+    })
+    .await
+}
+
 /// The filter of `GET /__admin/notifications`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NotificationFilter {

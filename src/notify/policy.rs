@@ -5,6 +5,7 @@
 //! is a 400 naming the rule) and again before each attempt, which connects to the
 //! checked address itself, so a name that later resolves elsewhere cannot redirect it.
 
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
@@ -67,8 +68,9 @@ impl Target {
             Some("http") => {}
             Some("https") => {
                 return Err(invalid(
-                    "https is not supported: the mock sends notifications over plain http \
-                     (give the handler's http:// address)",
+                    "https is not supported: the gateway has no TLS client and sends \
+                     notifications over plain http only; give the handler's http:// address \
+                     (a local or compose-network handler has one)",
                 ))
             }
             Some(other) => {
@@ -213,17 +215,31 @@ impl Policy {
             })
     }
 
-    /// Resolves the target's host and checks every address; answers them all.
+    /// Resolves the target's host with the system's resolver and checks every address;
+    /// answers them all. Unbounded in time: callers put it under a deadline.
     pub async fn resolve(&self, target: &Target) -> Result<Vec<SocketAddr>, UrlError> {
+        self.resolve_with(target, system_lookup).await
+    }
+
+    /// [`Policy::resolve`] with the resolver given (`lookup(host, port)`), so a test can
+    /// play a name whose resolution never ends without any network.
+    pub async fn resolve_with<L, F>(
+        &self,
+        target: &Target,
+        lookup: L,
+    ) -> Result<Vec<SocketAddr>, UrlError>
+    where
+        L: FnOnce(String, u16) -> F,
+        F: Future<Output = std::io::Result<Vec<SocketAddr>>>,
+    {
         let addrs: Vec<SocketAddr> = match target.host.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, target.port)],
-            Err(_) => tokio::net::lookup_host((target.host.as_str(), target.port))
+            Err(_) => lookup(target.host.clone(), target.port)
                 .await
                 .map_err(|e| UrlError::Unresolved {
                     host: target.host.clone(),
                     reason: e.to_string(),
-                })?
-                .collect(),
+                })?,
         };
         if addrs.is_empty() {
             return Err(UrlError::Unresolved {
@@ -239,6 +255,13 @@ impl Policy {
         }
         Ok(addrs)
     }
+}
+
+/// The system's resolver (`getaddrinfo`, on tokio's blocking pool).
+pub async fn system_lookup(host: String, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    Ok(tokio::net::lookup_host((host.as_str(), port))
+        .await?
+        .collect())
 }
 
 #[cfg(test)]

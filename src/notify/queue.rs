@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 
 use super::record::{Notification, NotificationState};
-use crate::store::{Store, StoreError};
+use crate::store::{OwnTree, Store, StoreError};
 
 /// The sled tree's name.
 const TREE: &str = "notifications";
@@ -39,7 +39,8 @@ struct Index {
 /// The notification records and their index.
 #[derive(Debug)]
 pub struct Queue {
-    tree: sled::Tree,
+    /// The tree in the store's current database (it follows a reopen).
+    tree: OwnTree,
     index: Mutex<Index>,
     /// Serialises read-modify-write of records.
     writes: Mutex<()>,
@@ -63,7 +64,7 @@ impl Queue {
         let tree = store.own_tree(TREE)?;
         let mut index = Index::default();
         let mut max_seq = 0;
-        for entry in tree.iter() {
+        for entry in tree.get()?.iter() {
             let (key, value) = entry?;
             let n = decode(&key, &value)?;
             max_seq = max_seq.max(n.seq);
@@ -99,14 +100,14 @@ impl Queue {
     /// Stores a new notification (the caller flushes) and indexes it.
     pub fn insert(&self, n: &Notification) -> Result<(), StoreError> {
         let _writes = self.lock_writes();
-        self.tree.insert(n.id.as_bytes(), encode(n)?)?;
+        self.tree.get()?.insert(n.id.as_bytes(), encode(n)?)?;
         index_insert(&mut self.index(), n);
         Ok(())
     }
 
     /// One notification.
     pub fn get(&self, id: &str) -> Result<Option<Notification>, StoreError> {
-        match self.tree.get(id.as_bytes())? {
+        match self.tree.get()?.get(id.as_bytes())? {
             Some(bytes) => decode(id.as_bytes(), &bytes).map(Some),
             None => Ok(None),
         }
@@ -116,6 +117,7 @@ impl Queue {
     pub fn all(&self) -> Result<Vec<Notification>, StoreError> {
         let mut all = self
             .tree
+            .get()?
             .iter()
             .map(|entry| {
                 let (key, value) = entry?;
@@ -138,10 +140,12 @@ impl Queue {
             return Ok(None);
         };
         change(&mut n);
-        self.tree.insert(id.as_bytes(), encode(&n)?)?;
+        self.tree.get()?.insert(id.as_bytes(), encode(&n)?)?;
         let mut index = self.index();
         index.pending.remove(id);
-        index.finished.retain(|_, v| v != id);
+        // By its creation number, which a change keeps: a scan of the finished ones
+        // (up to 1,000 id comparisons) per attempt cost more than the record's write.
+        index.finished.remove(&n.seq);
         index_insert(&mut index, &n);
         Ok(Some(n))
     }
@@ -152,10 +156,11 @@ impl Queue {
         select: impl Fn(&Notification) -> bool,
     ) -> Result<usize, StoreError> {
         let _writes = self.lock_writes();
+        let tree = self.tree.get()?;
         let mut removed = 0;
         for n in self.all()? {
             if select(&n) {
-                self.tree.remove(n.id.as_bytes())?;
+                tree.remove(n.id.as_bytes())?;
                 let mut index = self.index();
                 index.pending.remove(&n.id);
                 index.finished.remove(&n.seq);
@@ -177,9 +182,24 @@ impl Queue {
                 index.finished.pop_first()
             };
             if let Some((_, id)) = oldest {
-                self.tree.remove(id.as_bytes())?;
+                self.tree.get()?.remove(id.as_bytes())?;
             }
         }
+    }
+
+    /// Indexes one notification again from what the tree holds now (after a write that
+    /// may not have reached the disk, and a reopen); one the tree lacks is forgotten.
+    pub fn reload(&self, id: &str) -> Result<(), StoreError> {
+        let _writes = self.lock_writes();
+        let stored = self.get(id)?;
+        let mut index = self.index();
+        index.pending.remove(id);
+        index.finished.retain(|_, v| v != id);
+        index.manual.remove(id);
+        if let Some(n) = stored {
+            index_insert(&mut index, &n);
+        }
+        Ok(())
     }
 
     /// Marks due pending notifications (due at or before `now`, not being sent) as
@@ -253,5 +273,44 @@ fn index_insert(index: &mut Index, n: &Notification) {
         NotificationState::Delivered | NotificationState::Failed => {
             index.finished.insert(n.seq, n.id.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreLocation;
+
+    fn notification(id: &str, seq: u64) -> Notification {
+        let url = "http://127.0.0.1:9/notify";
+        Notification::pending_for_test(id, seq, url, OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// Regression (issue 22's merge): the queue kept the tree of the database it was
+    /// opened with, so after a failed write reopened the store it held the old database
+    /// open (the reopen found the folder still locked) and wrote into it.
+    #[tokio::test]
+    async fn after_a_reopen_the_queue_writes_into_the_reopened_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = StoreLocation::Dir(dir.path().join("data"));
+        let store = Store::open(&location).unwrap();
+        let queue = Queue::open(&store).unwrap();
+        queue.insert(&notification("before", 1)).unwrap();
+        store.flush().await.unwrap();
+
+        // A failed write that is not a full disk reopens the store at once.
+        let injected = sled::Error::Io(std::io::Error::other("injected write failure"));
+        store.write_failed(StoreError::Sled(injected));
+        store.writable().expect("the store reopened");
+        queue.insert(&notification("after", 2)).unwrap();
+        store.flush().await.unwrap();
+        drop(queue);
+        assert!(store.close(std::time::Duration::from_secs(10)));
+
+        let reopened = Store::open(&location).unwrap();
+        let queue = Queue::open(&reopened).unwrap();
+        let ids: Vec<String> = queue.all().unwrap().into_iter().map(|n| n.id).collect();
+        assert_eq!(ids, ["before", "after"]);
+        assert_eq!(queue.pending_count(), 2);
     }
 }

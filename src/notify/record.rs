@@ -178,3 +178,32 @@ impl From<&Notification> for NotificationSummary {
         }
     }
 }
+
+#[cfg(test)]
+impl Notification {
+    /// A pending notification with no attempt, due at `due`, for the module's tests.
+    pub(crate) fn pending_for_test(
+        id: &str,
+        seq: u64,
+        notify_url: &str,
+        due: OffsetDateTime,
+    ) -> Notification {
+        Notification {
+            id: id.into(),
+            seq,
+            app_id: "a".into(),
+            notify_url: notify_url.into(),
+            sign_type: SignType::Rsa2,
+            charset: "utf-8".into(),
+            cert_mode: false,
+            source: "admin".into(),
+            params: Vec::new(),
+            sign_content: String::new(),
+            body: "a=b".into(),
+            created_at: due,
+            state: NotificationState::Pending,
+            next_attempt_at: Some(due),
+            attempts: Vec::new(),
+        }
+    }
+}

@@ -131,8 +131,17 @@ async fn send_due(state: &Arc<State>, id: &str) {
     let queue = state.notifications().queue();
     let notification = match queue.get(id) {
         Ok(Some(n)) if n.state == NotificationState::Pending => n,
-        Ok(_) => {
+        Ok(Some(_)) => {
             queue.release(id);
+            return;
+        }
+        // Gone from the store (a write that never reached the disk, then a reopen):
+        // forgotten, or the worker would take it again and again.
+        Ok(None) => {
+            if let Err(e) = queue.reload(id) {
+                queue.release(id);
+                tracing::error!(%id, error = %e, "cannot read a notification");
+            }
             return;
         }
         Err(e) => {
@@ -179,7 +188,7 @@ pub(super) async fn send(
     if recorded.is_none() {
         state.notifications().queue().release(&id);
     }
-    state.store().flush().await?;
+    super::flush_record(state, &id).await?;
     state.metrics().notification_attempt(verdict);
     if let Some(n) = &recorded {
         tracing::info!(
@@ -227,23 +236,7 @@ mod tests {
     use time::macros::datetime;
 
     fn pending(due: OffsetDateTime) -> Notification {
-        Notification {
-            id: "n".into(),
-            seq: 1,
-            app_id: "a".into(),
-            notify_url: "http://127.0.0.1/".into(),
-            sign_type: crate::crypto::SignType::Rsa2,
-            charset: "utf-8".into(),
-            cert_mode: false,
-            source: "admin".into(),
-            params: Vec::new(),
-            sign_content: String::new(),
-            body: String::new(),
-            created_at: due,
-            state: NotificationState::Pending,
-            next_attempt_at: Some(due),
-            attempts: Vec::new(),
-        }
+        Notification::pending_for_test("n", 1, "http://127.0.0.1/", due)
     }
 
     fn outcome(verdict: Verdict) -> delivery::Outcome {

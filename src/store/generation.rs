@@ -14,7 +14,11 @@
 //! - sled's generation above the marker's by the commits of a crash between the flush and
 //!   the marker: fine, the marker follows.
 //!
-//! A store from before the marker existed gets one at its first start.
+//! - no marker, but sled's generation above 0: the marker was removed (perhaps with a
+//!   rollback of `db` that nothing else would show), so the store is refused.
+//!
+//! A new store gets its marker before its first commit; a store from before the marker
+//! existed (no generation inside sled) gets one at its first start.
 
 use std::fs;
 use std::io::Write;

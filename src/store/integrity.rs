@@ -112,14 +112,33 @@ impl Store {
     pub(super) fn check_generation(&self, dir: &Path) -> Result<(), StoreError> {
         let marker = generation::read(dir).map_err(|problem| damaged(dir, problem))?;
         let seeded = self.tree(Tree::Meta)?.contains_key(SEEDED_KEY)?;
+        let stored = self.generation.load(Ordering::Acquire);
         let Some(marker) = marker else {
-            if seeded {
-                // A store from before the marker: it gets one now.
-                self.read_everything().map_err(|p| damaged(dir, p))?;
-                self.record_flushed();
+            // A store that committed under the marker (its generation counts from the
+            // first commit) always has one: written before its first commit and after
+            // every flush. Without it, nothing tells whether its records are the last
+            // acknowledged ones (a rolled-back `db` with the marker gone looks whole).
+            if stored > 0 {
+                return Err(damaged(
+                    dir,
+                    format!(
+                        "its generation marker {MARKER_FILE} is missing, yet the store has \
+                         committed changes (generation {stored}): whether it still holds the \
+                         last acknowledged ones cannot be told"
+                    ),
+                ));
             }
+            // A new store, or one from before the marker: it gets one now.
+            if seeded {
+                self.read_everything().map_err(|p| damaged(dir, p))?;
+            }
+            self.record_flushed();
             return Ok(());
         };
+        if !seeded && marker.generation == 0 {
+            // Made, but stopped before its first commit (the seeding): nothing was lost.
+            return Ok(());
+        }
         if !seeded {
             return Err(damaged(
                 dir,
@@ -131,7 +150,6 @@ impl Store {
             ));
         }
         self.read_everything().map_err(|p| damaged(dir, p))?;
-        let stored = self.generation.load(Ordering::Acquire);
         if stored < marker.generation {
             return Err(damaged(
                 dir,

@@ -295,6 +295,57 @@ impl Deref for TreeRef {
     }
 }
 
+/// Where the store keeps sled's handles: `None` between a failed reopen and the next.
+type Slot = RwLock<Option<Arc<Handles>>>;
+
+/// The handles in the slot now.
+fn current(slot: &Slot, dir: Option<&Path>) -> Result<Arc<Handles>, StoreError> {
+    // A poisoned lock only means a reopen panicked; the slot is still consistent.
+    let slot = slot.read().unwrap_or_else(|e| e.into_inner());
+    slot.clone().ok_or_else(|| StoreError::Unavailable {
+        dir: dir.map(Path::to_owned).unwrap_or_default(),
+        reason: "not reopened yet".into(),
+    })
+}
+
+/// A tree of the store's database for a module that owns its records outright
+/// (notifications). It holds no database itself: each use takes the tree from the
+/// handles the store has now, so after a reopen its owner reads and writes the reopened
+/// database, and never keeps the closed one alive (nor its folder locked).
+#[derive(Debug, Clone)]
+pub(crate) struct OwnTree {
+    slot: Arc<Slot>,
+    name: &'static str,
+    dir: Option<PathBuf>,
+}
+
+impl OwnTree {
+    /// The tree in the store's current database, for one use (a reopen waits until it
+    /// is dropped).
+    pub(crate) fn get(&self) -> Result<OwnTreeRef, StoreError> {
+        let handles = current(&self.slot, self.dir.as_deref())?;
+        let tree = handles.db.open_tree(self.name)?;
+        Ok(OwnTreeRef {
+            tree,
+            _handles: handles,
+        })
+    }
+}
+
+/// One use of an [`OwnTree`].
+pub(crate) struct OwnTreeRef {
+    tree: sled::Tree,
+    _handles: Arc<Handles>,
+}
+
+impl Deref for OwnTreeRef {
+    type Target = sled::Tree;
+
+    fn deref(&self) -> &sled::Tree {
+        &self.tree
+    }
+}
+
 /// The typed store. Not `Clone`: the one handle is what [`Store::close`] gives back.
 ///
 /// sled's handles sit in a slot, so that a store whose write failed (a full disk) can be
@@ -302,7 +353,8 @@ impl Deref for TreeRef {
 /// every later write, and its memory may hold the refused change.
 #[derive(Debug)]
 pub struct Store {
-    slot: RwLock<Option<Arc<Handles>>>,
+    /// Shared with the [`OwnTree`]s handed out, so they follow a reopen.
+    slot: Arc<Slot>,
     /// A write failed in sled: it refuses every later write until reopened.
     poisoned: AtomicBool,
     /// The generation of the last applied plan (see [`generation`]).
@@ -310,7 +362,24 @@ pub struct Store {
     /// Counts every change of what reads may return (each applied plan, each reopen);
     /// never goes back, unlike `generation` after a reopen. See [`Store::version`].
     version: AtomicU64,
+    /// One flush at a time, shared by whoever waits (see [`Store::flush`]).
+    flushes: Flushes,
     location: StoreLocation,
+}
+
+/// Flushes in flight: at most one, and callers that arrive while one runs share the
+/// next. sled runs `flush_async` on its own small thread pool and each flush waits
+/// there for log buffers that the same pool writes, so with as many flushes at once as
+/// it has threads (8 notification attempts and 8 admin writes are enough) none can end:
+/// the store stopped writing, and shutdown waited for ever.
+#[derive(Debug, Default)]
+struct Flushes {
+    /// Held while a flush runs.
+    running: tokio::sync::Mutex<()>,
+    /// How many flushes have started.
+    started: AtomicU64,
+    /// The number (from `started`) of the last flush that succeeded.
+    succeeded: AtomicU64,
 }
 
 fn cert_key(cert_type: &str, cert_no: &str) -> Vec<u8> {
@@ -339,10 +408,11 @@ impl Store {
         }
         let handles = Handles::open(location)?;
         let store = Store {
-            slot: RwLock::new(Some(Arc::new(handles))),
+            slot: Arc::new(RwLock::new(Some(Arc::new(handles)))),
             poisoned: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             version: AtomicU64::new(0),
+            flushes: Flushes::default(),
             location: location.clone(),
         };
         let generation = store.stored_generation()?;
@@ -393,12 +463,7 @@ impl Store {
     }
 
     fn handles(&self) -> Result<Arc<Handles>, StoreError> {
-        // A poisoned lock only means a reopen panicked; the slot is still consistent.
-        let slot = self.slot.read().unwrap_or_else(|e| e.into_inner());
-        slot.clone().ok_or_else(|| StoreError::Unavailable {
-            dir: self.dir().map(Path::to_owned).unwrap_or_default(),
-            reason: "not reopened yet".into(),
-        })
+        current(&self.slot, self.dir())
     }
 
     fn tree(&self, tree: Tree) -> Result<TreeRef, StoreError> {
@@ -554,14 +619,33 @@ impl Store {
     /// A tree for a module that owns its records outright (notifications): in the same
     /// database, so [`Store::flush`] makes it durable too, but outside [`Plan`]s and
     /// resets, which its owner handles.
-    pub(crate) fn own_tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
-        Ok(self.handles()?.db.open_tree(name)?)
+    pub(crate) fn own_tree(&self, name: &'static str) -> Result<OwnTree, StoreError> {
+        let tree = OwnTree {
+            slot: Arc::clone(&self.slot),
+            name,
+            dir: self.dir().map(Path::to_owned),
+        };
+        tree.get()?;
+        Ok(tree)
     }
 
     /// Writes everything to disk.
+    ///
+    /// One flush runs at a time; a caller that finds one running waits for it and then
+    /// shares the next with everyone else who arrived meanwhile (a flush that started
+    /// after the caller's writes and succeeded covers them).
     pub async fn flush(&self) -> Result<(), StoreError> {
+        let arrived = self.flushes.started.load(Ordering::Acquire);
+        let _running = self.flushes.running.lock().await;
+        // Every earlier flush has ended: one numbered after `arrived` started after
+        // this caller's writes.
+        if self.flushes.succeeded.load(Ordering::Acquire) > arrived {
+            return Ok(());
+        }
+        let number = self.flushes.started.fetch_add(1, Ordering::AcqRel) + 1;
         let handles = self.handles()?;
         handles.db.flush_async().await?;
+        self.flushes.succeeded.store(number, Ordering::Release);
         Ok(())
     }
 
@@ -571,7 +655,8 @@ impl Store {
     /// Returns whether the folder is released. Blocking: call it off the async runtime.
     pub fn close(self, limit: Duration) -> bool {
         let Store { slot, location, .. } = self;
-        drop(slot);
+        // Taken out of the slot, not just dropped: an [`OwnTree`] still shares the slot.
+        drop(slot.write().unwrap_or_else(|e| e.into_inner()).take());
         match location {
             StoreLocation::Dir(dir) => folder::wait_until_released(&dir, limit),
             StoreLocation::Ephemeral => true,

@@ -128,3 +128,45 @@ fn reset_restores_the_fixtures_exactly() {
         .unwrap()
         .is_some());
 }
+
+/// Regression: sled runs `flush_async` on its small thread pool, where each flush waits
+/// for log writes that the same pool makes; with as many flushes at once as it has
+/// threads (8 notification attempts and 8 admin writes) none ended, the store never
+/// wrote again and shutdown waited for ever.
+#[test]
+fn many_writers_flushing_at_once_all_finish() {
+    // On a thread of its own, so a hang fails the test instead of holding it.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&StoreLocation::Dir(dir.path().join("data"))).unwrap());
+        let tree = store.own_tree("flushes").unwrap();
+        runtime.block_on(async {
+            let mut writers = tokio::task::JoinSet::new();
+            for writer in 0..32u32 {
+                let (store, tree) = (Arc::clone(&store), tree.clone());
+                writers.spawn(async move {
+                    for round in 0..20u32 {
+                        let key = format!("{writer}-{round}");
+                        tree.get()
+                            .unwrap()
+                            .insert(key.as_bytes(), &[0u8; 512][..])
+                            .unwrap();
+                        store.flush().await.unwrap();
+                    }
+                });
+            }
+            while writers.join_next().await.transpose().unwrap().is_some() {}
+        });
+        let _ = done.send(tree.get().unwrap().len());
+    });
+    let written = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("flushes still waiting after 60 s");
+    assert_eq!(written, 32 * 20);
+}

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use crate::support::*;
-use alipay_mock::control::faults::FaultConfig;
-use alipay_mock::control::journal::Filter;
-use alipay_mock::control::scenarios::{ForcedError, Match, Outcome, ScenarioRequest};
+use alipay_mock::client::ClientError;
 use alipay_mock::embed::ControlError;
-use alipay_mock::model::{AccountState, App, AuthCategory};
-use alipay_mock::MockGateway;
+use alipay_mock::{
+    AccountState, App, AuthCategory, Client, ClockSetting, FaultConfig, Filter, ForcedError, Grant,
+    Match, MockGateway, NotificationFilter, Outcome, ScenarioRequest,
+};
 use serde_json::json;
 
 async fn gateway() -> MockGateway {
@@ -49,7 +49,7 @@ async fn typed_control_changes_the_next_answers_as_the_admin_api_would() {
     let gateway = gateway().await;
     // A forced business error, once.
     gateway
-        .force(ScenarioRequest::answering(error("ZM_ACCOUNT_PAUSE")))
+        .force(&ScenarioRequest::answering(error("ZM_ACCOUNT_PAUSE")))
         .await
         .unwrap();
     assert_eq!(
@@ -65,7 +65,7 @@ async fn typed_control_changes_the_next_answers_as_the_admin_api_would() {
     assert_eq!(revoked, 1);
     assert_eq!(ask_as(&gateway, APP_ID).await["authorized"], false);
     let granted = gateway
-        .grant(alipay_mock::admin::Grant {
+        .grant(&Grant {
             app_id: APP_ID.into(),
             identity: "zhangsan".into(),
             auth_category: None,
@@ -90,7 +90,7 @@ async fn typed_control_changes_the_next_answers_as_the_admin_api_would() {
     // Faults: every call fails with the public unknown error.
     let faults: FaultConfig =
         serde_json::from_value(json!({"seed": 1, "unknown_error_rate": 1.0})).unwrap();
-    gateway.set_faults(None, faults).await.unwrap();
+    gateway.set_faults(None, &faults).await.unwrap();
     gateway
         .set_state("zhangsan", AccountState::Normal)
         .await
@@ -110,7 +110,7 @@ async fn typed_control_changes_the_next_answers_as_the_admin_api_would() {
 async fn bad_typed_input_is_refused_like_the_admin_api_refuses_it() {
     let gateway = gateway().await;
     let refused = gateway
-        .force(ScenarioRequest::answering(error("NOT_A_CODE")))
+        .force(&ScenarioRequest::answering(error("NOT_A_CODE")))
         .await
         .unwrap_err();
     assert!(
@@ -129,12 +129,15 @@ async fn bad_typed_input_is_refused_like_the_admin_api_refuses_it() {
 async fn the_journal_comes_back_typed_and_masked() {
     let gateway = gateway().await;
     ask_as(&gateway, APP_ID).await;
-    let calls = gateway.requests(&Filter {
-        app_id: Some(APP_ID.into()),
-        ..Filter::default()
-    });
-    assert_eq!(calls.len(), 1);
-    let call = &calls[0];
+    let page = gateway
+        .requests(&Filter {
+            app_id: Some(APP_ID.into()),
+            ..Filter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.requests.len()), (1, 1));
+    let call = &page.requests[0];
     assert_eq!(call.outcome.code, "10000");
     assert_eq!(call.signature.verified, Some(true));
     let biz = &call.params["biz_content"];
@@ -183,7 +186,7 @@ async fn isolated_test(gateway: Arc<MockGateway>, n: usize) {
         "public_keys": {"RSA2": APP_PUBLIC_KEY}
     }))
     .unwrap();
-    gateway.add_app(app).await.unwrap();
+    gateway.add_app(&app).await.unwrap();
     let code = [
         "ZM_ACCOUNT_PAUSE",
         "SYSTEM_ERROR",
@@ -191,7 +194,7 @@ async fn isolated_test(gateway: Arc<MockGateway>, n: usize) {
         "NULL_ARGUMENT",
     ][n % 4];
     gateway
-        .force(ScenarioRequest {
+        .force(&ScenarioRequest {
             matcher: Match {
                 app_id: Some(app_id.clone()),
                 ..Match::default()
@@ -214,11 +217,14 @@ async fn isolated_test(gateway: Arc<MockGateway>, n: usize) {
         false,
         "test {n}"
     );
-    let mine = gateway.requests(&Filter {
-        app_id: Some(app_id.clone()),
-        ..Filter::default()
-    });
-    assert_eq!(mine.len(), 4, "test {n}");
+    let mine = gateway
+        .requests(&Filter {
+            app_id: Some(app_id.clone()),
+            ..Filter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(mine.requests.len(), 4, "test {n}");
     gateway.reset(Some(&app_id)).await.unwrap();
 }
 
@@ -237,10 +243,6 @@ async fn sixteen_tests_share_one_gateway_without_cross_talk() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_typed_admin_client_drives_a_gateway_over_http_with_the_servers_types() {
-    use alipay_mock::client::calls::RequestsQuery;
-    use alipay_mock::client::{Client, ClientError};
-    use alipay_mock::clock::ClockSetting;
-
     let gateway = MockGateway::builder()
         .admin_token("s3cret")
         .start()
@@ -277,10 +279,10 @@ async fn the_typed_admin_client_drives_a_gateway_over_http_with_the_servers_type
         .await
         .unwrap();
     let page = admin
-        .requests(&RequestsQuery {
+        .requests(&Filter {
             app_id: Some(APP_ID.into()),
             limit: Some(1),
-            ..RequestsQuery::default()
+            ..Filter::default()
         })
         .await
         .unwrap();
@@ -296,6 +298,129 @@ async fn the_typed_admin_client_drives_a_gateway_over_http_with_the_servers_type
     );
     admin.reset(None).await.unwrap();
     assert_eq!(ask_as(&gateway, APP_ID).await["authorized"], true);
+    gateway.shutdown().await;
+}
+
+/// An app of these tests, verifying with the fixture app key.
+fn app(app_id: &str) -> App {
+    serde_json::from_value(json!({
+        "app_id": app_id,
+        "public_keys": {"RSA2": APP_PUBLIC_KEY}
+    }))
+    .unwrap()
+}
+
+/// A forced error for one app's calls.
+fn forced_for(app_id: &str, code: &str) -> ScenarioRequest {
+    ScenarioRequest {
+        matcher: Match {
+            app_id: Some(app_id.into()),
+            ..Match::default()
+        },
+        ..ScenarioRequest::answering(error(code))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_and_the_embedded_handle_take_and_answer_the_same_values() {
+    let gateway = gateway().await;
+    let client = Client::new(&gateway.url()).unwrap();
+
+    // add_app: the same input; a second add is refused by either as existing.
+    gateway.add_app(&app("2021000000000201")).await.unwrap();
+    client.add_app(&app("2021000000000202")).await.unwrap();
+    let again = gateway.add_app(&app("2021000000000202")).await.unwrap_err();
+    assert!(matches!(again, ControlError::Conflict(_)), "{again}");
+    let again = client.add_app(&app("2021000000000201")).await.unwrap_err();
+    assert!(
+        matches!(again, ClientError::Refused { status: 409, .. }),
+        "{again}"
+    );
+    assert_eq!(
+        ask_as(&gateway, "2021000000000202").await["authorized"],
+        false
+    );
+
+    // clear_scenarios: both count what went.
+    for _ in 0..2 {
+        gateway
+            .force(&forced_for("2021000000000201", "SYSTEM_ERROR"))
+            .await
+            .unwrap();
+    }
+    client
+        .force(&forced_for("2021000000000202", "SYSTEM_ERROR"))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.clear_scenarios(Some("2021000000000201")).await,
+        Ok(2)
+    );
+    assert_eq!(
+        gateway
+            .clear_scenarios(Some("2021000000000202"))
+            .await
+            .unwrap(),
+        1
+    );
+
+    // revoke: both count what went.
+    assert_eq!(
+        gateway
+            .revoke(APP_ID, "zhangsan", Some(AuthCategory::C2B))
+            .await
+            .unwrap(),
+        1
+    );
+    let grant = Grant {
+        app_id: APP_ID.into(),
+        identity: "zhangsan".into(),
+        auth_category: None,
+        open_id: None,
+    };
+    assert_eq!(
+        client.grant(&grant).await.unwrap(),
+        gateway.grant(&grant).await.unwrap()
+    );
+    assert_eq!(
+        client
+            .revoke(APP_ID, "zhangsan", Some(AuthCategory::C2B))
+            .await,
+        Ok(1)
+    );
+
+    // requests: the same filter, the same page.
+    ask_as(&gateway, APP_ID).await;
+    ask_as(&gateway, APP_ID).await;
+    let filter = Filter {
+        app_id: Some(APP_ID.into()),
+        since: Some(time::OffsetDateTime::UNIX_EPOCH),
+        limit: Some(1),
+        ..Filter::default()
+    };
+    let embedded = gateway.requests(&filter).await.unwrap();
+    assert_eq!((embedded.total, embedded.requests.len()), (2, 1));
+    assert_eq!(client.requests(&filter).await.unwrap(), embedded);
+
+    // set_clock: the same setting through either moves the same clock.
+    let shifted = ClockSetting {
+        frozen_at: None,
+        offset_seconds: Some(3600),
+    };
+    gateway.set_clock(&shifted).await.unwrap();
+    client.set_clock(&ClockSetting::default()).await.unwrap();
+    client.set_clock(&shifted).await.unwrap();
+
+    // Definitions and notifications: the same lists.
+    assert_eq!(
+        client.method_definitions().await.unwrap(),
+        gateway.method_definitions().await.unwrap()
+    );
+    let all = NotificationFilter::default();
+    assert_eq!(
+        client.notifications(&all).await.unwrap(),
+        gateway.notifications(&all).await.unwrap()
+    );
     gateway.shutdown().await;
 }
 

@@ -2,7 +2,7 @@
 //! names the target and the bug.
 
 use crate::support::*;
-use alipay_mock::control::faults::FaultConfig;
+use alipay_mock::FaultConfig;
 use serde_json::json;
 
 /// 17 bytes: fourteen digits, then `324`, then U+035E (two bytes). The cert-number check

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::*;
-use alipay_mock::fixtures::FixtureSource;
+use alipay_mock::config::FixtureSource;
 use alipay_mock::{Config, RunningGateway};
 use serde_json::{json, Value};
 

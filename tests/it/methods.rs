@@ -5,11 +5,11 @@
 
 use crate::support::*;
 use alipay_mock::client::Client;
+use alipay_mock::config::FixtureSource;
 use alipay_mock::content_encryption::AesKey;
 use alipay_mock::crypto::SignType;
 use alipay_mock::embed::ControlError;
-use alipay_mock::fixtures::FixtureSource;
-use alipay_mock::methods::defined::Definition;
+use alipay_mock::Definition;
 use alipay_mock::{Config, MockGateway, RunningGateway};
 use serde_json::{json, Value};
 
@@ -432,18 +432,21 @@ async fn client_and_mock_gateway_share_the_definition_verbs_and_types() {
     let gateway = MockGateway::builder().start().await.unwrap();
     let definition: Definition = serde_json::from_value(trade_query()).unwrap();
 
-    let stored = gateway.define_method(definition.clone()).await.unwrap();
+    let stored = gateway.define_method(&definition).await.unwrap();
     assert_eq!(stored, definition);
-    assert_eq!(gateway.method_definitions(), vec![definition.clone()]);
+    assert_eq!(
+        gateway.method_definitions().await.unwrap(),
+        vec![definition.clone()]
+    );
 
     let client = Client::new(&gateway.url()).unwrap();
     assert_eq!(client.method_definition(QUERY).await.unwrap(), definition);
     assert_eq!(client.define_method(&definition).await.unwrap(), definition);
     client.undefine_method(QUERY).await.unwrap();
     assert!(client.method_definitions().await.unwrap().is_empty());
-    assert!(gateway.method_definition(QUERY).is_err());
+    assert!(gateway.method_definition(QUERY).await.is_err());
     let refused = gateway
-        .define_method(Definition {
+        .define_method(&Definition {
             method: "zhima.auth.info.authquery".into(),
             ..definition
         })

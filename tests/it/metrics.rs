@@ -6,7 +6,7 @@ use crate::support::*;
 use serde_json::json;
 
 /// The exposition as text.
-async fn scrape(gateway: &impl Listener) -> String {
+pub(crate) async fn scrape(gateway: &impl Listener) -> String {
     let answer = send(gateway, "GET", "/__admin/metrics", None, Vec::new()).await;
     assert_eq!(answer.status, 200);
     let content_type = answer
@@ -21,7 +21,7 @@ async fn scrape(gateway: &impl Listener) -> String {
 }
 
 /// The value of the sample whose name and labels are exactly `series`, 0 when absent.
-fn sample(text: &str, series: &str) -> f64 {
+pub(crate) fn sample(text: &str, series: &str) -> f64 {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
         .and_then(|v| v.parse().ok())

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::{self, admin, APP_ID, RSA2_ONLY_APP_ID};
-use alipay_mock::notify::delivery::Limits;
-use alipay_mock::notify::NotifyConfig;
+use alipay_mock::config::NotifyConfig;
+use alipay_mock::config::NotifyLimits as Limits;
 use alipay_mock::{Config, RunningGateway};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -417,6 +417,10 @@ async fn bad_input_is_a_400_naming_the_field_and_stores_nothing() {
             "params.s",
         ),
         (
+            json!({"app_id": APP_ID, "notify_url": "https://127.0.0.1:8443/notify"}),
+            "notify_url: https is not supported: the gateway has no TLS client",
+        ),
+        (
             json!({"app_id": APP_ID, "notify_url": "http://8.8.8.8/notify"}),
             "notify_url: 8.8.8.8 resolves to 8.8.8.8, which is not a loopback or private-network address",
         ),
@@ -436,7 +440,7 @@ async fn bad_input_is_a_400_naming_the_field_and_stores_nothing() {
 async fn notify_allow_widens_where_notifications_may_go() {
     let gateway = RunningGateway::start(Config {
         notify: NotifyConfig {
-            policy: alipay_mock::notify::policy::Policy {
+            policy: alipay_mock::config::NotifyPolicy {
                 extra: vec!["8.8.8.0/24".parse().unwrap()],
             },
             ..quick_config().notify
@@ -728,11 +732,11 @@ async fn only_exactly_success_delivers_not_success_with_a_newline_nor_in_capital
 
 #[tokio::test]
 async fn mock_gateway_sends_and_shows_notifications_with_typed_calls() {
-    use alipay_mock::notify::{NotificationFilter, NotificationRequest, NotificationState};
+    use alipay_mock::{NotificationFilter, NotificationRequest, NotificationState};
     let gateway = alipay_mock::MockGateway::builder().start().await.unwrap();
     let handler = Handler::start(&[(500, "busy")]).await;
     let sent = gateway
-        .send_notification(NotificationRequest {
+        .send_notification(&NotificationRequest {
             app_id: APP_ID.into(),
             notify_url: handler.url.clone(),
             params: [("out_trade_no".to_owned(), "T7".to_owned())].into(),
@@ -755,7 +759,7 @@ async fn mock_gateway_sends_and_shows_notifications_with_typed_calls() {
     let retried = gateway.retry_notification(&sent.id).await.unwrap();
     assert_eq!(retried.state, NotificationState::Delivered);
     let delivered = gateway
-        .notifications(NotificationFilter {
+        .notifications(&NotificationFilter {
             state: Some(NotificationState::Delivered),
             ..NotificationFilter::default()
         })
@@ -774,7 +778,7 @@ async fn mock_gateway_sends_and_shows_notifications_with_typed_calls() {
 #[tokio::test]
 async fn the_http_client_sends_shows_retries_lists_and_deletes_notifications() {
     use alipay_mock::client::Client;
-    use alipay_mock::notify::{NotificationFilter, NotificationRequest, NotificationState};
+    use alipay_mock::{NotificationFilter, NotificationRequest, NotificationState};
     let gateway = start().await;
     let handler = Handler::start(&[(503, "later")]).await;
     let client = Client::new(&gateway.url()).unwrap();

@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use alipay_mock::crypto::{self, SignType};
-use alipay_mock::keyring::{AppEntry, KeyRing};
+use alipay_mock::internals::verify_request;
+use alipay_mock::internals::{AppEntry, KeyRing};
 use alipay_mock::keys;
-use alipay_mock::model::App;
 use alipay_mock::protocol::charset::Charset;
 use alipay_mock::protocol::params::{Params, RawRequest};
 use alipay_mock::protocol::sign_content::sign_content;
-use alipay_mock::signature::verify_request;
+use alipay_mock::App;
 use encoding_rs::{GB18030, GBK};
 use proptest::prelude::*;
 use rsa::RsaPrivateKey;

@@ -341,6 +341,14 @@ async fn a_damaged_store_is_refused_with_the_folder_and_the_ways_out_never_serve
                 std::fs::copy(halfway.join("db"), d.join("db")).unwrap();
             }),
         ),
+        (
+            "db rolled back and the generation marker deleted with it",
+            Box::new(|d| {
+                let halfway = d.parent().unwrap().join("halfway");
+                std::fs::copy(halfway.join("db"), d.join("db")).unwrap();
+                std::fs::remove_file(d.join("alipay-mock.generation")).unwrap();
+            }),
+        ),
     ];
     let mut refused = 0;
     for (n, (what, damage)) in damages.iter().enumerate() {
@@ -418,4 +426,46 @@ async fn reseed_moves_a_damaged_store_aside_and_starts_from_the_fixtures() {
         .collect();
     assert_eq!(kept.len(), 1, "the damaged folder is kept beside");
     assert!(kept[0].path().join("conf").exists());
+}
+
+/// The other side of refusing a store whose marker is gone: a store written before the
+/// marker existed (no generation inside sled, no marker file) still starts whole, and
+/// gets its marker; a store stopped before its first commit starts too.
+#[tokio::test]
+async fn a_store_from_before_the_marker_starts_whole_and_gets_one() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let gateway = RunningGateway::start(Config::with_data_dir(&dir))
+        .await
+        .unwrap();
+    assert_eq!(
+        admin(&gateway, "POST", "identities", Some(identity(1)))
+            .await
+            .0,
+        201
+    );
+    let before = held(&gateway).await;
+    gateway.shutdown().await;
+    // What a gateway from before the marker left: the same records, no generation.
+    {
+        let db = sled::open(&dir).unwrap();
+        let meta = db.open_tree("meta").unwrap();
+        assert!(meta.remove("generation").unwrap().is_some());
+        db.flush().unwrap();
+    }
+    std::fs::remove_file(dir.join("alipay-mock.generation")).unwrap();
+
+    let gateway = RunningGateway::start(Config::with_data_dir(&dir))
+        .await
+        .unwrap();
+    let after = held(&gateway).await;
+    gateway.shutdown().await;
+    assert_eq!(
+        (after.identities, after.authorizations, after.scenarios),
+        (before.identities, before.authorizations, before.scenarios)
+    );
+    assert!(
+        dir.join("alipay-mock.generation").exists(),
+        "it got a marker"
+    );
 }

@@ -11,9 +11,9 @@
 
 mod answer;
 mod definition;
-pub mod path;
+pub(crate) mod path;
 mod registry;
-pub mod template;
+pub(crate) mod template;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -46,7 +46,7 @@ pub const MAX_NOTIFY_DELAY_SECONDS: u64 = 24 * 3600;
 pub const NO_MATCHING_RULE: &str = "ALIPAY_MOCK.NO_MATCHING_RULE";
 
 /// The `sub_code` of an answer whose templates would write more than
-/// [`template::MAX_RENDERED_BYTES`] for one request.
+/// `template::MAX_RENDERED_BYTES` for one request.
 pub const ANSWER_TOO_LARGE: &str = "ALIPAY_MOCK.ANSWER_TOO_LARGE";
 
 fn answer_too_large(method: &str) -> GatewayError {
@@ -76,6 +76,9 @@ pub struct Compiled {
     definition: Definition,
     rules: Vec<CompiledRule>,
     mask: Vec<Path>,
+    /// Notification parameters the journal masks: named like a top-level `mask` path,
+    /// or rendered (in any rule) from a template that reads a masked path.
+    masked_params: Vec<String>,
     seq: AtomicU64,
 }
 
@@ -131,22 +134,24 @@ impl Compiled {
                 "must be a JSON object (a biz_content)",
             ));
         }
-        let mask = definition
+        let mask: Vec<Path> = definition
             .mask
             .iter()
             .enumerate()
             .map(|(i, m)| Path::parse(m).map_err(|e| DefinitionError::new(format!("mask[{i}]"), e)))
             .collect::<Result<_, _>>()?;
-        let rules = definition
+        let rules: Vec<CompiledRule> = definition
             .rules
             .iter()
             .enumerate()
             .map(|(i, rule)| compile_rule(rule, &format!("rules[{i}]")))
             .collect::<Result<_, _>>()?;
+        let masked_params = masked_params(&rules, &mask);
         Ok(Compiled {
             definition,
             rules,
             mask,
+            masked_params,
             seq: AtomicU64::new(0),
         })
     }
@@ -264,11 +269,14 @@ impl Compiled {
         )
     }
 
-    /// Masks the notification parameters named like a top-level `mask` path.
+    /// Masks the notification parameters that carry masked data: those named like a
+    /// top-level `mask` path (`buyer_logon_id` for `mask: ["buyer_logon_id"]`), and those
+    /// whose template reads a masked path, whatever their name (`buyer_logon_id` from
+    /// `{{biz.buyer.logon_id}}` for `mask: ["buyer.logon_id"]`).
     pub fn masked_notification(&self, n: &TriggeredNotification) -> TriggeredNotification {
         let mut shown = n.clone();
         for (name, value) in &mut shown.params {
-            if self.mask.iter().any(|p| p.len() == 1 && p.first() == name) {
+            if self.masked_params.contains(name) {
                 *value = mask_value(&Value::String(value.clone()));
             }
         }
@@ -306,6 +314,24 @@ fn compile_rule(rule: &Rule, field: &str) -> Result<CompiledRule, DefinitionErro
         answer,
         notify,
     })
+}
+
+/// The notification parameters [`Compiled::masked_notification`] masks, by name. A name
+/// masked in one rule is masked in all: the journal errs towards hiding.
+fn masked_params(rules: &[CompiledRule], mask: &[Path]) -> Vec<String> {
+    let mut names: Vec<String> = mask
+        .iter()
+        .filter(|p| p.len() == 1)
+        .map(|p| p.first().to_owned())
+        .collect();
+    for notify in rules.iter().filter_map(|r| r.notify.as_ref()) {
+        for (name, template) in &notify.params {
+            if template.reads_any(mask) && !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    names
 }
 
 fn compile_notify(spec: &NotifySpec, field: &str) -> Result<CompiledNotify, DefinitionError> {

@@ -56,6 +56,15 @@ impl Path {
             })
     }
 
+    /// Whether one path lies inside the other (or they are equal): reading either reads
+    /// some of what the other holds.
+    pub fn overlaps(&self, other: &Path) -> bool {
+        self.segments
+            .iter()
+            .zip(&other.segments)
+            .all(|(a, b)| a == b)
+    }
+
     /// The first segment (a top-level member name).
     pub fn first(&self) -> &str {
         // `parse` never yields an empty path: `split` gives at least one segment.
@@ -65,11 +74,6 @@ impl Path {
     /// The number of segments.
     pub fn len(&self) -> usize {
         self.segments.len()
-    }
-
-    /// Whether the path has no segment (never true of a parsed path).
-    pub fn is_empty(&self) -> bool {
-        self.segments.is_empty()
     }
 }
 
@@ -101,6 +105,16 @@ mod tests {
         );
         assert_eq!(Path::parse("a.b.0").unwrap().lookup(&doc), Some(&json!(10)));
         assert_eq!(Path::parse("a.z").unwrap().lookup(&doc), None);
+    }
+
+    #[test]
+    fn a_path_overlaps_its_ancestors_and_descendants_only() {
+        let path = |p: &str| Path::parse(p).unwrap();
+        assert!(path("buyer.logon_id").overlaps(&path("buyer.logon_id")));
+        assert!(path("buyer").overlaps(&path("buyer.logon_id")));
+        assert!(path("buyer.logon_id.0").overlaps(&path("buyer.logon_id")));
+        assert!(!path("buyer.id").overlaps(&path("buyer.logon_id")));
+        assert!(!path("buyer_logon_id").overlaps(&path("buyer.logon_id")));
     }
 
     #[test]

@@ -156,6 +156,14 @@ impl Template {
         out
     }
 
+    /// Whether rendering reads `biz_content` at, inside or around one of `paths`.
+    pub fn reads_any(&self, paths: &[Path]) -> bool {
+        self.pieces.iter().any(|piece| match piece {
+            Piece::Biz(read) => paths.iter().any(|p| p.overlaps(read)),
+            _ => false,
+        })
+    }
+
     /// Whether rendering reads the method's counter.
     pub fn uses_seq(&self) -> bool {
         self.pieces.contains(&Piece::Seq)

@@ -283,3 +283,45 @@ fn an_answer_that_would_multiply_a_large_request_past_the_bound_is_a_clear_busin
     let small = answer(&compiled, json!({"a": "ok"}), None).node.unwrap();
     assert!(small.contains(&"ok".repeat(16)), "{small}");
 }
+
+/// Regression (issue 17's review): only top-level `mask` names were matched, so a
+/// nested masked path copied into a notification parameter of another name was
+/// journaled in clear.
+#[test]
+fn a_notification_param_rendered_from_a_masked_nested_path_is_masked_whatever_its_name() {
+    let compiled = Compiled::parse(
+        br#"{"method": "alipay.trade.query",
+             "rules": [{"answer": {"trade_status": "TRADE_SUCCESS"},
+                        "notify": {"params": {
+                            "buyer_logon_id": "{{biz.buyer.logon_id}}",
+                            "buyer_info": "{{biz.buyer}}",
+                            "buyer_id": "{{biz.buyer.id}}",
+                            "out_trade_no": "{{biz.out_trade_no}}"}}}],
+             "mask": ["buyer.logon_id"]}"#,
+    )
+    .unwrap();
+    let biz = json!({"out_trade_no": "T1",
+                     "buyer": {"logon_id": "13812345678", "id": "2088102177220437"}});
+    let n = answer(&compiled, biz, Some("http://127.0.0.1:9/notify"))
+        .notification
+        .unwrap();
+
+    let shown = compiled.masked_notification(&n);
+
+    let value = |name: &str| {
+        shown
+            .params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(value("buyer_logon_id"), "138****5678");
+    assert!(!value("buyer_info").contains("13812345678"), "{shown:?}");
+    assert_eq!(value("buyer_id"), "2088102177220437");
+    assert_eq!(value("out_trade_no"), "T1");
+    // What is sent is not masked.
+    assert!(n
+        .params
+        .contains(&("buyer_logon_id".into(), "13812345678".into())));
+}
