@@ -139,6 +139,8 @@ pub fn biz_content(data: &[u8]) {
     let (store, keyring) = seeded().expect("the embedded fixtures seed a temporary store");
     let params = Params::parse(RawRequest::default());
     let biz = Method::Builtin(Builtin::ZhimaAuthInfoAuthquery).read(Some(text));
+    // A fresh memo: every input reaches the store reads.
+    let answers = methods::auth_query::AnswerMemo::default();
     let call = Call {
         app_id: "2014072300007148",
         biz: &biz,
@@ -147,6 +149,7 @@ pub fn biz_content(data: &[u8]) {
         text: Some(text),
         now: time::OffsetDateTime::UNIX_EPOCH,
         sign_type: SignType::Rsa2,
+        answers: &answers,
     };
     let is_json = |answered: methods::Answered| {
         if let Ok(node) = answered.node {

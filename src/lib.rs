@@ -30,7 +30,9 @@
 //!   answer, in the real gateway's check order, with certificate mode and AES on the
 //!   request side in its own submodules; `signature`: the request signature check and
 //!   its explanations; `doctor`: what a caller whose request was refused most likely
-//!   did wrong (signature, AES, certificate SNs).
+//!   did wrong (signature, AES, certificate SNs). `request` holds what one request
+//!   gathers on the way, from which the journal builds its entry and the metrics count
+//!   it.
 //! - `admin`: the test-control API under `/__admin/` over a `&State`: one route table
 //!   decides which path takes which method, one file per URL family (the server side
 //!   only); `control`: the scenarios, faults and journal the gateway consults.
@@ -147,6 +149,7 @@ pub(crate) mod methods;
 pub(crate) mod metrics;
 pub(crate) mod model;
 pub(crate) mod reply;
+pub(crate) mod request;
 pub(crate) mod sign_cache;
 pub(crate) mod signature;
 pub(crate) mod state;

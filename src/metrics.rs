@@ -6,8 +6,9 @@
 //! [`OTHER`]; `code` and `sub_code` come from the gateway's error tables; fault kinds are
 //! a fixed list. A caller sending random app ids cannot grow the exposition.
 //!
-//! Updated in four places only: [`crate::gateway::handle`] (one request, once its outcome
-//! is known; scenario firings; fault draws), [`crate::State::commit`] (admin writes) and
+//! Updated in four places only: [`Metrics::count_request`] (one `gateway.do` request, its
+//! latency and faults, from what the request gathered, once its outcome is known), the
+//! gateway (scenario firings), [`crate::State::commit`] (admin writes) and
 //! [`crate::notify`] (notifications made, each send).
 
 use std::time::Duration;
@@ -17,6 +18,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+
+use crate::request::RequestContext;
 
 /// The label value for an `app_id` or `method` the gateway does not know.
 pub const OTHER: &str = "other";
@@ -167,6 +170,49 @@ impl Metrics {
             signature_cache_hits,
             signature_cache_misses,
             cache_sync: std::sync::Mutex::new(()),
+        }
+    }
+
+    /// Counts one answered `gateway.do` request, its latency and the faults applied to
+    /// it. `app_id` and `method` are labels only when the gateway knows them (bounded
+    /// cardinality).
+    pub(crate) fn count_request(&self, request: &RequestContext<'_>) {
+        let app_id = match request.app {
+            Some(_) => request.params.non_empty("app_id").unwrap_or(OTHER),
+            None => OTHER,
+        };
+        let verdict = match request.observed.signature.verified {
+            Some(true) => "verified",
+            Some(false) => "failed",
+            None => "unchecked",
+        };
+        let codes = &request.codes;
+        self.request(
+            RequestLabels {
+                app_id: app_id.to_owned(),
+                method: request
+                    .method
+                    .as_ref()
+                    .map_or(OTHER, |m| m.name())
+                    .to_owned(),
+                code: codes.code.clone(),
+                sub_code: codes.sub_code.clone().unwrap_or_default(),
+                verdict: verdict.to_owned(),
+            },
+            request.elapsed,
+        );
+        let draw = &request.draw;
+        if draw.delay.is_some() {
+            self.fault_injected("latency");
+        }
+        if draw.unknown_error {
+            self.fault_injected("unknown_error");
+        }
+        if draw.drop_connection {
+            self.fault_injected("drop_connection");
+        }
+        if let Some(mode) = draw.hostile {
+            self.fault_injected(mode.as_str());
         }
     }
 

@@ -19,6 +19,7 @@ use crate::crypto::SigningKey;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::keyring::{AppEntry, AppKeyError, KeyRing};
 use crate::keys::KeyError;
+use crate::methods::auth_query::AnswerMemo;
 use crate::methods::defined::{Compiled, Definition, DefinitionError, Definitions};
 use crate::metrics::Metrics;
 use crate::notify::Notifications;
@@ -94,6 +95,8 @@ pub struct State {
     hostile_key: Arc<SigningKey>,
     /// Response signatures already computed (see [`crate::sign_cache`]).
     sign_cache: SignCache,
+    /// Authquery answers already given, for the store's current version.
+    answers: AnswerMemo,
     /// See [`Config::timestamp_window`].
     timestamp_window: Option<Duration>,
     /// "Now" for every time-based rule (real, shifted or frozen).
@@ -168,6 +171,7 @@ impl State {
             ),
             hostile_key,
             sign_cache: SignCache::new(config.sign_cache_entries, config.sign_cache_bytes),
+            answers: AnswerMemo::default(),
             timestamp_window: config.timestamp_window,
             clock: Clock::default(),
             writes: tokio::sync::Mutex::new(()),
@@ -235,6 +239,11 @@ impl State {
     /// The response-signature cache.
     pub fn sign_cache(&self) -> &SignCache {
         &self.sign_cache
+    }
+
+    /// Authquery answers already given (see [`AnswerMemo`]).
+    pub fn answers(&self) -> &AnswerMemo {
+        &self.answers
     }
 
     /// How far a request `timestamp` may be from now, when checked at all.

@@ -4,32 +4,13 @@
 //! (docs/protocol.md §4 step 12, §5). The cipher lives in `content_encryption`.
 
 use crate::content_encryption::AesKey;
-use crate::error::{GatewayError, PublicError};
+use crate::error::PublicError;
 use crate::keyring::AppEntry;
 use crate::protocol::params::Params;
+use crate::request::{Content, Decryption};
 
 /// The only `encrypt_type` Alipay's gateway accepts for this API.
 const AES: &str = "AES";
-
-/// A request's `biz_content` as the method must read it.
-#[derive(Debug)]
-pub(super) struct Content<'a> {
-    /// `biz_content` as sent (the ciphertext of an encrypted request).
-    pub raw: Option<&'a str>,
-    /// What became of `encrypt_type`.
-    pub decryption: Decryption,
-}
-
-/// The outcome of `encrypt_type` for one request.
-#[derive(Debug)]
-pub(super) enum Decryption {
-    /// No `encrypt_type`: `biz_content` is plaintext.
-    NotRequested,
-    /// Decrypted with the app's key: the plaintext JSON.
-    Decrypted(String),
-    /// Cannot be decrypted: the error to answer once the signature has been checked.
-    Refused(PublicError),
-}
 
 impl<'a> Content<'a> {
     /// Reads `biz_content`, decrypting it when `encrypt_type` asks for it. `app` is the
@@ -46,32 +27,6 @@ impl<'a> Content<'a> {
             },
         };
         Content { raw, decryption }
-    }
-
-    /// The text the method reads: the plaintext of an encrypted request, else as sent.
-    pub fn text(&self) -> Option<&str> {
-        match &self.decryption {
-            Decryption::Decrypted(plain) => Some(plain),
-            _ => self.raw,
-        }
-    }
-
-    /// Step 12 of the check order: `Ok(true)` when the request was decrypted (so its
-    /// answers are encrypted), `Ok(false)` for a plaintext request, or the error.
-    pub fn check(&self) -> Result<bool, GatewayError> {
-        match &self.decryption {
-            Decryption::NotRequested => Ok(false),
-            Decryption::Decrypted(_) => Ok(true),
-            Decryption::Refused(e) => Err((*e).into()),
-        }
-    }
-
-    /// The decrypted plaintext, if any.
-    pub fn decrypted(&self) -> Option<&str> {
-        match &self.decryption {
-            Decryption::Decrypted(plain) => Some(plain),
-            _ => None,
-        }
     }
 }
 

@@ -207,6 +207,8 @@ pub struct Call<'a> {
     pub now: OffsetDateTime,
     /// The request's `sign_type`.
     pub sign_type: SignType,
+    /// Answers already given at the store's current version (authquery).
+    pub answers: &'a auth_query::AnswerMemo,
 }
 
 impl Call<'_> {
@@ -257,9 +259,12 @@ impl From<Result<String, GatewayError>> for Answered {
 /// Runs a method.
 pub fn answer(store: &Store, call: Call<'_>) -> Answered {
     match call.biz {
-        BizContent::AuthQuery(biz) => {
-            success_node(auth_query::query(store, call.app_id, biz)).into()
-        }
+        BizContent::AuthQuery(biz) => call
+            .answers
+            .answer(store, call.app_id, biz, || {
+                success_node(auth_query::query(store, call.app_id, biz))
+            })
+            .into(),
         BizContent::CertDownload(biz) => {
             success_node(cert_download::download(call.keyring, biz).map_err(GatewayError::from))
                 .into()

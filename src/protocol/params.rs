@@ -10,8 +10,7 @@
 //! the signature is verified over those bytes (`sign_content`), never over the text
 //! encoded again.
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::ops::Range;
 
 use percent_encoding::percent_decode;
 
@@ -28,23 +27,41 @@ pub struct RawRequest<'a> {
     pub content_type: Option<&'a str>,
 }
 
-/// Name and value, percent-decoded but still in the request charset.
-type RawPair = (Vec<u8>, Vec<u8>);
-
-/// The merged, decoded request parameters.
+/// Where one received pair's name and value are in [`Params::raw`]: percent-decoded
+/// but still in the request charset.
 #[derive(Debug, Clone)]
-pub struct Params {
-    map: BTreeMap<String, Decoded>,
-    charset: Charset,
-    unsupported_charset: Option<String>,
-    raw: Vec<RawPair>,
+struct RawPair {
+    name: Range<usize>,
+    value: Range<usize>,
 }
 
-/// The decoded value of the occurrence that won a name, and where its bytes are.
+/// The merged, decoded request parameters.
+///
+/// Held in two buffers rather than a string per parameter (issue 21: parsing was a
+/// dozen allocations per parameter): every received pair's percent-decoded bytes back
+/// to back in `raw`, and the decoded text of each name's winning occurrence in `text`.
+#[derive(Debug, Clone)]
+pub struct Params {
+    /// The percent-decoded bytes of every received pair, in arrival order.
+    raw: Vec<u8>,
+    /// Every received pair, query first, in arrival order.
+    pairs: Vec<RawPair>,
+    /// The decoded names and values of the winners.
+    text: String,
+    /// One per decoded name, sorted by name.
+    winners: Vec<Decoded>,
+    charset: Charset,
+    unsupported_charset: Option<String>,
+}
+
+/// The decoded name and value of the occurrence that won a name, and where its bytes are.
 #[derive(Debug, Clone)]
 struct Decoded {
-    value: String,
-    /// Index into `Params::raw` of the pair the value was decoded from.
+    /// In `Params::text`.
+    name: Range<usize>,
+    /// In `Params::text`.
+    value: Range<usize>,
+    /// Index into `Params::pairs` of the pair the value was decoded from.
     raw: usize,
     /// Whether name and value were well formed in the charset.
     well_formed: bool,
@@ -68,34 +85,53 @@ pub struct Param<'a> {
     pub well_formed: bool,
 }
 
-fn split_pairs(input: &[u8]) -> impl Iterator<Item = RawPair> + '_ {
-    input
-        .split(|&b| b == b'&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = match pair.iter().position(|&b| b == b'=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, &[][..]),
-            };
-            (form_decode(name), form_decode(value))
-        })
+/// Splits `input` into `&`-separated pairs and appends each one's form-decoded name and
+/// value to `raw`.
+fn split_pairs(input: &[u8], raw: &mut Vec<u8>, pairs: &mut Vec<RawPair>) {
+    for pair in input.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (
+                pair.get(..i).unwrap_or_default(),
+                pair.get(i + 1..).unwrap_or_default(),
+            ),
+            None => (pair, &[][..]),
+        };
+        let name = form_decode(name, raw);
+        let value = form_decode(value, raw);
+        pairs.push(RawPair { name, value });
+    }
 }
 
-fn form_decode(bytes: &[u8]) -> Vec<u8> {
-    // Copied once: a value without `+` is decoded straight from the request, and
-    // `percent_decode` copies the runs between escapes whole (issue 21: this was a
-    // byte-at-a-time copy of every value, twice).
-    let spaced: Cow<'_, [u8]> = if bytes.contains(&b'+') {
-        Cow::Owned(
-            bytes
-                .iter()
-                .map(|&b| if b == b'+' { b' ' } else { b })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(bytes)
-    };
-    Cow::<[u8]>::from(percent_decode(&spaced)).into_owned()
+/// Appends `bytes` form-decoded (`+` is a space, `%XX` a byte) to `raw`; returns where.
+/// The runs between escapes are copied whole, and each escape is decoded by
+/// `percent_encoding` itself: a `%` it does not decode (not followed by two hex digits)
+/// stays as it is, exactly as its decoder leaves it.
+fn form_decode(bytes: &[u8], raw: &mut Vec<u8>) -> Range<usize> {
+    let start = raw.len();
+    let mut rest = bytes;
+    while let Some(at) = rest.iter().position(|&b| b == b'%' || b == b'+') {
+        let (run, tail) = rest.split_at(at);
+        raw.extend_from_slice(run);
+        match tail {
+            [b'+', after @ ..] => {
+                raw.push(b' ');
+                rest = after;
+            }
+            _ => {
+                // Three bytes decoding to one is an escape; anything else is a lone `%`.
+                let mut decoded = percent_decode(tail.get(..3).unwrap_or(tail));
+                if let (Some(byte), None) = (decoded.next(), decoded.next()) {
+                    raw.push(byte);
+                    rest = tail.get(3..).unwrap_or_default();
+                } else {
+                    raw.push(b'%');
+                    rest = tail.get(1..).unwrap_or_default();
+                }
+            }
+        }
+    }
+    raw.extend_from_slice(rest);
+    start..raw.len()
 }
 
 /// Whether the body is a form the gateway reads. A missing Content-Type counts as a form
@@ -128,24 +164,28 @@ impl Params {
     /// [`Params::unsupported_charset`]) and the parameters are decoded as UTF-8 so the
     /// error can still name the method.
     pub fn parse(request: RawRequest<'_>) -> Params {
-        let query: Vec<RawPair> = request
-            .query
-            .map(|q| split_pairs(q).collect())
-            .unwrap_or_default();
-        let body: Vec<RawPair> = if body_is_form(request.content_type) {
-            split_pairs(request.body).collect()
+        let body = if body_is_form(request.content_type) {
+            request.body
         } else {
-            Vec::new()
+            &[]
         };
+        let query = request.query.unwrap_or_default();
+        let mut raw = Vec::with_capacity(query.len() + body.len());
+        let mut pairs = Vec::new();
+        split_pairs(query, &mut raw, &mut pairs);
+        let from_query = pairs.len();
+        split_pairs(body, &mut raw, &mut pairs);
         let named_charset = |pairs: &[RawPair]| {
             pairs
                 .iter()
-                .find(|(name, _)| name == b"charset")
-                .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+                .find(|pair| raw.get(pair.name.clone()) == Some(&b"charset"[..]))
+                .and_then(|pair| raw.get(pair.value.clone()))
                 .filter(|value| !value.is_empty())
+                .map(|value| String::from_utf8_lossy(value).into_owned())
         };
-        let label = named_charset(&query)
-            .or_else(|| named_charset(&body))
+        let (query_pairs, body_pairs) = pairs.split_at(from_query);
+        let label = named_charset(query_pairs)
+            .or_else(|| named_charset(body_pairs))
             .or_else(|| content_type_charset(request.content_type).map(str::to_owned));
         let (charset, unsupported_charset) = match label {
             None => (Charset::utf8(), None),
@@ -154,35 +194,86 @@ impl Params {
                 None => (Charset::utf8(), Some(label)),
             },
         };
-        let mut raw = query;
-        raw.extend(body);
-        let map = decode_all(&raw, &charset);
-        Params {
-            map,
-            charset,
-            unsupported_charset,
-            raw,
-        }
+        Params::decode(raw, pairs, charset, unsupported_charset)
     }
 
     /// Builds parameters directly from decoded pairs (tests and embedders).
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Params {
-        let raw: Vec<RawPair> = pairs
-            .into_iter()
-            .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-            .collect();
-        let charset = Charset::utf8();
-        Params {
-            map: decode_all(&raw, &charset),
-            charset,
-            unsupported_charset: None,
-            raw,
+        let mut raw = Vec::new();
+        let mut raw_pairs = Vec::new();
+        for (name, value) in pairs {
+            let start = raw.len();
+            raw.extend_from_slice(name.as_bytes());
+            let middle = raw.len();
+            raw.extend_from_slice(value.as_bytes());
+            raw_pairs.push(RawPair {
+                name: start..middle,
+                value: middle..raw.len(),
+            });
         }
+        Params::decode(raw, raw_pairs, Charset::utf8(), None)
+    }
+
+    /// Decodes the pairs in order; the first occurrence of a decoded name wins. Names are
+    /// compared after decoding because that is what the gateway looks parameters up by:
+    /// two byte strings that decode alike (malformed bytes, GB18030's two spellings of
+    /// `€`) are one parameter, and the bytes of the winner are the ones verified.
+    fn decode(
+        raw: Vec<u8>,
+        pairs: Vec<RawPair>,
+        charset: Charset,
+        unsupported_charset: Option<String>,
+    ) -> Params {
+        let mut text = String::with_capacity(raw.len());
+        let mut winners: Vec<Decoded> = Vec::with_capacity(pairs.len());
+        for (index, pair) in pairs.iter().enumerate() {
+            let name_bytes = raw.get(pair.name.clone()).unwrap_or_default();
+            let (name, name_ok) = charset.decode_checked(name_bytes);
+            let taken = winners
+                .iter()
+                .any(|w| text.get(w.name.clone()) == Some(name.as_ref()));
+            if taken {
+                continue;
+            }
+            let name_start = text.len();
+            text.push_str(&name);
+            let name_range = name_start..text.len();
+            let (value, value_ok) =
+                charset.decode_checked(raw.get(pair.value.clone()).unwrap_or_default());
+            text.push_str(&value);
+            winners.push(Decoded {
+                name: name_range.clone(),
+                value: name_range.end..text.len(),
+                raw: index,
+                well_formed: name_ok && value_ok,
+            });
+        }
+        winners.sort_by(|a, b| text.get(a.name.clone()).cmp(&text.get(b.name.clone())));
+        Params {
+            raw,
+            pairs,
+            text,
+            winners,
+            charset,
+            unsupported_charset,
+        }
+    }
+
+    fn name_of(&self, d: &Decoded) -> &str {
+        self.text.get(d.name.clone()).unwrap_or_default()
+    }
+
+    fn value_of(&self, d: &Decoded) -> &str {
+        self.text.get(d.value.clone()).unwrap_or_default()
     }
 
     /// The value of a parameter, `None` when absent.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.map.get(name).map(|d| d.value.as_str())
+        let at = self
+            .winners
+            .binary_search_by(|d| self.name_of(d).cmp(name))
+            .ok()?;
+        self.winners.get(at).map(|d| self.value_of(d))
     }
 
     /// The value of a parameter, `None` when absent or empty (Alipay treats both alike).
@@ -192,7 +283,9 @@ impl Params {
 
     /// All parameters, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.map.iter().map(|(k, d)| (k.as_str(), d.value.as_str()))
+        self.winners
+            .iter()
+            .map(|d| (self.name_of(d), self.value_of(d)))
     }
 
     /// All parameters, sorted by decoded name, each with the bytes of the occurrence that
@@ -200,15 +293,16 @@ impl Params {
     /// value [`Params::get`] returns, so the bytes a signature covers are the bytes the
     /// gateway acts on.
     pub fn entries(&self) -> impl Iterator<Item = Param<'_>> {
-        self.map.iter().filter_map(|(name, d)| {
-            // `decode_all` took every index from this same `raw`, so `raw.get` always finds
-            // it; `filter_map` keeps the request path free of indexing panics all the same.
-            let (raw_name, raw_value) = self.raw.get(d.raw)?;
+        self.winners.iter().filter_map(|d| {
+            // `decode` took every index and range from these same buffers, so `get`
+            // always finds them; `filter_map` keeps the request path free of indexing
+            // panics all the same.
+            let pair = self.pairs.get(d.raw)?;
             Some(Param {
-                name,
-                value: &d.value,
-                raw_name,
-                raw_value,
+                name: self.name_of(d),
+                value: self.value_of(d),
+                raw_name: self.raw.get(pair.name.clone())?,
+                raw_value: self.raw.get(pair.value.clone())?,
                 well_formed: d.well_formed,
             })
         })
@@ -217,15 +311,11 @@ impl Params {
     /// All parameters (the occurrence that won each name) in the order they arrived:
     /// the query first, then the body.
     pub fn in_received_order(&self) -> Vec<(&str, &str)> {
-        let mut pairs: Vec<(usize, &str, &str)> = self
-            .map
-            .iter()
-            .map(|(name, d)| (d.raw, name.as_str(), d.value.as_str()))
-            .collect();
-        pairs.sort_by_key(|(index, _, _)| *index);
-        pairs
+        let mut winners: Vec<&Decoded> = self.winners.iter().collect();
+        winners.sort_by_key(|d| d.raw);
+        winners
             .into_iter()
-            .map(|(_, name, value)| (name, value))
+            .map(|d| (self.name_of(d), self.value_of(d)))
             .collect()
     }
 
@@ -242,34 +332,14 @@ impl Params {
 
     /// Whether any parameter carries bytes outside ASCII (only then can the charset matter).
     pub fn has_non_ascii(&self) -> bool {
-        self.raw
-            .iter()
-            .any(|(name, value)| !name.is_ascii() || !value.is_ascii())
+        !self.raw.is_ascii()
     }
-}
-
-/// Decodes the pairs in order; the first occurrence of a decoded name wins. Names are
-/// compared after decoding because that is what the gateway looks parameters up by: two
-/// byte strings that decode alike (malformed bytes, GB18030's two spellings of `€`) are
-/// one parameter, and the bytes of the winner are the ones verified.
-fn decode_all(raw: &[RawPair], charset: &Charset) -> BTreeMap<String, Decoded> {
-    let mut map = BTreeMap::new();
-    for (index, (name, value)) in raw.iter().enumerate() {
-        let (name, name_ok) = charset.decode_checked(name);
-        map.entry(name.into_owned()).or_insert_with(|| {
-            let (value, value_ok) = charset.decode_checked(value);
-            Decoded {
-                value: value.into_owned(),
-                raw: index,
-                well_formed: name_ok && value_ok,
-            }
-        });
-    }
-    map
 }
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
 
     fn parse(query: &str, body: &str, content_type: Option<&str>) -> Params {
@@ -344,6 +414,53 @@ mod tests {
         assert_eq!(p.get("b"), Some(""));
         assert_eq!(p.non_empty("a"), None);
         assert_eq!(p.non_empty("c"), Some("1"));
+    }
+
+    #[test]
+    fn the_winning_occurrence_keeps_its_own_percent_decoded_bytes() {
+        let p = parse("charset=GBK&n=%D5%C5+%C8%FD", "n=other&a=x%2By+z&b", None);
+        let entries: Vec<_> = p
+            .entries()
+            .map(|e| (e.name, e.value, e.raw_value.to_vec()))
+            .collect();
+        assert_eq!(
+            entries,
+            vec![
+                ("a", "x+y z", b"x+y z".to_vec()),
+                ("b", "", Vec::new()),
+                ("charset", "GBK", b"GBK".to_vec()),
+                ("n", "张 三", vec![0xD5, 0xC5, b' ', 0xC8, 0xFD]),
+            ]
+        );
+        assert_eq!(
+            p.in_received_order(),
+            vec![
+                ("charset", "GBK"),
+                ("n", "张 三"),
+                ("a", "x+y z"),
+                ("b", "")
+            ]
+        );
+        assert!(p.has_non_ascii());
+    }
+
+    #[test]
+    fn malformed_escapes_stay_as_percent_decoding_leaves_them() {
+        for sent in [
+            "%",
+            "%4",
+            "%zz",
+            "%%41",
+            "a%4+",
+            "%E5%BC%A0+%",
+            "100%+sure%2",
+        ] {
+            let expected: Vec<u8> =
+                Cow::<[u8]>::from(percent_decode(&sent.replace('+', " ").into_bytes())).into();
+            let p = parse(&format!("v={sent}"), "", None);
+            let got = p.entries().next().map(|e| e.raw_value.to_vec());
+            assert_eq!(got, Some(expected), "{sent}");
+        }
     }
 
     #[test]

@@ -359,6 +359,9 @@ pub struct Store {
     poisoned: AtomicBool,
     /// The generation of the last applied plan (see [`generation`]).
     generation: AtomicU64,
+    /// Counts every change of what reads may return (each applied plan, each reopen);
+    /// never goes back, unlike `generation` after a reopen. See [`Store::version`].
+    version: AtomicU64,
     /// One flush at a time, shared by whoever waits (see [`Store::flush`]).
     flushes: Flushes,
     location: StoreLocation,
@@ -408,6 +411,7 @@ impl Store {
             slot: Arc::new(RwLock::new(Some(Arc::new(handles)))),
             poisoned: AtomicBool::new(false),
             generation: AtomicU64::new(0),
+            version: AtomicU64::new(0),
             flushes: Flushes::default(),
             location: location.clone(),
         };
@@ -538,6 +542,8 @@ impl Store {
                         .store(generation_number(&g), Ordering::Release);
                 }
                 *slot = Some(Arc::new(handles));
+                // The reopened store holds what the disk holds, which memory may be ahead of.
+                self.version.fetch_add(1, Ordering::AcqRel);
                 self.poisoned.store(false, Ordering::Release);
                 tracing::info!("store reopened");
                 Ok(())
@@ -598,7 +604,16 @@ impl Store {
             Ok::<(), ConflictableTransactionError<StoreError>>(())
         })?;
         self.generation.store(next, Ordering::Release);
+        self.version.fetch_add(1, Ordering::AcqRel);
         Ok(())
+    }
+
+    /// A number that changes whenever what the store's records read may change (every
+    /// applied plan, every reopen) and never comes back. A value computed from reads made
+    /// after loading version `v` still holds while `version()` is `v`: load it before
+    /// reading (it is bumped after a write lands).
+    pub(crate) fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     /// A tree for a module that owns its records outright (notifications): in the same

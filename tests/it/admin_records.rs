@@ -379,6 +379,34 @@ async fn revoking_the_documents_authorisation_answers_not_authorised() {
 }
 
 #[tokio::test]
+async fn an_answer_given_before_a_write_is_never_given_after_it() {
+    // The gateway remembers authquery answers per store version (issue 21): the same
+    // question asked around each kind of write must see the write at once.
+    let gateway = start().await;
+    let asked = zhangsan("C2B");
+    let first = query(&gateway, &asked).await;
+    assert_eq!(first["authorized"], true);
+    assert_eq!(query(&gateway, &asked).await, first, "asked again");
+    let path = format!("authorizations?app_id={APP_ID}&identity=zhangsan&auth_category=C2B");
+    assert_eq!(admin(&gateway, "DELETE", &path, None).await.0, 200);
+    assert_eq!(query(&gateway, &asked).await["authorized"], false);
+    assert_eq!(admin(&gateway, "POST", "reset", None).await.0, 200);
+    assert_eq!(query(&gateway, &asked).await, first, "after the reset");
+    let paused = json!({"state": "paused"});
+    assert_eq!(
+        admin(&gateway, "PATCH", "identities/zhangsan", Some(paused))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        query(&gateway, &asked).await["sub_code"],
+        "ZM_ACCOUNT_PAUSE"
+    );
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_admin_token_guards_admin_calls_but_not_the_gateway() {
     let gateway = RunningGateway::start(Config {
         admin_token: Some("s3cret".into()),

@@ -1,6 +1,7 @@
 //! The request journal: what apps sent and what the gateway answered, newest last, in a
 //! bounded ring buffer so memory stays flat under load. Identity names and certificate
-//! numbers are masked unless the gateway runs with `--journal-unmasked`.
+//! numbers are masked unless the gateway runs with `--journal-unmasked`. An entry is
+//! built here from what the request gathered (`entry`), masked as its method says.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
@@ -9,32 +10,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+mod entry;
+
+pub use crate::request::{OutcomeCodes, SignatureVerdict};
+
 /// Default ring-buffer size (`--journal-max`).
 pub const DEFAULT_JOURNAL_MAX: usize = 10_000;
 /// Default memory bound of the journal (`--journal-max-bytes`): 8 MiB, about 3,000
 /// typical calls, so the whole process stays near 30 MB.
 pub const DEFAULT_JOURNAL_MAX_BYTES: usize = 8 * 1024 * 1024;
-
-/// The signature check of one request.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignatureVerdict {
-    /// `None` when the request failed before the signature was checked.
-    pub verified: Option<bool>,
-    /// The string the gateway verified.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sign_content: Option<String>,
-}
-
-/// The answer's codes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutcomeCodes {
-    /// The answer's `code`: `10000` on success, else the error's (`40002`, …).
-    pub code: String,
-    /// The answer's `sub_code` (`isv.invalid-signature`, a business code …); `None` on
-    /// success.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub_code: Option<String>,
-}
 
 /// One journal entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -244,6 +228,12 @@ impl Journal {
         self.unmasked
     }
 
+    /// Whether entries are kept at all (`--journal-max 0` keeps none): when not, the
+    /// gateway does not build them.
+    pub fn keeps_entries(&self) -> bool {
+        self.max > 0
+    }
+
     /// Appends an entry (its `id` is assigned here), dropping the oldest beyond the bound.
     pub fn record(&self, mut entry: JournalEntry) {
         if self.max == 0 {
@@ -251,7 +241,9 @@ impl Journal {
         }
         let size = entry.approximate_bytes();
         // Freed after the lock is released: dropping an entry frees a dozen strings, and
-        // the other CPU workers wait for this lock meanwhile (issue 21).
+        // the other CPU workers wait for this lock meanwhile (issue 21). A full ring
+        // usually gives up one entry per entry recorded: that one needs no `Vec`.
+        let mut evicted_one = None;
         let mut evicted = Vec::new();
         let mut ring = self.ring();
         entry.id = ring.next_id;
@@ -261,12 +253,16 @@ impl Journal {
         {
             if let Some(oldest) = ring.entries.pop_front() {
                 ring.bytes -= oldest.approximate_bytes();
-                evicted.push(oldest);
+                match evicted_one {
+                    None => evicted_one = Some(oldest),
+                    Some(_) => evicted.push(oldest),
+                }
             }
         }
         ring.bytes += size;
         ring.entries.push_back(entry);
         drop(ring);
+        drop(evicted_one);
         drop(evicted);
     }
 
