@@ -17,39 +17,29 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 count="${1:-300}"
+LOG_NAME=damage-test
+# shellcheck source=lib.sh
+. scripts/lib.sh
 cargo build --release --quiet --bin alipay-mock
 bin="$PWD/target/release/alipay-mock"
 work="$(mktemp -d)"
-gateway_pid=""
-cleanup() {
-    if [ -n "$gateway_pid" ]; then kill -9 "$gateway_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_gateway; rm -rf "$work"' EXIT
 
-# Starts the gateway on folder $1; sets gateway_pid and base, or returns 1 when it exits.
-start_gateway() {
-    : >"$work/gateway.out"
-    "$bin" serve --data "$1" --addr 127.0.0.1:0 >"$work/gateway.out" 2>"$work/gateway.err" &
-    gateway_pid=$!
-    for _ in $(seq 1 300); do
-        base=$(sed -n 's|.*listening on \(http://[^/]*\)/gateway.do.*|\1|p' "$work/gateway.out")
-        if [ -n "$base" ]; then return 0; fi
-        if ! kill -0 "$gateway_pid" 2>/dev/null; then
-            wait "$gateway_pid" 2>/dev/null || true
-            gateway_pid=""
-            return 1
+# Starts the gateway on folder $1 (lib.sh's start_gateway, its notes silenced: a refusal
+# is an expected outcome here and its message is read from gateway.err); sets base.
+start_on() {
+    start_gateway "$bin" "$work/gateway.out" "$work/gateway.err" \
+        --data "$1" --addr 127.0.0.1:0 2>/dev/null || {
+        # A refusal exits; one that neither started nor exited is stopped and reported.
+        if [ -n "$GATEWAY_PID" ] && kill -0 "$GATEWAY_PID" 2>/dev/null; then
+            stop_gateway
+            die "the gateway neither started nor exited"
         fi
-        sleep 0.1
-    done
-    echo "damage-test: the gateway neither started nor exited" >&2
-    exit 2
-}
-
-stop_gateway() {
-    kill "$gateway_pid"
-    wait "$gateway_pid" 2>/dev/null || true
-    gateway_pid=""
+        wait "$GATEWAY_PID" 2>/dev/null || true
+        GATEWAY_PID=""
+        return 1
+    }
+    base="$GATEWAY_BASE"
 }
 
 cat >"$work/tool.py" <<'PY'
@@ -133,14 +123,14 @@ elif mode == "damage": damage(sys.argv[2], sys.argv[3], sys.argv[4])
 PY
 
 # The store, and a copy taken halfway through (an earlier state of the same store).
-start_gateway "$work/store" || { cat "$work/gateway.err" >&2; exit 2; }
+start_on "$work/store" || { cat "$work/gateway.err" >&2; exit 2; }
 python3 "$work/tool.py" populate "$base" 0 $((count / 2)) none
 # A copy while the gateway runs holds what was flushed: everything acknowledged so far.
 cp -r "$work/store" "$work/earlier"
 python3 "$work/tool.py" populate "$base" $((count / 2)) "$count" scenario
 before=$(python3 "$work/tool.py" held "$base")
 stop_gateway
-echo "damage-test: the store holds $before (identities authorisations scenarios)"
+log "the store holds $before (identities authorisations scenarios)"
 
 short=0
 for kind in db-deleted db-empty db-half db-short-100 flip-10 flip-50 flip-90 \
@@ -149,7 +139,7 @@ for kind in db-deleted db-empty db-half db-short-100 flip-10 flip-50 flip-90 \
     copy="$work/case-$kind"
     cp -r "$work/store" "$copy"
     python3 "$work/tool.py" damage "$kind" "$copy" "$work/earlier"
-    if start_gateway "$copy"; then
+    if start_on "$copy"; then
         after=$(python3 "$work/tool.py" held "$base")
         stop_gateway
         if [ "$after" = "$before" ]; then
@@ -169,7 +159,6 @@ for kind in db-deleted db-empty db-half db-short-100 flip-10 flip-50 flip-90 \
     fi
 done
 if [ "$short" -ne 0 ]; then
-    echo "damage-test: FAILED: $short kinds of damage served short or unexplained" >&2
-    exit 1
+    die "$short kinds of damage served short or unexplained"
 fi
-echo "damage-test: every kind of damage refused with the way out, or served whole"
+log "every kind of damage refused with the way out, or served whole"
