@@ -36,10 +36,18 @@ $check" "$dist" "$version" >/dev/null 2>&1; then
         return 0
     fi
     log "installing PyPI $dist==$version into .sdk/${venv#"$SDK_DIR"/}"
-    if [ ! -x "$py" ]; then
-        python3 -m venv "$venv" >&2 || return 1
-    fi
-    "$venv/bin/pip" install --disable-pip-version-check --quiet "$dist==$version" >&2
+    # Through the venv's python, not its bin/pip script: a CI run once found the venv
+    # without bin/pip. A venv whose pip does not run is made again; one failed attempt
+    # (a registry hiccup) is retried once.
+    local attempt
+    for attempt in 1 2; do
+        if [ ! -x "$py" ] || ! "$py" -m pip --version >/dev/null 2>&1; then
+            python3 -m venv --clear "$venv" >&2 || continue
+        fi
+        "$py" -m pip install --disable-pip-version-check --quiet "$dist==$version" >&2 && return 0
+        log "attempt $attempt to install $dist==$version failed"
+    done
+    return 1
 }
 
 install_python_sdk() {
