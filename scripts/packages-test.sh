@@ -63,7 +63,7 @@ TOOLS="$WORK/tools"
 if ! "$TOOLS/bin/maturin" --version 2>/dev/null | grep -qx "maturin $MATURIN_VERSION"; then
     log "installing maturin $MATURIN_VERSION into $TOOLS"
     python3 -m venv "$TOOLS"
-    "$TOOLS/bin/pip" install --disable-pip-version-check --quiet "maturin==$MATURIN_VERSION"
+    "$TOOLS/bin/python" -m pip install --disable-pip-version-check --quiet "maturin==$MATURIN_VERSION"
 fi
 rm -rf "$WORK/wheels"
 # --profile dev: the debug build `cargo test` made, not a second full release build; only
@@ -80,7 +80,7 @@ rm -rf "$VENV"
 python3 -m venv "$VENV"
 # --no-compile: alipay-sdk-python is 37,000 modules; byte-compiling them all at install time
 # took 2 of the 2.5 minutes here, and the tests import a handful.
-"$VENV/bin/pip" install --disable-pip-version-check --quiet \
+"$VENV/bin/python" -m pip install --disable-pip-version-check --quiet \
     --no-compile "$WHEEL" "pytest==$PYTEST_VERSION" "alipay-sdk-python==$PYTHON_SDK_VERSION" >&2 \
     || die "pip install of the wheel and the SDK failed"
 lap "fresh venv with the wheel, pytest and alipay-sdk-python" "$t"
