@@ -72,7 +72,7 @@ impl Default for NotifyConfig {
 }
 
 /// The notifications of a gateway: records, index, configuration and the worker's
-/// wake-ups. One per [`State`].
+/// wake-ups. One per gateway (it lives in the gateway's shared state).
 #[derive(Debug)]
 pub struct Notifications {
     queue: queue::Queue,
