@@ -524,6 +524,9 @@ impl Store {
     /// Closes sled's handles and opens them again from the folder (blocking).
     fn reopen(&self) -> Result<(), StoreError> {
         let mut slot = self.slot.write().unwrap_or_else(|e| e.into_inner());
+        // Whatever was read from the old handles no longer holds, even if the reopen
+        // fails (memos of those reads must not outlive them).
+        self.version.fetch_add(1, Ordering::AcqRel);
         if let Some(old) = slot.take() {
             let deadline = std::time::Instant::now() + REOPEN_WAIT;
             while Arc::strong_count(&old) > 1 && std::time::Instant::now() < deadline {

@@ -170,3 +170,19 @@ fn many_writers_flushing_at_once_all_finish() {
         .expect("flushes still waiting after 60 s");
     assert_eq!(written, 32 * 20);
 }
+
+/// Regression (review): a failed reopen left `version` where it was, so answers
+/// remembered from the old handles (the authquery memo) kept being given while the store
+/// was unavailable. Taking the handles out moves the version, whatever happens next.
+#[test]
+fn a_reopen_that_fails_still_moves_the_version() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let store = Store::open(&StoreLocation::Dir(dir.clone())).unwrap();
+    let before = store.version();
+    // The folder moves away and a plain file takes its name: opening it again fails.
+    std::fs::rename(&dir, root.path().join("moved")).unwrap();
+    std::fs::write(&dir, b"not a folder").unwrap();
+    assert!(store.reopen().is_err());
+    assert!(store.version() > before);
+}
