@@ -161,6 +161,16 @@ impl BizContent {
         }
     }
 
+    /// What [`BizContent::masked`] depends on beside the text: a defined method's `mask`
+    /// paths, which a new definition of the method may change (a built-in method's
+    /// masking is fixed: none).
+    pub fn mask_paths(&self) -> &[String] {
+        match self {
+            BizContent::Defined(r) => &r.definition.definition().mask,
+            BizContent::AuthQuery(_) | BizContent::CertDownload(_) => &[],
+        }
+    }
+
     /// The text with every value the method reads as personal data masked (a defined
     /// method's `mask` paths), and a payload that could not be read masked whole; `None`
     /// when there is nothing to mask.

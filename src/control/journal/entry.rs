@@ -27,7 +27,8 @@ impl Journal {
         let masked_biz = match (self.unmasked(), biz, read_biz) {
             (true, _, _) => None,
             (false, Some(biz), Some(text)) => {
-                self.masked_biz(Some(biz.method_name()), text, || biz.masked())
+                let method = (biz.method_name(), biz.mask_paths());
+                self.masked_biz(Some(method), text, || biz.masked())
             }
             (false, Some(biz), None) => biz.masked(),
             (false, None, Some(text)) => {

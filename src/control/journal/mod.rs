@@ -184,21 +184,25 @@ impl Journal {
         }
     }
 
-    /// `biz_content` as the journal shows it: `mask()`'s result for this `method` and
-    /// `text` (as read, decrypted when encrypted), computed once for the same pair. `mask`
-    /// must depend on nothing else.
+    /// `biz_content` as the journal shows it: `mask()`'s result for this `method` (its
+    /// name and its `mask` paths) and `text` (as read, decrypted when encrypted), computed
+    /// once for the same question. `mask` must depend on nothing else: the paths are in
+    /// the key because a method defined again may mask other fields of the same text.
     pub fn masked_biz(
         &self,
-        method: Option<&str>,
+        method: Option<(&str, &[String])>,
         text: &str,
         mask: impl FnOnce() -> Option<String>,
     ) -> Option<String> {
         let mut digest = Sha256::new();
-        // Tagged, so no method name and text run together into another pair.
+        // Tagged and length-prefixed, so no two questions run together into one key.
         match method {
-            Some(method) => {
+            Some((method, paths)) => {
                 digest.update([1]);
-                digest.update(method.as_bytes());
+                for part in std::iter::once(method).chain(paths.iter().map(String::as_str)) {
+                    digest.update((part.len() as u64).to_be_bytes());
+                    digest.update(part.as_bytes());
+                }
                 digest.update([0]);
             }
             None => digest.update([0]),
