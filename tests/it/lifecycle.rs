@@ -300,15 +300,6 @@ async fn shutdown_lets_a_request_in_flight_finish() {
     assert_eq!(response.status(), 200);
 }
 
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn the_binary_prints_its_url_serves_and_exits_cleanly_on_sigterm() {
     let mut child = Child(
@@ -372,31 +363,6 @@ fn the_binary_prints_its_url_serves_and_exits_cleanly_on_sigterm() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// Starts the binary on a free port with `args` and returns it with the address it
-/// printed.
-fn spawn_serving(args: &[&str]) -> (Child, String) {
-    let mut child = Child(
-        Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(child.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .and_then(|w| w.strip_suffix("/gateway.do"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_owned();
-    (child, addr)
 }
 
 /// Waits for the child to exit, at most `limit`; its exit status.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::{self, admin, APP_ID, RSA2_ONLY_APP_ID};
+use crate::support::{self, admin, spawn_serving, APP_ID, RSA2_ONLY_APP_ID};
 use alipay_mock::config::NotifyConfig;
 use alipay_mock::config::NotifyLimits as Limits;
 use alipay_mock::{Config, RunningGateway};
@@ -650,32 +650,11 @@ async fn a_pending_notification_survives_a_restart_and_is_sent_after_it() {
 
 #[test]
 fn a_notification_acknowledged_before_kill_9_is_sent_after_restart() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    const BIN: &str = env!("CARGO_BIN_EXE_alipay-mock");
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let handler = runtime.block_on(Handler::start(&[]));
-    let serve = || {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0", "--data"])
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("http://"))
-            .and_then(|w| w.strip_suffix("/gateway.do"))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .to_owned();
-        (child, addr)
-    };
+    let data = dir.path().to_str().unwrap().to_owned();
+    let serve = || spawn_serving(&["--data", &data]);
     let (mut child, addr) = serve();
     let id = runtime.block_on(async {
         let target = Addr(addr.parse().unwrap());
@@ -685,8 +664,8 @@ fn a_notification_acknowledged_before_kill_9_is_sent_after_restart() {
         assert_eq!(status, 201, "{created}");
         created["id"].as_str().unwrap().to_owned()
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     assert!(handler.received().is_empty());
 
     let (mut child, addr) = serve();
@@ -703,8 +682,8 @@ fn a_notification_acknowledged_before_kill_9_is_sent_after_restart() {
         }
     });
     assert_eq!(handler.received().len(), 1);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
 }
 
 #[tokio::test]

@@ -427,3 +427,39 @@ pub async fn query(gateway: &impl Listener, biz_content: &str) -> Value {
         .await
         .node("utf-8", NODE)
 }
+
+/// The gateway binary as a child process, killed (SIGKILL) and reaped when dropped.
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the binary on a free port with `args` and returns it with the address it
+/// printed.
+pub fn spawn_serving(args: &[&str]) -> (Child, String) {
+    let mut child = Child(
+        std::process::Command::new(BIN)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .and_then(|w| w.strip_suffix("/gateway.do"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_owned();
+    (child, addr)
+}
