@@ -109,7 +109,7 @@ fn split_pairs(input: &[u8], raw: &mut Vec<u8>, pairs: &mut Vec<RawPair>) {
 fn form_decode(bytes: &[u8], raw: &mut Vec<u8>) -> Range<usize> {
     let start = raw.len();
     let mut rest = bytes;
-    while let Some(at) = rest.iter().position(|&b| b == b'%' || b == b'+') {
+    while let Some(at) = memchr::memchr2(b'%', b'+', rest) {
         let (run, tail) = rest.split_at(at);
         raw.extend_from_slice(run);
         match tail {
