@@ -8,10 +8,22 @@
 //! the bytes of BODY_FILE (the script saves the gateway's cached answer there, so the
 //! floor sends the same size) under the gateway's `Content-Type`. Runs until killed.
 //! Loopback only.
+//!
+//! `http_floor PORT BODY_FILE --verify`: the verify floor. The same server laid out as
+//! the gateway runs (a multi-thread runtime whose threads are batch-scheduled, the CPU
+//! work on the crate's CPU pool) that also checks one RSA2 signature per request before
+//! answering: a fixed signature over a fixed text the size of the benchmark's sign
+//! content, made at start with the fixture platform key. Nothing else of the gateway
+//! runs, so its rate is what one verification plus HTTP measure together on this
+//! machine, where the cached bound only adds them up.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use alipay_mock::crypto::{self, SignType, SigningKey, VerifyingKey};
+use alipay_mock::internals::{batch_io_thread, CpuPool};
+use alipay_mock::keys;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -27,29 +39,65 @@ type Failure = Box<dyn std::error::Error>;
 /// The gateway's `Content-Type` for a UTF-8 request.
 const CONTENT_TYPE_VALUE: &str = "text/html;charset=utf-8";
 
+/// The key the verify floor signs its fixed text with.
+const PLATFORM_KEY: &str = include_str!("../fixtures/keys/alipay_private_key.pem");
+
+/// About the length of the sign content of the benchmark's requests (the document's
+/// example with its ten parameters), so the digest costs what it costs there.
+const SIGN_CONTENT_BYTES: usize = 640;
+
+/// One signature check per request, on the CPU pool.
+struct Check {
+    pool: CpuPool,
+    key: VerifyingKey,
+    text: Vec<u8>,
+    signature: String,
+}
+
 fn main() -> Result<(), Failure> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [port, body_file] = args.as_slice() else {
-        return Err("usage: http_floor PORT BODY_FILE".into());
+    let (port, body_file, verify) = match args.as_slice() {
+        [port, body_file] => (port, body_file, false),
+        [port, body_file, flag] if flag == "--verify" => (port, body_file, true),
+        _ => return Err("usage: http_floor PORT BODY_FILE [--verify]".into()),
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], port.parse::<u16>()?));
     let body = Bytes::from(std::fs::read(body_file)?);
-    tokio::runtime::Builder::new_current_thread()
+    if !verify {
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(serve(addr, body, None));
+    }
+    let signing = SigningKey::new(keys::parse_private_key(PLATFORM_KEY)?);
+    let text = vec![b'a'; SIGN_CONTENT_BYTES];
+    let signature = crypto::sign(&signing, SignType::Rsa2, &text)?;
+    let check = Check {
+        pool: CpuPool::per_core()?,
+        key: signing.verifying_key(),
+        text,
+        signature,
+    };
+    // As `alipay-mock serve` builds its runtime.
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_start(batch_io_thread)
         .build()?
-        .block_on(serve(addr, body))
+        .block_on(serve(addr, body, Some(Arc::new(check))))
 }
 
-async fn serve(addr: SocketAddr, body: Bytes) -> Result<(), Failure> {
+async fn serve(addr: SocketAddr, body: Bytes, check: Option<Arc<Check>>) -> Result<(), Failure> {
     let listener = TcpListener::bind(addr).await?;
     println!(
-        "http_floor listening on {addr}, answering {} bytes",
-        body.len()
+        "http_floor listening on {addr}, answering {} bytes{}",
+        body.len(),
+        if check.is_some() { ", one signature check each" } else { "" }
     );
     loop {
         let (stream, _) = listener.accept().await?;
         let body = body.clone();
-        let service = service_fn(move |request| answer(request, body.clone()));
+        let check = check.clone();
+        let service = service_fn(move |request| answer(request, body.clone(), check.clone()));
         tokio::spawn(async move {
             // A client going away mid-request is not the floor's concern.
             let _ = http1::Builder::new()
@@ -59,13 +107,26 @@ async fn serve(addr: SocketAddr, body: Bytes) -> Result<(), Failure> {
     }
 }
 
-/// Reads the request body whole (as the gateway must, to verify it), then answers.
+/// Reads the request body whole (as the gateway must, to verify it), checks the fixed
+/// signature when asked to, then answers.
 async fn answer(
     request: Request<Incoming>,
     body: Bytes,
+    check: Option<Arc<Check>>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     // A broken body is answered all the same: the floor measures HTTP, not errors.
     let _ = request.into_body().collect().await;
+    if let Some(check) = check {
+        let job = Arc::clone(&check);
+        let verified = check
+            .pool
+            .run(move || crypto::verify(&job.key, SignType::Rsa2, &job.text, &job.signature))
+            .await;
+        if verified != Ok(true) {
+            eprintln!("http_floor: the fixed signature did not verify");
+            std::process::exit(1);
+        }
+    }
     let mut response = Response::new(Full::new(body));
     response
         .headers_mut()

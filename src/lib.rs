@@ -186,7 +186,7 @@ pub use notify::{
 /// API.
 #[doc(hidden)]
 pub mod internals {
-    pub use crate::cpu_pool::batch_io_thread;
+    pub use crate::cpu_pool::{batch_io_thread, CpuPool};
     pub use crate::keygen::write_key_pairs;
     pub use crate::keyring::{AppEntry, KeyRing};
     pub use crate::signature::verify_request;
