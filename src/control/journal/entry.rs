@@ -5,13 +5,15 @@
 
 use time::OffsetDateTime;
 
-use super::{bounded, Journal, JournalEntry};
+use std::collections::BTreeMap;
+
+use super::{bounded, Journal, JournalEntry, Kept};
 use crate::methods;
 use crate::request::RequestContext;
 
 impl Journal {
     /// The entry for one answered request.
-    pub(crate) fn entry(&self, request: &RequestContext<'_>) -> JournalEntry {
+    pub(crate) fn entry(&self, request: &RequestContext<'_>) -> Kept {
         let RequestContext {
             params,
             http_method,
@@ -59,23 +61,19 @@ impl Journal {
             Some(biz) if !self.unmasked() => biz.masked_notification(n),
             _ => n.clone(),
         });
-        JournalEntry {
+        let params = params.iter().map(|(k, v)| match (k, shown_biz) {
+            ("biz_content", Some(shown)) => (k, shown),
+            _ => (k, v),
+        });
+        let entry = JournalEntry {
             id: 0,
             time: OffsetDateTime::now_utc(),
             http_method: (*http_method).to_owned(),
-            app_id: params.get("app_id").map(str::to_owned),
-            method: params.get("method").map(str::to_owned),
-            charset: params.charset().label().to_owned(),
-            params: params
-                .iter()
-                .map(|(k, v)| {
-                    let v = match (k, shown_biz) {
-                        ("biz_content", Some(shown)) => shown,
-                        _ => v,
-                    };
-                    (bounded(k), bounded(v))
-                })
-                .collect(),
+            app_id: request.params.get("app_id").map(str::to_owned),
+            method: request.params.get("method").map(str::to_owned),
+            charset: request.params.charset().label().to_owned(),
+            // Packed by `Kept` below.
+            params: BTreeMap::new(),
             signature: super::SignatureVerdict {
                 verified: observed.signature.verified,
                 sign_content,
@@ -86,7 +84,8 @@ impl Journal {
             answer: observed.answer.as_deref().map(bounded),
             notification,
             latency_ms: request.elapsed.as_secs_f64() * 1000.0,
-        }
+        };
+        Kept::new(entry, params)
     }
 }
 

@@ -11,6 +11,9 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 mod entry;
+mod kept;
+
+pub(crate) use kept::Kept;
 
 pub use crate::request::{OutcomeCodes, SignatureVerdict};
 
@@ -99,9 +102,10 @@ impl Filter {
 }
 
 struct Ring {
-    entries: VecDeque<JournalEntry>,
+    entries: VecDeque<Kept>,
     next_id: u64,
-    /// The approximate heap size of `entries` (see [`JournalEntry::approximate_bytes`]).
+    /// The approximate heap size of the entries `entries` stand for (see
+    /// [`JournalEntry::approximate_bytes`]).
     bytes: usize,
 }
 
@@ -239,10 +243,11 @@ impl Journal {
     }
 
     /// Appends an entry (its `id` is assigned here), dropping the oldest beyond the bound.
-    pub fn record(&self, mut entry: JournalEntry) {
+    pub(crate) fn record(&self, entry: impl Into<Kept>) {
         if self.max == 0 {
             return;
         }
+        let mut entry: Kept = entry.into();
         let size = entry.approximate_bytes();
         // Freed after the lock is released: dropping an entry frees a dozen strings, and
         // the other CPU workers wait for this lock meanwhile (issue 21). A full ring
@@ -250,7 +255,7 @@ impl Journal {
         let mut evicted_one = None;
         let mut evicted = Vec::new();
         let mut ring = self.ring();
-        entry.id = ring.next_id;
+        entry.entry.id = ring.next_id;
         ring.next_id += 1;
         while !ring.entries.is_empty()
             && (ring.entries.len() >= self.max || ring.bytes + size > self.max_bytes)
@@ -278,11 +283,15 @@ impl Journal {
     /// Entries matching the filter, oldest first, and how many matched before `limit`.
     pub fn query(&self, filter: &Filter) -> (usize, Vec<JournalEntry>) {
         let ring = self.ring();
-        let matching: Vec<&JournalEntry> =
-            ring.entries.iter().filter(|e| filter.accepts(e)).collect();
+        let matching: Vec<&Kept> = ring
+            .entries
+            .iter()
+            .filter(|kept| filter.accepts(&kept.entry))
+            .collect();
         let total = matching.len();
         let skip = filter.limit.map_or(0, |l| total.saturating_sub(l));
-        (total, matching.into_iter().skip(skip).cloned().collect())
+        let entries = matching.into_iter().skip(skip).map(Kept::to_entry);
+        (total, entries.collect())
     }
 
     /// Removes entries (of one app, or all); returns how many.
@@ -291,13 +300,11 @@ impl Journal {
         let before = ring.entries.len();
         match app_id {
             None => ring.entries.clear(),
-            Some(app) => ring.entries.retain(|e| e.app_id.as_deref() != Some(app)),
+            Some(app) => ring
+                .entries
+                .retain(|kept| kept.entry.app_id.as_deref() != Some(app)),
         }
-        ring.bytes = ring
-            .entries
-            .iter()
-            .map(JournalEntry::approximate_bytes)
-            .sum();
+        ring.bytes = ring.entries.iter().map(Kept::approximate_bytes).sum();
         // Give the ring's own buffer back too, not only the entries.
         ring.entries.shrink_to(self.max.min(1024));
         before - ring.entries.len()
