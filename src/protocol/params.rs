@@ -171,7 +171,10 @@ impl Params {
         };
         let query = request.query.unwrap_or_default();
         let mut raw = Vec::with_capacity(query.len() + body.len());
-        let mut pairs = Vec::new();
+        // At most one pair per `&`, plus one on each side.
+        let separators =
+            memchr::memchr_iter(b'&', query).count() + memchr::memchr_iter(b'&', body).count();
+        let mut pairs = Vec::with_capacity(separators + 2);
         split_pairs(query, &mut raw, &mut pairs);
         let from_query = pairs.len();
         split_pairs(body, &mut raw, &mut pairs);

@@ -43,10 +43,18 @@ pub(crate) fn java_order(a: &str, b: &str) -> Ordering {
 /// Builds the string-to-sign, as text and as the received bytes.
 pub fn sign_content(params: &Params) -> SignContent {
     let mut included: Vec<Param<'_>> = params.entries().filter(is_signed).collect();
-    included.sort_by(|a, b| java_order(a.name, b.name));
+    // `entries` come sorted by UTF-8 bytes, which is Java's UTF-16 order as long as every
+    // name is ASCII (the usual case): only other names need sorting again.
+    if !included.iter().all(|param| param.name.is_ascii()) {
+        included.sort_by(|a, b| java_order(a.name, b.name));
+    }
+    let length: usize = included
+        .iter()
+        .map(|param| param.name.len() + param.value.len() + 2)
+        .sum();
     let mut content = SignContent {
-        text: String::new(),
-        bytes: Vec::new(),
+        text: String::with_capacity(length),
+        bytes: Vec::with_capacity(length),
         well_formed: true,
     };
     for (i, param) in included.iter().enumerate() {
