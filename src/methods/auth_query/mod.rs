@@ -5,12 +5,8 @@
 //! `identity_type` present; `identity_type`, `auth_category` and `identity_param` well
 //! formed; the person found; the account state; finally the authorisation.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::error::{GatewayError, PublicError};
 use crate::model::{
@@ -18,6 +14,11 @@ use crate::model::{
     IDENTITY_CARD,
 };
 use crate::store::Store;
+
+mod mask;
+mod memo;
+
+pub use memo::AnswerMemo;
 
 /// The method's wire name.
 pub const METHOD_NAME: &str = "zhima.auth.info.authquery";
@@ -294,200 +295,12 @@ pub fn query(
     })
 }
 
-/// How many answers an [`AnswerMemo`] keeps; it is emptied when full.
-const ANSWER_MEMO_ENTRIES: usize = 1024;
-
-/// Success nodes (or business errors) already answered, for the store version they were
-/// read at: the same question asked again (a test suite's usual traffic) skips the store
-/// reads and the JSON. Any write to the store, a reset or a reopen changes
-/// [`Store::version`], and a memo of another version is emptied before use, so the next
-/// request sees every change. Keeps only what was answered (the answer's `open_id`, as
-/// the signature cache does) under a digest of the question: no identity data.
-#[derive(Debug, Default)]
-pub struct AnswerMemo {
-    inner: Mutex<Memo>,
-}
-
-#[derive(Debug, Default)]
-struct Memo {
-    version: u64,
-    answers: HashMap<[u8; 32], Result<String, GatewayError>>,
-}
-
-impl AnswerMemo {
-    /// The answer to `biz` for `app_id`: remembered when the same question was answered
-    /// at the store's current version, else `compute`d (and remembered unless the store
-    /// failed).
-    pub fn answer(
-        &self,
-        store: &Store,
-        app_id: &str,
-        biz: &BizContent,
-        compute: impl FnOnce() -> Result<String, GatewayError>,
-    ) -> Result<String, GatewayError> {
-        let Ok((subject, category)) = &biz.request else {
-            return compute();
-        };
-        // Loaded before `compute` reads: a write that lands meanwhile moves the version
-        // past this one, so what is remembered under it is never read again.
-        let version = store.version();
-        let key = memo_key(app_id, subject, *category);
-        let lock = || self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        {
-            let memo = lock();
-            if memo.version == version {
-                if let Some(answer) = memo.answers.get(&key) {
-                    return answer.clone();
-                }
-            }
-        }
-        let answer = compute();
-        // A store failure is not the answer to the question: asked again, it reads again.
-        if answer != Err(PublicError::GatewayUnavailable.into()) {
-            let mut memo = lock();
-            let full = memo.answers.len() >= ANSWER_MEMO_ENTRIES;
-            if memo.version < version || (memo.version == version && full) {
-                memo.answers.clear();
-                memo.version = version;
-            }
-            if memo.version == version {
-                memo.answers.insert(key, answer.clone());
-            }
-        }
-        answer
-    }
-}
-
-/// The question as a SHA-256 of its fields, each length-prefixed so no two questions
-/// share a key whatever their fields hold: the memo keeps no name or certificate number,
-/// as the journal keeps none unmasked.
-fn memo_key(app_id: &str, subject: &Subject, category: AuthCategory) -> [u8; 32] {
-    let mut digest = Sha256::new();
-    let mut field = |text: &str| {
-        digest.update((text.len() as u64).to_be_bytes());
-        digest.update(text.as_bytes());
-    };
-    field(app_id);
-    field(category.as_str());
-    match subject {
-        Subject::Cert {
-            cert_type,
-            name,
-            cert_no,
-        } => {
-            field("cert");
-            field(cert_type);
-            field(name);
-            field(cert_no);
-        }
-        Subject::UserId(user_id) => {
-            field("user");
-            field(user_id);
-        }
-    }
-    digest.finalize().into()
-}
-
 /// The `altered_body` fault turns an answer into its opposite, the change a client that
 /// skips verification would act on; any other answer gets a space after the node's `{`.
 pub const TAMPER_PAIRS: &[(&[u8], &[u8])] = &[
     (br#""authorized":false"#, br#""authorized":true"#),
     (br#""authorized":true"#, br#""authorized":false"#),
 ];
-
-/// `identity_param` fields that name no person and stay readable in the journal.
-const NOT_PERSONAL: &[&str] = &["certType", "userId"];
-
-impl BizContent {
-    /// The text with personal data masked for the journal: every `identity_param` value
-    /// but `certType` and `userId`, whatever its JSON type or key spelling (names keep
-    /// their first character, numbers their first 3 and last 4); an `identity_param` or
-    /// a `biz_content` that does not parse is masked whole, since it may hold anything.
-    /// Whenever `identity_param` is present the object is written anew, so a key sent
-    /// twice (JSON keeps the last) cannot smuggle a first copy into the journal. `None`
-    /// when there is nothing that could be personal data.
-    pub fn masked(&self) -> Option<String> {
-        let text = self.text.as_deref()?;
-        let Some(object) = &self.object else {
-            return (!text.trim().is_empty()).then(|| mask_whole(text));
-        };
-        let mut object = object.clone();
-        match object.get_mut("identity_param")? {
-            Value::String(param_text) => match &self.identity_param {
-                Some(param) => {
-                    let mut param = param.clone();
-                    mask_identity(&mut param);
-                    *param_text = Value::Object(param).to_string();
-                }
-                None if param_text.trim().is_empty() => {}
-                None => *param_text = mask_whole(param_text),
-            },
-            Value::Object(param) => mask_identity(param),
-            other @ (Value::Number(_) | Value::Array(_)) => {
-                *other = Value::String(mask_whole(&other.to_string()));
-            }
-            Value::Null | Value::Bool(_) => {}
-        }
-        Some(Value::Object(object).to_string())
-    }
-}
-
-/// Masks the personal fields of an `identity_param` object in place.
-fn mask_identity(param: &mut Map<String, Value>) {
-    for (key, value) in param.iter_mut() {
-        if NOT_PERSONAL.contains(&key.as_str()) {
-            continue;
-        }
-        let text = match &*value {
-            Value::Null | Value::Bool(_) => continue,
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let mask = if key.eq_ignore_ascii_case("name") {
-            mask_name(&text)
-        } else {
-            mask_number(&text)
-        };
-        *value = Value::String(mask);
-    }
-}
-
-/// A value that could not be read, replaced whole: only its length remains.
-fn mask_whole(text: &str) -> String {
-    format!("[masked: {} characters]", text.chars().count())
-}
-
-/// Masks a person's name: the first character stays (a one-character name is hidden).
-fn mask_name(name: &str) -> String {
-    let count = name.chars().count();
-    if count <= 1 {
-        return "*".repeat(count);
-    }
-    name.chars()
-        .enumerate()
-        .map(|(i, c)| if i == 0 { c } else { '*' })
-        .collect()
-}
-
-/// Masks a certificate number: the first 3 and last 4 characters stay (short values are
-/// hidden whole).
-fn mask_number(number: &str) -> String {
-    let chars: Vec<char> = number.chars().collect();
-    if chars.len() <= 7 {
-        return "*".repeat(chars.len());
-    }
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i < 3 || i >= chars.len() - 4 {
-                *c
-            } else {
-                '*'
-            }
-        })
-        .collect()
-}
 
 #[cfg(test)]
 mod tests {
@@ -550,104 +363,6 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(read(input).request.unwrap_err(), expected, "{input:?}");
-        }
-    }
-
-    fn masked(biz: &str) -> String {
-        read(Some(biz)).masked().unwrap()
-    }
-
-    #[test]
-    fn names_and_certificate_numbers_are_masked() {
-        let masked = masked(
-            r#"{"identity_param":"{\"certType\":\"IDENTITY_CARD\",\"name\":\"张三\",\"certNo\":\"33021199003132432\"}","identity_type":"2"}"#,
-        );
-        assert!(
-            !masked.contains("张三") && !masked.contains("33021199003132432"),
-            "{masked}"
-        );
-        assert!(
-            masked.contains("张*") && masked.contains("330**********2432"),
-            "{masked}"
-        );
-        assert!(masked.contains("IDENTITY_CARD"), "{masked}");
-    }
-
-    #[test]
-    fn escaped_and_short_values_are_masked_and_nothing_else_changes() {
-        // python-alipay-sdk sends names as \uXXXX escapes; a one-digit certNo must not
-        // turn every 1 elsewhere into a star.
-        let masked = masked(
-            r#"{"identity_param":"{\"name\":\"\\u5f20\",\"certNo\":\"1\"}","identity_type":"2","x":"111"}"#,
-        );
-        assert!(
-            !masked.contains("u5f20") && !masked.contains('张'),
-            "{masked}"
-        );
-        assert!(
-            masked.contains(r#""x":"111""#),
-            "other fields untouched: {masked}"
-        );
-        assert_eq!(
-            read(Some(r#"{"identity_param":"{\"userId\":\"2088\"}"}"#))
-                .masked()
-                .unwrap(),
-            r#"{"identity_param":"{\"userId\":\"2088\"}"}"#
-        );
-        assert!(read(Some(r#"{"other":"x"}"#)).masked().is_none());
-    }
-
-    // Regression (reliability issue, item 5): a numeric certNo was answered and kept
-    // unmasked in the journal.
-    #[test]
-    fn a_numeric_certificate_number_is_masked() {
-        let masked = masked(
-            r#"{"identity_param":"{\"certType\":\"IDENTITY_CARD\",\"name\":\"张三\",\"certNo\":33021199003132432}","identity_type":"2"}"#,
-        );
-        assert!(!masked.contains("33021199003132432"), "{masked}");
-        assert!(masked.contains("330**********2432"), "{masked}");
-    }
-
-    // Regression (reliability issue, item 5): identity data that did not parse, or used
-    // other key spellings, was kept as sent.
-    #[test]
-    fn unreadable_identity_data_and_other_key_spellings_are_masked() {
-        let lower = masked(
-            r#"{"identity_param":"{\"certtype\":\"IDENTITY_CARD\",\"NAME\":\"张三\",\"certno\":\"33021199003132432\"}","identity_type":"2"}"#,
-        );
-        assert!(
-            !lower.contains("张三") && !lower.contains("33021199003132432"),
-            "{lower}"
-        );
-        for garbage in [
-            r#"{"identity_param":"{\"name\":\"张三\",\"certNo\":\"33021199003132432\"} trailing","identity_type":"2"}"#,
-            r#"{"identity_param":"certNo=33021199003132432","identity_type":"2"}"#,
-            r#"{"identity_param":33021199003132432,"identity_type":"2"}"#,
-            "certNo=33021199003132432&name=张三",
-            r#"{"identity_param":"{\"certNo\":\"33021199003132432\"}"} garbage"#,
-        ] {
-            let masked = masked(garbage);
-            assert!(
-                !masked.contains("33021199003132432") && !masked.contains("张三"),
-                "{garbage} -> {masked}"
-            );
-        }
-    }
-
-    // Review finding: JSON keeps the last of a repeated key, so a first copy holding a
-    // name and number stayed in the raw text the journal kept.
-    #[test]
-    fn a_repeated_key_cannot_carry_identity_data_past_the_mask() {
-        for biz in [
-            r#"{"identity_param":"{\"name\":\"张三\",\"certNo\":\"33021199003132432\"}","identity_param":"{\"userId\":\"2088\"}","identity_type":"5"}"#,
-            r#"{"identity_param":"{\"name\":\"张三\",\"certNo\":\"33021199003132432\"}","identity_param":null}"#,
-            r#"{"identity_param":"{\"name\":\"张三\",\"certNo\":\"33021199003132432\",\"certNo\":null,\"name\":null}"}"#,
-        ] {
-            let masked = masked(biz);
-            assert!(
-                !masked.contains("33021199003132432") && !masked.contains("张三"),
-                "{biz} -> {masked}"
-            );
         }
     }
 
