@@ -91,7 +91,11 @@ async fn serve(addr: SocketAddr, body: Bytes, check: Option<Arc<Check>>) -> Resu
     println!(
         "http_floor listening on {addr}, answering {} bytes{}",
         body.len(),
-        if check.is_some() { ", one signature check each" } else { "" }
+        if check.is_some() {
+            ", one signature check each"
+        } else {
+            ""
+        }
     );
     loop {
         let (stream, _) = listener.accept().await?;

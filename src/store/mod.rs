@@ -325,11 +325,31 @@ impl OwnTree {
     pub(crate) fn get(&self) -> Result<OwnTreeRef, StoreError> {
         let handles = current(&self.slot, self.dir.as_deref())?;
         let tree = handles.db.open_tree(self.name)?;
-        Ok(OwnTreeRef {
+        let taken = OwnTreeRef {
             tree,
             _handles: handles,
-        })
+        };
+        #[cfg(test)]
+        if let Some(hook) = AFTER_TAKE.with(|hook| hook.borrow_mut().take()) {
+            hook();
+        }
+        Ok(taken)
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test only: runs once, on this thread, right after the next [`OwnTree::get`] has
+    /// taken the handles (so a test can start a reopen while a use holds them).
+    static AFTER_TAKE: std::cell::RefCell<Option<Box<dyn FnOnce()>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Test only: `hook` runs once, right after this thread's next [`OwnTree::get`] has taken
+/// the handles.
+#[cfg(test)]
+pub(crate) fn after_next_take(hook: impl FnOnce() + 'static) {
+    AFTER_TAKE.with(|slot| *slot.borrow_mut() = Some(Box::new(hook)));
 }
 
 /// One use of an [`OwnTree`].
