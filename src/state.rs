@@ -109,6 +109,9 @@ pub struct State {
     definitions: Definitions,
     /// Asynchronous notifications: their records (own sled tree) and queue.
     notifications: Notifications,
+    /// Test only: runs once between a commit's apply and its flush.
+    #[cfg(test)]
+    between_apply_and_flush: tests::Hook,
 }
 
 impl State {
@@ -178,6 +181,8 @@ impl State {
             metrics: Metrics::new(),
             definitions,
             notifications,
+            #[cfg(test)]
+            between_apply_and_flush: tests::Hook::default(),
         })
     }
 
@@ -274,17 +279,21 @@ impl State {
                 // A full disk is refused before sled sees the write (see Store::writable).
                 planner.store.prepare_write()?;
                 let (plan, result) = plan(&planner).map_err(CommitError::Refused)?;
-                planner
+                let applied = planner
                     .store
                     .apply(plan)
                     .map_err(|e| planner.store.write_failed(e))?;
-                Ok::<R, CommitError<E>>(result)
+                #[cfg(test)]
+                planner.between_apply_and_flush.run(&planner);
+                Ok::<_, CommitError<E>>((result, applied))
             })
             .await
             .map_err(|e| CommitError::Task(e.to_string()))??;
-            if let Err(e) = state.store.flush().await {
+            let (result, applied) = result;
+            if let Err(e) = state.store.flush_applied(&applied).await {
                 // The change is in sled's memory but not on disk: reopening drops it, so
-                // memory again shows what the disk holds.
+                // memory again shows what the disk holds. (When a reopen came between the
+                // apply and the flush, it has happened already: nothing more to do.)
                 let store = Arc::clone(&state);
                 let e = tokio::task::spawn_blocking(move || store.store.write_failed(e))
                     .await
@@ -445,4 +454,102 @@ impl State {
 
 fn compile_all(definitions: Vec<Definition>) -> Result<Vec<Compiled>, DefinitionError> {
     definitions.into_iter().map(Compiled::new).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    type Code = Box<dyn FnOnce(&State) + Send>;
+
+    /// A test's code to run at one point of a commit (see `between_apply_and_flush`).
+    #[derive(Default)]
+    pub(super) struct Hook(std::sync::Mutex<Option<Code>>);
+
+    impl std::fmt::Debug for Hook {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("Hook")
+        }
+    }
+
+    impl Hook {
+        fn set(&self, hook: impl FnOnce(&State) + Send + 'static) {
+            *self.0.lock().unwrap() = Some(Box::new(hook));
+        }
+
+        pub(super) fn run(&self, state: &State) {
+            let hook = self.0.lock().unwrap().take();
+            if let Some(hook) = hook {
+                hook(state);
+            }
+        }
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+
+    /// Regression: a failed write outside the write lock (a notification's flush, or
+    /// the reopen of a notification's `prepare_write`) could reopen the store between a
+    /// commit's apply and its flush. The reopen dropped the change sled had not written
+    /// out, the flush then covered the reopened handles, and the commit answered success
+    /// for a change the store no longer held.
+    #[tokio::test]
+    async fn a_change_that_a_reopen_dropped_before_its_flush_is_not_acknowledged() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        let state = Arc::new(State::open(&Config::with_data_dir(&data)).unwrap());
+        state.flush().await.unwrap();
+        // What the disk holds before the change: a disk that refuses writes from here on
+        // keeps only this.
+        let kept = root.path().join("kept");
+        copy_dir(&data, &kept);
+        state.between_apply_and_flush.set(move |state| {
+            crate::store::before_next_reopen(move |dir| {
+                std::fs::remove_dir_all(dir).unwrap();
+                copy_dir(&kept, dir);
+            });
+            // A failed write that is not a full disk reopens the store at once.
+            let injected = sled::Error::Io(std::io::Error::other("injected write failure"));
+            state.store().write_failed(StoreError::Sled(injected));
+        });
+
+        let answer = state
+            .commit(
+                |_| {
+                    let mut plan = Plan::default();
+                    Store::put_faults(&mut plan, "2088000000000001", &serde_json::json!({}));
+                    Ok::<_, String>((plan, ()))
+                },
+                |_, ()| (),
+            )
+            .await;
+
+        let faults: Vec<(String, serde_json::Value)> = state.store().faults().unwrap();
+        if answer.is_ok() {
+            assert!(
+                faults.iter().any(|(scope, _)| scope == "2088000000000001"),
+                "the change was acknowledged, but the store served afterwards does not hold it"
+            );
+        }
+        assert!(
+            matches!(
+                answer,
+                Err(CommitError::Store(StoreError::Unavailable { .. }))
+            ),
+            "a change a reopen may have dropped answered {answer:?}"
+        );
+        assert!(faults.is_empty(), "the store holds {faults:?}");
+    }
 }

@@ -208,24 +208,29 @@ fn has_room(dir: &Path) -> bool {
 struct Handles {
     db: sled::Db,
     trees: [sled::Tree; 9],
+    /// Which opening of the store these are (0 at [`Store::open`], then one more at each
+    /// reopen): names them without holding them open.
+    opening: u64,
 }
 
 impl Handles {
-    fn open(location: &StoreLocation) -> Result<Handles, StoreError> {
+    fn open(location: &StoreLocation, opening: u64) -> Result<Handles, StoreError> {
         match location {
             StoreLocation::Dir(dir) => {
                 if !folder::lock_is_free(dir) {
                     return Err(StoreError::Locked { dir: dir.clone() });
                 }
-                Handles::open_with(sled::Config::new().path(dir)).map_err(|e| open_error(dir, e))
+                Handles::open_with(sled::Config::new().path(dir), opening)
+                    .map_err(|e| open_error(dir, e))
             }
             StoreLocation::Ephemeral => {
-                Handles::open_with(sled::Config::new().temporary(true)).map_err(StoreError::Sled)
+                Handles::open_with(sled::Config::new().temporary(true), opening)
+                    .map_err(StoreError::Sled)
             }
         }
     }
 
-    fn open_with(config: sled::Config) -> Result<Handles, sled::Error> {
+    fn open_with(config: sled::Config, opening: u64) -> Result<Handles, sled::Error> {
         let db = config.open()?;
         let open = |name: &str| db.open_tree(name);
         let trees = [
@@ -239,7 +244,7 @@ impl Handles {
             open(TREE_NAMES[7])?,
             open(TREE_NAMES[8])?,
         ];
-        Ok(Handles { db, trees })
+        Ok(Handles { db, trees, opening })
     }
 }
 
@@ -337,12 +342,15 @@ impl OwnTree {
     }
 }
 
+/// Test only: where a test's hook waits for the point it runs at.
+#[cfg(test)]
+type HookSlot<F> = std::cell::RefCell<Option<Box<F>>>;
+
 #[cfg(test)]
 thread_local! {
     /// Test only: runs once, on this thread, right after the next [`OwnTree::get`] has
     /// taken the handles (so a test can start a reopen while a use holds them).
-    static AFTER_TAKE: std::cell::RefCell<Option<Box<dyn FnOnce()>>> =
-        const { std::cell::RefCell::new(None) };
+    static AFTER_TAKE: HookSlot<dyn FnOnce()> = const { std::cell::RefCell::new(None) };
 }
 
 /// Test only: `hook` runs once, right after this thread's next [`OwnTree::get`] has taken
@@ -350,6 +358,21 @@ thread_local! {
 #[cfg(test)]
 pub(crate) fn after_next_take(hook: impl FnOnce() + 'static) {
     AFTER_TAKE.with(|slot| *slot.borrow_mut() = Some(Box::new(hook)));
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test only: runs once, on this thread, in the next reopen of a store folder, after
+    /// the old handles have let go of the folder and before it is opened again.
+    static BEFORE_REOPEN: HookSlot<dyn FnOnce(&Path)> = const { std::cell::RefCell::new(None) };
+}
+
+/// Test only: `hook` gets the store folder in this thread's next reopen, once the old
+/// handles have let go of it and before it is opened again (to make the disk hold less
+/// than sled's memory did, as after a write the disk refused).
+#[cfg(test)]
+pub(crate) fn before_next_reopen(hook: impl FnOnce(&Path) + 'static) {
+    BEFORE_REOPEN.with(|slot| *slot.borrow_mut() = Some(Box::new(hook)));
 }
 
 /// One use of an [`OwnTree`].
@@ -384,7 +407,16 @@ pub struct Store {
     version: AtomicU64,
     /// One flush at a time, shared by whoever waits (see [`Store::flush`]).
     flushes: Flushes,
+    /// Reopens begun: the opening number of the handles the last one opens.
+    reopens: AtomicU64,
     location: StoreLocation,
+}
+
+/// Which opening of the store's handles a plan was applied to (see
+/// [`Store::flush_applied`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Applied {
+    opening: u64,
 }
 
 /// Flushes in flight: at most one, and callers that arrive while one runs share the
@@ -426,13 +458,14 @@ impl Store {
         if let StoreLocation::Dir(dir) = location {
             check_files(dir)?;
         }
-        let handles = Handles::open(location)?;
+        let handles = Handles::open(location, 0)?;
         let store = Store {
             slot: Arc::new(RwLock::new(Some(Arc::new(handles)))),
             poisoned: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             version: AtomicU64::new(0),
             flushes: Flushes::default(),
+            reopens: AtomicU64::new(0),
             location: location.clone(),
         };
         let generation = store.stored_generation()?;
@@ -547,6 +580,7 @@ impl Store {
         // Whatever was read from the old handles no longer holds, even if the reopen
         // fails (memos of those reads must not outlive them).
         self.version.fetch_add(1, Ordering::AcqRel);
+        let opening = self.reopens.fetch_add(1, Ordering::AcqRel) + 1;
         if let Some(old) = slot.take() {
             let deadline = std::time::Instant::now() + REOPEN_WAIT;
             while Arc::strong_count(&old) > 1 && std::time::Instant::now() < deadline {
@@ -556,8 +590,12 @@ impl Store {
         }
         if let Some(dir) = self.dir() {
             folder::wait_until_released(dir, REOPEN_WAIT);
+            #[cfg(test)]
+            if let Some(hook) = BEFORE_REOPEN.with(|hook| hook.borrow_mut().take()) {
+                hook(dir);
+            }
         }
-        match Handles::open(&self.location) {
+        match Handles::open(&self.location, opening) {
             Ok(handles) => {
                 // What the disk holds: the generation may be behind what memory applied.
                 if let Ok(Some(g)) = handles.trees[Tree::Meta as usize].get(GENERATION_KEY) {
@@ -611,9 +649,10 @@ impl Store {
             .collect()
     }
 
-    /// Applies a plan in one transaction, with the next generation number (callers
-    /// flush when they must be durable, then [`Store::record_flushed`]).
-    pub(crate) fn apply(&self, mut plan: Plan) -> Result<(), StoreError> {
+    /// Applies a plan in one transaction, with the next generation number, and answers
+    /// which handles it went into (callers that must be durable then
+    /// [`Store::flush_applied`], then [`Store::record_flushed`]).
+    pub(crate) fn apply(&self, mut plan: Plan) -> Result<Applied, StoreError> {
         if let Some(e) = plan.error {
             return Err(e);
         }
@@ -628,7 +667,30 @@ impl Store {
         })?;
         self.generation.store(next, Ordering::Release);
         self.version.fetch_add(1, Ordering::AcqRel);
-        Ok(())
+        Ok(Applied {
+            opening: handles.opening,
+        })
+    }
+
+    /// Makes an applied plan durable: [`Store::flush`], and then a check that no reopen
+    /// came between the apply and the flush. A reopen (after a failed write, which may
+    /// come from a notification's write outside the caller's lock) drops what sled's old
+    /// handles had not written out, and the flush then covers the reopened handles, not
+    /// the plan: the plan may be lost, so it is not acknowledged
+    /// ([`StoreError::Unavailable`]; memory must not follow it).
+    pub(crate) async fn flush_applied(&self, applied: &Applied) -> Result<(), StoreError> {
+        self.flush().await?;
+        // Openings never repeat: the same number now means every flush since the apply
+        // ran on the handles the plan went into, so the one that covered it wrote it.
+        if self.handles()?.opening == applied.opening {
+            return Ok(());
+        }
+        Err(StoreError::Unavailable {
+            dir: self.dir().map(Path::to_owned).unwrap_or_default(),
+            reason: "a reopen after a failed write came between this change and its flush, \
+                     so it may not have been kept; make it again"
+                .into(),
+        })
     }
 
     /// A number that changes whenever what the store's records read may change (every
