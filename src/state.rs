@@ -290,7 +290,7 @@ impl State {
             .await
             .map_err(|e| CommitError::Task(e.to_string()))??;
             let (result, applied) = result;
-            if let Err(e) = state.store.flush_applied(&applied).await {
+            if let Err(e) = state.store.flush_opening(applied).await {
                 // The change is in sled's memory but not on disk: reopening drops it, so
                 // memory again shows what the disk holds. (When a reopen came between the
                 // apply and the flush, it has happened already: nothing more to do.)
@@ -458,8 +458,6 @@ fn compile_all(definitions: Vec<Definition>) -> Result<Vec<Compiled>, Definition
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
 
     type Code = Box<dyn FnOnce(&State) + Send>;
@@ -487,19 +485,6 @@ mod tests {
         }
     }
 
-    fn copy_dir(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let target = to.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                copy_dir(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), target).unwrap();
-            }
-        }
-    }
-
     /// Regression: a failed write outside the write lock (a notification's flush, or
     /// the reopen of a notification's `prepare_write`) could reopen the store between a
     /// commit's apply and its flush. The reopen dropped the change sled had not written
@@ -514,16 +499,10 @@ mod tests {
         // What the disk holds before the change: a disk that refuses writes from here on
         // keeps only this.
         let kept = root.path().join("kept");
-        copy_dir(&data, &kept);
-        state.between_apply_and_flush.set(move |state| {
-            crate::store::before_next_reopen(move |dir| {
-                std::fs::remove_dir_all(dir).unwrap();
-                copy_dir(&kept, dir);
-            });
-            // A failed write that is not a full disk reopens the store at once.
-            let injected = sled::Error::Io(std::io::Error::other("injected write failure"));
-            state.store().write_failed(StoreError::Sled(injected));
-        });
+        crate::store::copy_folder(&data, &kept);
+        state
+            .between_apply_and_flush
+            .set(move |state| state.store().fail_write_keeping_only(&kept));
 
         let answer = state
             .commit(

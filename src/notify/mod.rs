@@ -32,7 +32,7 @@ pub use create::{CreateError, NotificationRequest};
 pub use record::{Attempt, Notification, NotificationState, NotificationSummary, Verdict};
 
 use crate::state::State;
-use crate::store::{Store, StoreError};
+use crate::store::{Opening, Store, StoreError};
 
 /// Pending notifications held at most; creating one more answers 503.
 pub const DEFAULT_MAX_PENDING: usize = 10_000;
@@ -149,11 +149,18 @@ pub fn trigger(state: &State, notification: TriggeredNotification) {
     }
 }
 
-/// Makes a notification's latest write durable. When that fails, the store is reopened
-/// from what the disk holds ([`Store::write_failed`]) and the queue indexes the
-/// notification as the disk has it, so memory never shows what was not kept.
-pub(crate) async fn flush_record(state: &Arc<State>, id: &str) -> Result<(), NotificationError> {
-    let Err(e) = state.store().flush().await else {
+/// Makes a notification's latest write durable; `opening` is [`Store::opening`] read
+/// before that write. When the flush fails, the store is reopened from what the disk
+/// holds ([`Store::write_failed`]); when another writer's failure reopened it since the
+/// write, the write may be gone. Either way the queue indexes the notification as the
+/// store now has it and the caller gets an error, so memory never shows, and no answer
+/// acknowledges, what was not kept.
+pub(crate) async fn flush_record(
+    state: &Arc<State>,
+    id: &str,
+    opening: Opening,
+) -> Result<(), NotificationError> {
+    let Err(e) = state.store().flush_opening(opening).await else {
         return Ok(());
     };
     let id = id.to_owned();
@@ -278,5 +285,58 @@ pub async fn retry(state: &Arc<State>, id: &str) -> Result<Notification, Notific
         Ok(Some(n)) => Ok(n),
         Ok(None) => Err(NotificationError::NotFound(id.to_owned())),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// Regression: another writer's failed write (an admin commit's, another
+    /// notification's) could reopen the store between a notification's write and its
+    /// flush. The reopen dropped the write sled had not written out, the flush then
+    /// covered the reopened handles, and the notification was acknowledged (and indexed
+    /// as pending) though the store no longer held it.
+    #[tokio::test]
+    async fn a_notification_that_a_reopen_dropped_before_its_flush_is_not_acknowledged() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        let state = Arc::new(State::open(&Config::with_data_dir(&data)).unwrap());
+        state.flush().await.unwrap();
+        // What the disk holds before the write: a disk that refuses writes from here on
+        // keeps only this.
+        let kept = root.path().join("kept");
+        crate::store::copy_folder(&data, &kept);
+        let queue = state.notifications().queue();
+        let opening = state.store().opening();
+        let url = "http://127.0.0.1:9/notify";
+        let written =
+            Notification::pending_for_test("lost", 1, url, time::OffsetDateTime::UNIX_EPOCH);
+        queue.insert(&written).unwrap();
+
+        state.store().fail_write_keeping_only(&kept);
+        let answer = flush_record(&state, "lost", opening).await;
+
+        let stored = queue.get("lost").unwrap();
+        if answer.is_ok() {
+            assert!(
+                stored.is_some(),
+                "the notification was acknowledged, but the store served afterwards does not hold it"
+            );
+        }
+        assert!(
+            matches!(
+                answer,
+                Err(NotificationError::Store(StoreError::Unavailable { .. }))
+            ),
+            "a notification a reopen may have dropped answered {answer:?}"
+        );
+        assert!(stored.is_none());
+        assert_eq!(
+            queue.pending_count(),
+            0,
+            "the lost notification is still indexed"
+        );
     }
 }

@@ -367,12 +367,37 @@ thread_local! {
     static BEFORE_REOPEN: HookSlot<dyn FnOnce(&Path)> = const { std::cell::RefCell::new(None) };
 }
 
-/// Test only: `hook` gets the store folder in this thread's next reopen, once the old
-/// handles have let go of it and before it is opened again (to make the disk hold less
-/// than sled's memory did, as after a write the disk refused).
+/// Test only: a copy of a store folder (of a store just flushed, a consistent one).
 #[cfg(test)]
-pub(crate) fn before_next_reopen(hook: impl FnOnce(&Path) + 'static) {
-    BEFORE_REOPEN.with(|slot| *slot.borrow_mut() = Some(Box::new(hook)));
+pub(crate) fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[cfg(test)]
+impl Store {
+    /// Test only: a write fails (not for a full disk) on a disk that kept nothing since
+    /// `kept` was copied from the folder ([`copy_folder`]): the store reopens at once, as
+    /// [`Store::write_failed`] does, and finds the folder as `kept` has it.
+    pub(crate) fn fail_write_keeping_only(&self, kept: &Path) {
+        let kept = kept.to_owned();
+        BEFORE_REOPEN.with(|slot| {
+            *slot.borrow_mut() = Some(Box::new(move |dir: &Path| {
+                std::fs::remove_dir_all(dir).unwrap();
+                copy_folder(&kept, dir);
+            }))
+        });
+        let injected = sled::Error::Io(std::io::Error::other("injected write failure"));
+        self.write_failed(StoreError::Sled(injected));
+    }
 }
 
 /// One use of an [`OwnTree`].
@@ -407,17 +432,15 @@ pub struct Store {
     version: AtomicU64,
     /// One flush at a time, shared by whoever waits (see [`Store::flush`]).
     flushes: Flushes,
-    /// Reopens begun: the opening number of the handles the last one opens.
+    /// Reopens begun: the [`Opening`] of the handles the last one opens.
     reopens: AtomicU64,
     location: StoreLocation,
 }
 
-/// Which opening of the store's handles a plan was applied to (see
-/// [`Store::flush_applied`]).
+/// One opening of the store's handles: 0 at [`Store::open`], then one more for each
+/// reopen begun. What a write went into, for [`Store::flush_opening`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Applied {
-    opening: u64,
-}
+pub(crate) struct Opening(u64);
 
 /// Flushes in flight: at most one, and callers that arrive while one runs share the
 /// next. sled runs `flush_async` on its own small thread pool and each flush waits
@@ -651,8 +674,8 @@ impl Store {
 
     /// Applies a plan in one transaction, with the next generation number, and answers
     /// which handles it went into (callers that must be durable then
-    /// [`Store::flush_applied`], then [`Store::record_flushed`]).
-    pub(crate) fn apply(&self, mut plan: Plan) -> Result<Applied, StoreError> {
+    /// [`Store::flush_opening`], then [`Store::record_flushed`]).
+    pub(crate) fn apply(&self, mut plan: Plan) -> Result<Opening, StoreError> {
         if let Some(e) = plan.error {
             return Err(e);
         }
@@ -667,22 +690,26 @@ impl Store {
         })?;
         self.generation.store(next, Ordering::Release);
         self.version.fetch_add(1, Ordering::AcqRel);
-        Ok(Applied {
-            opening: handles.opening,
-        })
+        Ok(Opening(handles.opening))
     }
 
-    /// Makes an applied plan durable: [`Store::flush`], and then a check that no reopen
-    /// came between the apply and the flush. A reopen (after a failed write, which may
-    /// come from a notification's write outside the caller's lock) drops what sled's old
-    /// handles had not written out, and the flush then covers the reopened handles, not
-    /// the plan: the plan may be lost, so it is not acknowledged
+    /// The opening of the handles a write made from now on goes into, or a later one's
+    /// (read it before a write outside a [`Plan`], for [`Store::flush_opening`]).
+    pub(crate) fn opening(&self) -> Opening {
+        Opening(self.reopens.load(Ordering::Acquire))
+    }
+
+    /// Makes writes into `opening`'s handles durable: [`Store::flush`], and then a check
+    /// that no reopen began since. A reopen (after a failed write, which may be another
+    /// writer's: an admin commit's, a notification's) drops what sled's old handles had
+    /// not written out, and the flush then covers the reopened handles, not the write:
+    /// the write may be lost, so it must not be acknowledged
     /// ([`StoreError::Unavailable`]; memory must not follow it).
-    pub(crate) async fn flush_applied(&self, applied: &Applied) -> Result<(), StoreError> {
+    pub(crate) async fn flush_opening(&self, opening: Opening) -> Result<(), StoreError> {
         self.flush().await?;
-        // Openings never repeat: the same number now means every flush since the apply
-        // ran on the handles the plan went into, so the one that covered it wrote it.
-        if self.handles()?.opening == applied.opening {
+        // Openings never repeat: no reopen begun means every flush since the write ran
+        // on the handles it went into, so the one that covered it wrote it.
+        if self.reopens.load(Ordering::Acquire) == opening.0 {
             return Ok(());
         }
         Err(StoreError::Unavailable {
