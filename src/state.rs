@@ -457,8 +457,23 @@ fn compile_all(definitions: Vec<Definition>) -> Result<Vec<Compiled>, Definition
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::path::PathBuf;
+
     use super::*;
+
+    /// A gateway's state on a store folder, flushed, and a copy of the folder as it is
+    /// now: what a disk that refuses writes from here on keeps (for
+    /// [`Store::fail_write_keeping_only`]).
+    pub(crate) async fn state_and_a_copy_of_its_disk() -> (tempfile::TempDir, Arc<State>, PathBuf) {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        let state = Arc::new(State::open(&Config::with_data_dir(&data)).unwrap());
+        state.flush().await.unwrap();
+        let kept = root.path().join("kept");
+        crate::store::copy_folder(&data, &kept);
+        (root, state, kept)
+    }
 
     type Code = Box<dyn FnOnce(&State) + Send>;
 
@@ -492,14 +507,7 @@ mod tests {
     /// for a change the store no longer held.
     #[tokio::test]
     async fn a_change_that_a_reopen_dropped_before_its_flush_is_not_acknowledged() {
-        let root = tempfile::tempdir().unwrap();
-        let data = root.path().join("data");
-        let state = Arc::new(State::open(&Config::with_data_dir(&data)).unwrap());
-        state.flush().await.unwrap();
-        // What the disk holds before the change: a disk that refuses writes from here on
-        // keeps only this.
-        let kept = root.path().join("kept");
-        crate::store::copy_folder(&data, &kept);
+        let (_root, state, kept) = state_and_a_copy_of_its_disk().await;
         state
             .between_apply_and_flush
             .set(move |state| state.store().fail_write_keeping_only(&kept));

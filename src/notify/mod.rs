@@ -291,7 +291,6 @@ pub async fn retry(state: &Arc<State>, id: &str) -> Result<Notification, Notific
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
 
     /// Regression: another writer's failed write (an admin commit's, another
     /// notification's) could reopen the store between a notification's write and its
@@ -300,14 +299,7 @@ mod tests {
     /// as pending) though the store no longer held it.
     #[tokio::test]
     async fn a_notification_that_a_reopen_dropped_before_its_flush_is_not_acknowledged() {
-        let root = tempfile::tempdir().unwrap();
-        let data = root.path().join("data");
-        let state = Arc::new(State::open(&Config::with_data_dir(&data)).unwrap());
-        state.flush().await.unwrap();
-        // What the disk holds before the write: a disk that refuses writes from here on
-        // keeps only this.
-        let kept = root.path().join("kept");
-        crate::store::copy_folder(&data, &kept);
+        let (_root, state, kept) = crate::state::tests::state_and_a_copy_of_its_disk().await;
         let queue = state.notifications().queue();
         let opening = state.store().opening();
         let url = "http://127.0.0.1:9/notify";
