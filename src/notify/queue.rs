@@ -335,24 +335,18 @@ mod tests {
         store.flush().await.unwrap();
 
         // Right after the removal takes the handles, a failed write (not a full disk)
-        // starts reopening the store; the hook returns once the reopen holds the slot
-        // (it moves the version when it takes the old handles).
-        let reopening = std::sync::Arc::new(Mutex::new(None));
-        let (hook_store, hook_reopening) = (std::sync::Arc::clone(&store), reopening.clone());
-        crate::store::after_next_take(move || {
-            let before = hook_store.version();
-            let reopener = std::sync::Arc::clone(&hook_store);
-            let reopen = std::thread::spawn(move || {
+        // starts reopening the store.
+        let (versions, reopener) = (std::sync::Arc::clone(&store), std::sync::Arc::clone(&store));
+        let reopen = crate::store::reopen_during_next_take(
+            store.dir().unwrap(),
+            move || versions.version(),
+            move || {
                 let injected = sled::Error::Io(std::io::Error::other("injected write failure"));
                 reopener.write_failed(StoreError::Sled(injected));
-            });
-            while hook_store.version() == before {
-                std::thread::yield_now();
-            }
-            *hook_reopening.lock().unwrap() = Some(reopen);
-        });
+            },
+        );
         let removed = queue.remove_where(|n| n.id == "removed");
-        let reopen = reopening.lock().unwrap().take().expect("the hook ran");
+        let reopen = reopen.lock().unwrap().take().expect("the reopen started");
         reopen.join().unwrap();
 
         assert!(

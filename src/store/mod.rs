@@ -335,8 +335,11 @@ impl OwnTree {
             _handles: handles,
         };
         #[cfg(test)]
-        if let Some(hook) = AFTER_TAKE.with(|hook| hook.borrow_mut().take()) {
-            hook();
+        if let Some(dir) = &self.dir {
+            let hook = after_take_hooks().remove(dir);
+            if let Some(hook) = hook {
+                hook();
+            }
         }
         Ok(taken)
     }
@@ -346,18 +349,41 @@ impl OwnTree {
 #[cfg(test)]
 type HookSlot<F> = std::cell::RefCell<Option<Box<F>>>;
 
+/// Test only: hooks that run once, on whichever thread, right after the next
+/// [`OwnTree::get`] of a store folder has taken the handles (so a test can start a reopen
+/// while a use holds them). By folder, so tests running at once do not meet.
 #[cfg(test)]
-thread_local! {
-    /// Test only: runs once, on this thread, right after the next [`OwnTree::get`] has
-    /// taken the handles (so a test can start a reopen while a use holds them).
-    static AFTER_TAKE: HookSlot<dyn FnOnce()> = const { std::cell::RefCell::new(None) };
+fn after_take_hooks(
+) -> std::sync::MutexGuard<'static, std::collections::HashMap<PathBuf, Box<dyn FnOnce() + Send>>> {
+    static HOOKS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<PathBuf, Box<dyn FnOnce() + Send>>>,
+    > = std::sync::OnceLock::new();
+    HOOKS.get_or_init(Default::default).lock().unwrap()
 }
 
-/// Test only: `hook` runs once, right after this thread's next [`OwnTree::get`] has taken
-/// the handles.
+/// Test only: right after the next [`OwnTree::get`] of the store in `dir` has taken the
+/// handles, `reopen` (a failed write that reopens that store) starts on a thread of its
+/// own, and the take goes on once the reopen holds the handles' slot (`version`, that
+/// store's [`Store::version`], has moved). Answers where the reopen's thread is put, to
+/// join.
 #[cfg(test)]
-pub(crate) fn after_next_take(hook: impl FnOnce() + 'static) {
-    AFTER_TAKE.with(|slot| *slot.borrow_mut() = Some(Box::new(hook)));
+pub(crate) fn reopen_during_next_take(
+    dir: &Path,
+    version: impl Fn() -> u64 + Send + 'static,
+    reopen: impl FnOnce() + Send + 'static,
+) -> Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>> {
+    let started = Arc::new(std::sync::Mutex::new(None));
+    let put = Arc::clone(&started);
+    let hook = move || {
+        let before = version();
+        let thread = std::thread::spawn(reopen);
+        while version() == before {
+            std::thread::yield_now();
+        }
+        *put.lock().unwrap() = Some(thread);
+    };
+    after_take_hooks().insert(dir.to_owned(), Box::new(hook));
+    started
 }
 
 #[cfg(test)]
