@@ -471,7 +471,7 @@ pub(crate) mod tests {
         let state = Arc::new(State::open(&Config::with_data_dir(&data)).unwrap());
         state.flush().await.unwrap();
         let kept = root.path().join("kept");
-        crate::store::copy_folder(&data, &kept);
+        crate::store::test_hooks::copy_folder(&data, &kept);
         (root, state, kept)
     }
 

@@ -337,7 +337,7 @@ mod tests {
         // Right after the removal takes the handles, a failed write (not a full disk)
         // starts reopening the store.
         let (versions, reopener) = (std::sync::Arc::clone(&store), std::sync::Arc::clone(&store));
-        let reopen = crate::store::reopen_during_next_take(
+        let reopen = crate::store::test_hooks::reopen_during_next_take(
             store.dir().unwrap(),
             move || versions.version(),
             move || {

@@ -335,94 +335,8 @@ impl OwnTree {
             _handles: handles,
         };
         #[cfg(test)]
-        if let Some(dir) = &self.dir {
-            let hook = after_take_hooks().remove(dir);
-            if let Some(hook) = hook {
-                hook();
-            }
-        }
+        test_hooks::after_take(self.dir.as_deref());
         Ok(taken)
-    }
-}
-
-/// Test only: where a test's hook waits for the point it runs at.
-#[cfg(test)]
-type HookSlot<F> = std::cell::RefCell<Option<Box<F>>>;
-
-/// Test only: hooks that run once, on whichever thread, right after the next
-/// [`OwnTree::get`] of a store folder has taken the handles (so a test can start a reopen
-/// while a use holds them). By folder, so tests running at once do not meet.
-#[cfg(test)]
-fn after_take_hooks(
-) -> std::sync::MutexGuard<'static, std::collections::HashMap<PathBuf, Box<dyn FnOnce() + Send>>> {
-    static HOOKS: std::sync::OnceLock<
-        std::sync::Mutex<std::collections::HashMap<PathBuf, Box<dyn FnOnce() + Send>>>,
-    > = std::sync::OnceLock::new();
-    HOOKS.get_or_init(Default::default).lock().unwrap()
-}
-
-/// Test only: right after the next [`OwnTree::get`] of the store in `dir` has taken the
-/// handles, `reopen` (a failed write that reopens that store) starts on a thread of its
-/// own, and the take goes on once the reopen holds the handles' slot (`version`, that
-/// store's [`Store::version`], has moved). Answers where the reopen's thread is put, to
-/// join.
-#[cfg(test)]
-pub(crate) fn reopen_during_next_take(
-    dir: &Path,
-    version: impl Fn() -> u64 + Send + 'static,
-    reopen: impl FnOnce() + Send + 'static,
-) -> Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>> {
-    let started = Arc::new(std::sync::Mutex::new(None));
-    let put = Arc::clone(&started);
-    let hook = move || {
-        let before = version();
-        let thread = std::thread::spawn(reopen);
-        while version() == before {
-            std::thread::yield_now();
-        }
-        *put.lock().unwrap() = Some(thread);
-    };
-    after_take_hooks().insert(dir.to_owned(), Box::new(hook));
-    started
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Test only: runs once, on this thread, in the next reopen of a store folder, after
-    /// the old handles have let go of the folder and before it is opened again.
-    static BEFORE_REOPEN: HookSlot<dyn FnOnce(&Path)> = const { std::cell::RefCell::new(None) };
-}
-
-/// Test only: a copy of a store folder (of a store just flushed, a consistent one).
-#[cfg(test)]
-pub(crate) fn copy_folder(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_folder(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-#[cfg(test)]
-impl Store {
-    /// Test only: a write fails (not for a full disk) on a disk that kept nothing since
-    /// `kept` was copied from the folder ([`copy_folder`]): the store reopens at once, as
-    /// [`Store::write_failed`] does, and finds the folder as `kept` has it.
-    pub(crate) fn fail_write_keeping_only(&self, kept: &Path) {
-        let kept = kept.to_owned();
-        BEFORE_REOPEN.with(|slot| {
-            *slot.borrow_mut() = Some(Box::new(move |dir: &Path| {
-                std::fs::remove_dir_all(dir).unwrap();
-                copy_folder(&kept, dir);
-            }))
-        });
-        let injected = sled::Error::Io(std::io::Error::other("injected write failure"));
-        self.write_failed(StoreError::Sled(injected));
     }
 }
 
@@ -640,9 +554,7 @@ impl Store {
         if let Some(dir) = self.dir() {
             folder::wait_until_released(dir, REOPEN_WAIT);
             #[cfg(test)]
-            if let Some(hook) = BEFORE_REOPEN.with(|hook| hook.borrow_mut().take()) {
-                hook(dir);
-            }
+            test_hooks::before_reopen(dir);
         }
         match Handles::open(&self.location, opening) {
             Ok(handles) => {
@@ -809,5 +721,7 @@ mod records;
 
 use integrity::{check_files, generation_number};
 
+#[cfg(test)]
+pub(crate) mod test_hooks;
 #[cfg(test)]
 mod tests;
