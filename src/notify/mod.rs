@@ -249,6 +249,8 @@ pub async fn get(state: &Arc<State>, id: &str) -> Result<Notification, Notificat
 /// Removes one notification (a pending one is never sent again); flushed.
 pub async fn delete(state: &Arc<State>, id: &str) -> Result<(), NotificationError> {
     let target = id.to_owned();
+    // Read before the removal: a reopen after it may undo it (see Store::flush_opening).
+    let opening = state.store().opening();
     let removed = blocking(state, move |s| {
         Ok(s.notifications().queue.remove_where(|n| n.id == target)?)
     })
@@ -256,20 +258,21 @@ pub async fn delete(state: &Arc<State>, id: &str) -> Result<(), NotificationErro
     if removed == 0 {
         return Err(NotificationError::NotFound(id.to_owned()));
     }
-    state.store().flush().await?;
+    state.store().flush_opening(opening).await?;
     Ok(())
 }
 
 /// Removes every notification, or one app's (resets); answers how many; flushed.
 pub async fn clear(state: &Arc<State>, app_id: Option<&str>) -> Result<usize, NotificationError> {
     let app_id = app_id.map(str::to_owned);
+    let opening = state.store().opening();
     let removed = blocking(state, move |s| {
         Ok(s.notifications()
             .queue
             .remove_where(|n| app_id.as_ref().is_none_or(|a| *a == n.app_id))?)
     })
     .await?;
-    state.store().flush().await?;
+    state.store().flush_opening(opening).await?;
     Ok(removed)
 }
 
@@ -329,6 +332,50 @@ mod tests {
             queue.pending_count(),
             0,
             "the lost notification is still indexed"
+        );
+    }
+
+    /// Regression: a deletion removed the record and then flushed whatever handles the
+    /// store had. A failed write of another writer that reopened the store in between
+    /// dropped the removal, and the deletion was acknowledged though the store held the
+    /// notification again (sent again after a restart). A reset's clear did the same.
+    #[tokio::test]
+    async fn a_deletion_that_a_reopen_undid_before_its_flush_is_not_acknowledged() {
+        let (root, state, _) = crate::state::tests::state_and_a_copy_of_its_disk().await;
+        let queue = state.notifications().queue();
+        let url = "http://127.0.0.1:9/notify";
+        let stored =
+            Notification::pending_for_test("deleted", 1, url, time::OffsetDateTime::UNIX_EPOCH);
+        queue.insert(&stored).unwrap();
+        state.flush().await.unwrap();
+        // A disk that refuses writes from here on keeps the notification.
+        let dir = state.store().dir().unwrap().to_owned();
+        let kept = root.path().join("with-the-notification");
+        crate::store::test_hooks::copy_folder(&dir, &kept);
+        let (versions, reopener) = (Arc::clone(&state), Arc::clone(&state));
+        let reopen = crate::store::test_hooks::reopen_during_next_take(
+            &dir,
+            move || versions.store().version(),
+            move || reopener.store().fail_write_keeping_only(&kept),
+        );
+
+        let answer = delete(&state, "deleted").await;
+        let reopen = reopen.lock().unwrap().take().expect("the reopen started");
+        reopen.join().unwrap();
+
+        let stored = queue.get("deleted").unwrap();
+        if answer.is_ok() {
+            assert!(
+                stored.is_none(),
+                "the deletion was acknowledged, but the store served afterwards holds the notification again"
+            );
+        }
+        assert!(
+            matches!(
+                answer,
+                Err(NotificationError::Store(StoreError::Unavailable { .. }))
+            ),
+            "a deletion a reopen may have undone answered {answer:?}"
         );
     }
 }
