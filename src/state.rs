@@ -109,6 +109,9 @@ pub struct State {
     definitions: Definitions,
     /// Asynchronous notifications: their records (own sled tree) and queue.
     notifications: Notifications,
+    /// Test only: runs once between a commit's apply and its flush.
+    #[cfg(test)]
+    between_apply_and_flush: tests::Hook,
 }
 
 impl State {
@@ -178,6 +181,8 @@ impl State {
             metrics: Metrics::new(),
             definitions,
             notifications,
+            #[cfg(test)]
+            between_apply_and_flush: tests::Hook::default(),
         })
     }
 
@@ -274,17 +279,21 @@ impl State {
                 // A full disk is refused before sled sees the write (see Store::writable).
                 planner.store.prepare_write()?;
                 let (plan, result) = plan(&planner).map_err(CommitError::Refused)?;
-                planner
+                let applied = planner
                     .store
                     .apply(plan)
                     .map_err(|e| planner.store.write_failed(e))?;
-                Ok::<R, CommitError<E>>(result)
+                #[cfg(test)]
+                planner.between_apply_and_flush.run(&planner);
+                Ok::<_, CommitError<E>>((result, applied))
             })
             .await
             .map_err(|e| CommitError::Task(e.to_string()))??;
-            if let Err(e) = state.store.flush().await {
+            let (result, applied) = result;
+            if let Err(e) = state.store.flush_opening(applied).await {
                 // The change is in sled's memory but not on disk: reopening drops it, so
-                // memory again shows what the disk holds.
+                // memory again shows what the disk holds. (When a reopen came between the
+                // apply and the flush, it has happened already: nothing more to do.)
                 let store = Arc::clone(&state);
                 let e = tokio::task::spawn_blocking(move || store.store.write_failed(e))
                     .await
@@ -445,4 +454,89 @@ impl State {
 
 fn compile_all(definitions: Vec<Definition>) -> Result<Vec<Compiled>, DefinitionError> {
     definitions.into_iter().map(Compiled::new).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// A gateway's state on a store folder, flushed, and a copy of the folder as it is
+    /// now: what a disk that refuses writes from here on keeps (for
+    /// [`Store::fail_write_keeping_only`]).
+    pub(crate) async fn state_and_a_copy_of_its_disk() -> (tempfile::TempDir, Arc<State>, PathBuf) {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        let state = Arc::new(State::open(&Config::with_data_dir(&data)).unwrap());
+        state.flush().await.unwrap();
+        let kept = root.path().join("kept");
+        crate::store::test_hooks::copy_folder(&data, &kept);
+        (root, state, kept)
+    }
+
+    type Code = Box<dyn FnOnce(&State) + Send>;
+
+    /// A test's code to run at one point of a commit (see `between_apply_and_flush`).
+    #[derive(Default)]
+    pub(super) struct Hook(std::sync::Mutex<Option<Code>>);
+
+    impl std::fmt::Debug for Hook {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("Hook")
+        }
+    }
+
+    impl Hook {
+        fn set(&self, hook: impl FnOnce(&State) + Send + 'static) {
+            *self.0.lock().unwrap() = Some(Box::new(hook));
+        }
+
+        pub(super) fn run(&self, state: &State) {
+            let hook = self.0.lock().unwrap().take();
+            if let Some(hook) = hook {
+                hook(state);
+            }
+        }
+    }
+
+    /// Regression: a failed write outside the write lock (a notification's flush, or
+    /// the reopen of a notification's `prepare_write`) could reopen the store between a
+    /// commit's apply and its flush. The reopen dropped the change sled had not written
+    /// out, the flush then covered the reopened handles, and the commit answered success
+    /// for a change the store no longer held.
+    #[tokio::test]
+    async fn a_change_that_a_reopen_dropped_before_its_flush_is_not_acknowledged() {
+        let (_root, state, kept) = state_and_a_copy_of_its_disk().await;
+        state
+            .between_apply_and_flush
+            .set(move |state| state.store().fail_write_keeping_only(&kept));
+
+        let answer = state
+            .commit(
+                |_| {
+                    let mut plan = Plan::default();
+                    Store::put_faults(&mut plan, "2088000000000001", &serde_json::json!({}));
+                    Ok::<_, String>((plan, ()))
+                },
+                |_, ()| (),
+            )
+            .await;
+
+        let faults: Vec<(String, serde_json::Value)> = state.store().faults().unwrap();
+        if answer.is_ok() {
+            assert!(
+                faults.iter().any(|(scope, _)| scope == "2088000000000001"),
+                "the change was acknowledged, but the store served afterwards does not hold it"
+            );
+        }
+        assert!(
+            matches!(
+                answer,
+                Err(CommitError::Store(StoreError::Unavailable { .. }))
+            ),
+            "a change a reopen may have dropped answered {answer:?}"
+        );
+        assert!(faults.is_empty(), "the store holds {faults:?}");
+    }
 }

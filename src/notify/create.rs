@@ -297,12 +297,14 @@ pub async fn create(
             next_attempt_at: Some(first_due),
             attempts: Vec::new(),
         };
+        let opening = worker_state.store().opening();
         queue.insert(&notification)?;
-        Ok::<_, CreateError>(notification)
+        Ok::<_, CreateError>((notification, opening))
     })
     .await
     .map_err(|e| CreateError::Internal(e.to_string()))??;
-    super::flush_record(state, &notification.id)
+    let (notification, opening) = notification;
+    super::flush_record(state, &notification.id, opening)
         .await
         .map_err(|e| match e {
             super::NotificationError::Store(e) => CreateError::Store(e),

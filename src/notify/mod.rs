@@ -32,7 +32,7 @@ pub use create::{CreateError, NotificationRequest};
 pub use record::{Attempt, Notification, NotificationState, NotificationSummary, Verdict};
 
 use crate::state::State;
-use crate::store::{Store, StoreError};
+use crate::store::{Opening, Store, StoreError};
 
 /// Pending notifications held at most; creating one more answers 503.
 pub const DEFAULT_MAX_PENDING: usize = 10_000;
@@ -149,11 +149,18 @@ pub fn trigger(state: &State, notification: TriggeredNotification) {
     }
 }
 
-/// Makes a notification's latest write durable. When that fails, the store is reopened
-/// from what the disk holds ([`Store::write_failed`]) and the queue indexes the
-/// notification as the disk has it, so memory never shows what was not kept.
-pub(crate) async fn flush_record(state: &Arc<State>, id: &str) -> Result<(), NotificationError> {
-    let Err(e) = state.store().flush().await else {
+/// Makes a notification's latest write durable; `opening` is [`Store::opening`] read
+/// before that write. When the flush fails, the store is reopened from what the disk
+/// holds ([`Store::write_failed`]); when another writer's failure reopened it since the
+/// write, the write may be gone. Either way the queue indexes the notification as the
+/// store now has it and the caller gets an error, so memory never shows, and no answer
+/// acknowledges, what was not kept.
+pub(crate) async fn flush_record(
+    state: &Arc<State>,
+    id: &str,
+    opening: Opening,
+) -> Result<(), NotificationError> {
+    let Err(e) = state.store().flush_opening(opening).await else {
         return Ok(());
     };
     let id = id.to_owned();
@@ -242,6 +249,8 @@ pub async fn get(state: &Arc<State>, id: &str) -> Result<Notification, Notificat
 /// Removes one notification (a pending one is never sent again); flushed.
 pub async fn delete(state: &Arc<State>, id: &str) -> Result<(), NotificationError> {
     let target = id.to_owned();
+    // Read before the removal: a reopen after it may undo it (see Store::flush_opening).
+    let opening = state.store().opening();
     let removed = blocking(state, move |s| {
         Ok(s.notifications().queue.remove_where(|n| n.id == target)?)
     })
@@ -249,20 +258,21 @@ pub async fn delete(state: &Arc<State>, id: &str) -> Result<(), NotificationErro
     if removed == 0 {
         return Err(NotificationError::NotFound(id.to_owned()));
     }
-    state.store().flush().await?;
+    state.store().flush_opening(opening).await?;
     Ok(())
 }
 
 /// Removes every notification, or one app's (resets); answers how many; flushed.
 pub async fn clear(state: &Arc<State>, app_id: Option<&str>) -> Result<usize, NotificationError> {
     let app_id = app_id.map(str::to_owned);
+    let opening = state.store().opening();
     let removed = blocking(state, move |s| {
         Ok(s.notifications()
             .queue
             .remove_where(|n| app_id.as_ref().is_none_or(|a| *a == n.app_id))?)
     })
     .await?;
-    state.store().flush().await?;
+    state.store().flush_opening(opening).await?;
     Ok(removed)
 }
 
@@ -278,5 +288,94 @@ pub async fn retry(state: &Arc<State>, id: &str) -> Result<Notification, Notific
         Ok(Some(n)) => Ok(n),
         Ok(None) => Err(NotificationError::NotFound(id.to_owned())),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: another writer's failed write (an admin commit's, another
+    /// notification's) could reopen the store between a notification's write and its
+    /// flush. The reopen dropped the write sled had not written out, the flush then
+    /// covered the reopened handles, and the notification was acknowledged (and indexed
+    /// as pending) though the store no longer held it.
+    #[tokio::test]
+    async fn a_notification_that_a_reopen_dropped_before_its_flush_is_not_acknowledged() {
+        let (_root, state, kept) = crate::state::tests::state_and_a_copy_of_its_disk().await;
+        let queue = state.notifications().queue();
+        let opening = state.store().opening();
+        let url = "http://127.0.0.1:9/notify";
+        let written =
+            Notification::pending_for_test("lost", 1, url, time::OffsetDateTime::UNIX_EPOCH);
+        queue.insert(&written).unwrap();
+
+        state.store().fail_write_keeping_only(&kept);
+        let answer = flush_record(&state, "lost", opening).await;
+
+        let stored = queue.get("lost").unwrap();
+        if answer.is_ok() {
+            assert!(
+                stored.is_some(),
+                "the notification was acknowledged, but the store served afterwards does not hold it"
+            );
+        }
+        assert!(
+            matches!(
+                answer,
+                Err(NotificationError::Store(StoreError::Unavailable { .. }))
+            ),
+            "a notification a reopen may have dropped answered {answer:?}"
+        );
+        assert!(stored.is_none());
+        assert_eq!(
+            queue.pending_count(),
+            0,
+            "the lost notification is still indexed"
+        );
+    }
+
+    /// Regression: a deletion removed the record and then flushed whatever handles the
+    /// store had. A failed write of another writer that reopened the store in between
+    /// dropped the removal, and the deletion was acknowledged though the store held the
+    /// notification again (sent again after a restart). A reset's clear did the same.
+    #[tokio::test]
+    async fn a_deletion_that_a_reopen_undid_before_its_flush_is_not_acknowledged() {
+        let (root, state, _) = crate::state::tests::state_and_a_copy_of_its_disk().await;
+        let queue = state.notifications().queue();
+        let url = "http://127.0.0.1:9/notify";
+        let stored =
+            Notification::pending_for_test("deleted", 1, url, time::OffsetDateTime::UNIX_EPOCH);
+        queue.insert(&stored).unwrap();
+        state.flush().await.unwrap();
+        // A disk that refuses writes from here on keeps the notification.
+        let dir = state.store().dir().unwrap().to_owned();
+        let kept = root.path().join("with-the-notification");
+        crate::store::test_hooks::copy_folder(&dir, &kept);
+        let (versions, reopener) = (Arc::clone(&state), Arc::clone(&state));
+        let reopen = crate::store::test_hooks::reopen_during_next_take(
+            &dir,
+            move || versions.store().version(),
+            move || reopener.store().fail_write_keeping_only(&kept),
+        );
+
+        let answer = delete(&state, "deleted").await;
+        let reopen = reopen.lock().unwrap().take().expect("the reopen started");
+        reopen.join().unwrap();
+
+        let stored = queue.get("deleted").unwrap();
+        if answer.is_ok() {
+            assert!(
+                stored.is_none(),
+                "the deletion was acknowledged, but the store served afterwards holds the notification again"
+            );
+        }
+        assert!(
+            matches!(
+                answer,
+                Err(NotificationError::Store(StoreError::Unavailable { .. }))
+            ),
+            "a deletion a reopen may have undone answered {answer:?}"
+        );
     }
 }

@@ -115,17 +115,8 @@ impl Queue {
 
     /// Every notification, oldest first. Blocking (a scan).
     pub fn all(&self) -> Result<Vec<Notification>, StoreError> {
-        let mut all = self
-            .tree
-            .get()?
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry?;
-                decode(&key, &value)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        all.sort_by_key(|n| n.seq);
-        Ok(all)
+        let tree = self.tree.get()?;
+        all_in(&tree)
     }
 
     /// Changes a stored notification; `None` when it no longer exists. The caller
@@ -156,9 +147,11 @@ impl Queue {
         select: impl Fn(&Notification) -> bool,
     ) -> Result<usize, StoreError> {
         let _writes = self.lock_writes();
+        // One take for the scan and the removals: a second take while this one is held
+        // would wait for a reopen that waits for this one to be let go.
         let tree = self.tree.get()?;
         let mut removed = 0;
-        for n in self.all()? {
+        for n in all_in(&tree)? {
             if select(&n) {
                 tree.remove(n.id.as_bytes())?;
                 let mut index = self.index();
@@ -258,6 +251,19 @@ impl Queue {
     }
 }
 
+/// Every notification in `tree`, oldest first.
+fn all_in(tree: &sled::Tree) -> Result<Vec<Notification>, StoreError> {
+    let mut all = tree
+        .iter()
+        .map(|entry| {
+            let (key, value) = entry?;
+            decode(&key, &value)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    all.sort_by_key(|n| n.seq);
+    Ok(all)
+}
+
 fn index_insert(index: &mut Index, n: &Notification) {
     index.manual.remove(&n.id);
     match n.state {
@@ -312,5 +318,60 @@ mod tests {
         let ids: Vec<String> = queue.all().unwrap().into_iter().map(|n| n.id).collect();
         assert_eq!(ids, ["before", "after"]);
         assert_eq!(queue.pending_count(), 2);
+    }
+
+    /// Regression: `remove_where` took the handles, then took them a second time (through
+    /// `all`) while still holding the first. A reopen that came in between waited for the
+    /// first to be let go, the second take waited for the reopen, and after the reopen
+    /// gave up (10 s) the removal failed with the store unavailable.
+    #[tokio::test]
+    async fn a_reopen_during_a_removal_neither_fails_it_nor_brings_the_record_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = StoreLocation::Dir(dir.path().join("data"));
+        let store = std::sync::Arc::new(Store::open(&location).unwrap());
+        let queue = Queue::open(&store).unwrap();
+        queue.insert(&notification("kept", 1)).unwrap();
+        queue.insert(&notification("removed", 2)).unwrap();
+        store.flush().await.unwrap();
+
+        // Right after the removal takes the handles, a failed write (not a full disk)
+        // starts reopening the store.
+        let (versions, reopener) = (std::sync::Arc::clone(&store), std::sync::Arc::clone(&store));
+        let reopen = crate::store::test_hooks::reopen_during_next_take(
+            store.dir().unwrap(),
+            move || versions.version(),
+            move || {
+                let injected = sled::Error::Io(std::io::Error::other("injected write failure"));
+                reopener.write_failed(StoreError::Sled(injected));
+            },
+        );
+        let removed = queue.remove_where(|n| n.id == "removed");
+        let reopen = reopen.lock().unwrap().take().expect("the reopen started");
+        reopen.join().unwrap();
+
+        assert!(
+            matches!(removed, Ok(1)),
+            "a removal during a reopen answered {removed:?}"
+        );
+        store.writable().expect("the store reopened");
+        let ids: Vec<String> = queue.all().unwrap().into_iter().map(|n| n.id).collect();
+        assert_eq!(
+            ids,
+            ["kept"],
+            "the reopened store still holds the removed record"
+        );
+        store.flush().await.unwrap();
+        drop(queue);
+        let store = std::sync::Arc::into_inner(store).unwrap();
+        assert!(store.close(std::time::Duration::from_secs(10)));
+        let reopened = Store::open(&location).unwrap();
+        let ids: Vec<String> = Queue::open(&reopened)
+            .unwrap()
+            .all()
+            .unwrap()
+            .into_iter()
+            .map(|n| n.id)
+            .collect();
+        assert_eq!(ids, ["kept"]);
     }
 }

@@ -172,23 +172,25 @@ pub(super) async fn send(
     let recorded = tokio::task::spawn_blocking(move || {
         let notifications = recorder.notifications();
         let queue = notifications.queue();
+        let opening = recorder.store().opening();
         let recorded = queue.update(&record_id, |n| record(n, at, manual, outcome));
         if recorded.is_err() {
             queue.release(&record_id);
         }
         let recorded = recorded?;
         queue.prune_finished(notifications.config().max_finished)?;
-        Ok::<_, NotificationError>(recorded)
+        Ok::<_, NotificationError>((recorded, opening))
     })
     .await
     .map_err(|e| {
         state.notifications().queue().release(&id);
         NotificationError::Task(e.to_string())
     })??;
+    let (recorded, opening) = recorded;
     if recorded.is_none() {
         state.notifications().queue().release(&id);
     }
-    super::flush_record(state, &id).await?;
+    super::flush_record(state, &id, opening).await?;
     state.metrics().notification_attempt(verdict);
     if let Some(n) = &recorded {
         tracing::info!(

@@ -208,24 +208,29 @@ fn has_room(dir: &Path) -> bool {
 struct Handles {
     db: sled::Db,
     trees: [sled::Tree; 9],
+    /// Which opening of the store these are (0 at [`Store::open`], then one more at each
+    /// reopen): names them without holding them open.
+    opening: u64,
 }
 
 impl Handles {
-    fn open(location: &StoreLocation) -> Result<Handles, StoreError> {
+    fn open(location: &StoreLocation, opening: u64) -> Result<Handles, StoreError> {
         match location {
             StoreLocation::Dir(dir) => {
                 if !folder::lock_is_free(dir) {
                     return Err(StoreError::Locked { dir: dir.clone() });
                 }
-                Handles::open_with(sled::Config::new().path(dir)).map_err(|e| open_error(dir, e))
+                Handles::open_with(sled::Config::new().path(dir), opening)
+                    .map_err(|e| open_error(dir, e))
             }
             StoreLocation::Ephemeral => {
-                Handles::open_with(sled::Config::new().temporary(true)).map_err(StoreError::Sled)
+                Handles::open_with(sled::Config::new().temporary(true), opening)
+                    .map_err(StoreError::Sled)
             }
         }
     }
 
-    fn open_with(config: sled::Config) -> Result<Handles, sled::Error> {
+    fn open_with(config: sled::Config, opening: u64) -> Result<Handles, sled::Error> {
         let db = config.open()?;
         let open = |name: &str| db.open_tree(name);
         let trees = [
@@ -239,7 +244,7 @@ impl Handles {
             open(TREE_NAMES[7])?,
             open(TREE_NAMES[8])?,
         ];
-        Ok(Handles { db, trees })
+        Ok(Handles { db, trees, opening })
     }
 }
 
@@ -325,10 +330,13 @@ impl OwnTree {
     pub(crate) fn get(&self) -> Result<OwnTreeRef, StoreError> {
         let handles = current(&self.slot, self.dir.as_deref())?;
         let tree = handles.db.open_tree(self.name)?;
-        Ok(OwnTreeRef {
+        let taken = OwnTreeRef {
             tree,
             _handles: handles,
-        })
+        };
+        #[cfg(test)]
+        test_hooks::after_take(self.dir.as_deref());
+        Ok(taken)
     }
 }
 
@@ -364,8 +372,15 @@ pub struct Store {
     version: AtomicU64,
     /// One flush at a time, shared by whoever waits (see [`Store::flush`]).
     flushes: Flushes,
+    /// Reopens begun: the [`Opening`] of the handles the last one opens.
+    reopens: AtomicU64,
     location: StoreLocation,
 }
+
+/// One opening of the store's handles: 0 at [`Store::open`], then one more for each
+/// reopen begun. What a write went into, for [`Store::flush_opening`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Opening(u64);
 
 /// Flushes in flight: at most one, and callers that arrive while one runs share the
 /// next. sled runs `flush_async` on its own small thread pool and each flush waits
@@ -406,13 +421,14 @@ impl Store {
         if let StoreLocation::Dir(dir) = location {
             check_files(dir)?;
         }
-        let handles = Handles::open(location)?;
+        let handles = Handles::open(location, 0)?;
         let store = Store {
             slot: Arc::new(RwLock::new(Some(Arc::new(handles)))),
             poisoned: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             version: AtomicU64::new(0),
             flushes: Flushes::default(),
+            reopens: AtomicU64::new(0),
             location: location.clone(),
         };
         let generation = store.stored_generation()?;
@@ -527,6 +543,7 @@ impl Store {
         // Whatever was read from the old handles no longer holds, even if the reopen
         // fails (memos of those reads must not outlive them).
         self.version.fetch_add(1, Ordering::AcqRel);
+        let opening = self.reopens.fetch_add(1, Ordering::AcqRel) + 1;
         if let Some(old) = slot.take() {
             let deadline = std::time::Instant::now() + REOPEN_WAIT;
             while Arc::strong_count(&old) > 1 && std::time::Instant::now() < deadline {
@@ -536,8 +553,10 @@ impl Store {
         }
         if let Some(dir) = self.dir() {
             folder::wait_until_released(dir, REOPEN_WAIT);
+            #[cfg(test)]
+            test_hooks::before_reopen(dir);
         }
-        match Handles::open(&self.location) {
+        match Handles::open(&self.location, opening) {
             Ok(handles) => {
                 // What the disk holds: the generation may be behind what memory applied.
                 if let Ok(Some(g)) = handles.trees[Tree::Meta as usize].get(GENERATION_KEY) {
@@ -591,9 +610,10 @@ impl Store {
             .collect()
     }
 
-    /// Applies a plan in one transaction, with the next generation number (callers
-    /// flush when they must be durable, then [`Store::record_flushed`]).
-    pub(crate) fn apply(&self, mut plan: Plan) -> Result<(), StoreError> {
+    /// Applies a plan in one transaction, with the next generation number, and answers
+    /// which handles it went into (callers that must be durable then
+    /// [`Store::flush_opening`], then [`Store::record_flushed`]).
+    pub(crate) fn apply(&self, mut plan: Plan) -> Result<Opening, StoreError> {
         if let Some(e) = plan.error {
             return Err(e);
         }
@@ -608,7 +628,34 @@ impl Store {
         })?;
         self.generation.store(next, Ordering::Release);
         self.version.fetch_add(1, Ordering::AcqRel);
-        Ok(())
+        Ok(Opening(handles.opening))
+    }
+
+    /// The opening of the handles a write made from now on goes into, or a later one's
+    /// (read it before a write outside a [`Plan`], for [`Store::flush_opening`]).
+    pub(crate) fn opening(&self) -> Opening {
+        Opening(self.reopens.load(Ordering::Acquire))
+    }
+
+    /// Makes writes into `opening`'s handles durable: [`Store::flush`], and then a check
+    /// that no reopen began since. A reopen (after a failed write, which may be another
+    /// writer's: an admin commit's, a notification's) drops what sled's old handles had
+    /// not written out, and the flush then covers the reopened handles, not the write:
+    /// the write may be lost, so it must not be acknowledged
+    /// ([`StoreError::Unavailable`]; memory must not follow it).
+    pub(crate) async fn flush_opening(&self, opening: Opening) -> Result<(), StoreError> {
+        self.flush().await?;
+        // Openings never repeat: no reopen begun means every flush since the write ran
+        // on the handles it went into, so the one that covered it wrote it.
+        if self.reopens.load(Ordering::Acquire) == opening.0 {
+            return Ok(());
+        }
+        Err(StoreError::Unavailable {
+            dir: self.dir().map(Path::to_owned).unwrap_or_default(),
+            reason: "a reopen after a failed write came between this change and its flush, \
+                     so it may not have been kept; make it again"
+                .into(),
+        })
     }
 
     /// A number that changes whenever what the store's records read may change (every
@@ -674,5 +721,7 @@ mod records;
 
 use integrity::{check_files, generation_number};
 
+#[cfg(test)]
+pub(crate) mod test_hooks;
 #[cfg(test)]
 mod tests;
