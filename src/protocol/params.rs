@@ -27,6 +27,10 @@ pub struct RawRequest<'a> {
     pub content_type: Option<&'a str>,
 }
 
+/// The most pairs [`Params::parse`] reserves room for before reading them: a request of
+/// every SDK has fewer than this.
+const PAIRS_RESERVED: usize = 64;
+
 /// Where one received pair's name and value are in [`Params::raw`]: percent-decoded
 /// but still in the request charset.
 #[derive(Debug, Clone)]
@@ -171,10 +175,11 @@ impl Params {
         };
         let query = request.query.unwrap_or_default();
         let mut raw = Vec::with_capacity(query.len() + body.len());
-        // At most one pair per `&`, plus one on each side.
+        // At most one pair per `&`, plus one on each side; a body of nothing but `&`
+        // reserves no more than a real request needs, and grows from there.
         let separators =
             memchr::memchr_iter(b'&', query).count() + memchr::memchr_iter(b'&', body).count();
-        let mut pairs = Vec::with_capacity(separators + 2);
+        let mut pairs = Vec::with_capacity((separators + 2).min(PAIRS_RESERVED));
         split_pairs(query, &mut raw, &mut pairs);
         let from_query = pairs.len();
         split_pairs(body, &mut raw, &mut pairs);

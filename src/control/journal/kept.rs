@@ -107,21 +107,40 @@ mod tests {
     #[test]
     fn packed_parameters_unpack_to_the_same_map_and_size() {
         let long = "长".repeat(MAX_VALUE_BYTES);
-        let pairs = [
-            ("", ""),
-            ("app_id", "2014072300007148"),
-            ("biz_content", long.as_str()),
-        ];
-        let packed = Packed::new(pairs.iter().copied());
-        let unpacked: Vec<(&str, &str)> = packed.iter().collect();
-        assert_eq!(unpacked.len(), 3);
-        assert_eq!(unpacked[0], ("", ""));
-        assert_eq!(unpacked[1], ("app_id", "2014072300007148"));
-        assert_eq!(unpacked[2].0, "biz_content");
-        // Cut on a character boundary, with the note of the full length.
-        assert!(unpacked[2]
-            .1
-            .ends_with(&format!("…[cut, {} bytes in all]", long.len())));
-        assert!(unpacked[2].1.starts_with("长长"));
+        let mut params = BTreeMap::new();
+        params.insert(String::new(), String::new());
+        params.insert("app_id".to_owned(), "2014072300007148".to_owned());
+        params.insert("biz_content".to_owned(), long.clone());
+        let entry = JournalEntry {
+            id: 0,
+            time: time::OffsetDateTime::UNIX_EPOCH,
+            http_method: "POST".into(),
+            app_id: Some("2014072300007148".into()),
+            method: Some("zhima.auth.info.authquery".into()),
+            charset: "utf-8".into(),
+            params: params.clone(),
+            signature: Default::default(),
+            outcome: Default::default(),
+            faults: Vec::new(),
+            diagnosis: None,
+            answer: None,
+            notification: None,
+            latency_ms: 1.0,
+        };
+        let kept = Kept::from(entry.clone());
+        let unpacked = kept.to_entry();
+
+        // Every parameter comes back, the long value cut on a character boundary with the
+        // note of its full length, exactly as the journal cuts values.
+        let cut = format!(
+            "{}…[cut, {} bytes in all]",
+            "长".repeat(MAX_VALUE_BYTES / 3),
+            long.len()
+        );
+        params.insert("biz_content".to_owned(), cut);
+        assert_eq!(unpacked.params, params);
+        assert_eq!(unpacked.app_id, entry.app_id);
+        // The ring counts the same bytes for what it keeps as for the entry it stands for.
+        assert_eq!(kept.approximate_bytes(), unpacked.approximate_bytes());
     }
 }
