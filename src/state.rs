@@ -383,7 +383,10 @@ impl State {
         // Notifications live outside the plan's trees: they go once the reset is made.
         crate::notify::clear(self, app_id)
             .await
-            .map_err(|e| CommitError::Task(e.to_string()))?;
+            .map_err(|e| match e {
+                crate::notify::NotificationError::Store(e) => CommitError::Store(e),
+                other => CommitError::Task(other.to_string()),
+            })?;
         Ok(())
     }
 

@@ -255,11 +255,34 @@ pub async fn delete(state: &Arc<State>, id: &str) -> Result<(), NotificationErro
         Ok(s.notifications().queue.remove_where(|n| n.id == target)?)
     })
     .await?;
-    if removed == 0 {
+    if removed.is_empty() {
         return Err(NotificationError::NotFound(id.to_owned()));
     }
-    state.store().flush_opening(opening).await?;
-    Ok(())
+    flush_removal(state, opening, removed).await
+}
+
+/// Flushes a removal made through the handles of `opening`. When that fails, the store
+/// may hold the removed notifications again (a reopen dropped the removal): the queue
+/// indexes them anew from what it holds, so a pending one is still sent.
+async fn flush_removal(
+    state: &Arc<State>,
+    opening: Opening,
+    removed: Vec<String>,
+) -> Result<(), NotificationError> {
+    let Err(e) = state.store().flush_opening(opening).await else {
+        return Ok(());
+    };
+    let reloaded = blocking(state, move |s| {
+        for id in &removed {
+            s.notifications().queue.reload(id)?;
+        }
+        Ok(())
+    })
+    .await;
+    if let Err(reload) = reloaded {
+        tracing::warn!(error = %reload, "could not index removed notifications again");
+    }
+    Err(e.into())
 }
 
 /// Removes every notification, or one app's (resets); answers how many; flushed.
@@ -272,8 +295,9 @@ pub async fn clear(state: &Arc<State>, app_id: Option<&str>) -> Result<usize, No
             .remove_where(|n| app_id.as_ref().is_none_or(|a| *a == n.app_id))?)
     })
     .await?;
-    state.store().flush_opening(opening).await?;
-    Ok(removed)
+    let count = removed.len();
+    flush_removal(state, opening, removed).await?;
+    Ok(count)
 }
 
 /// Sends one notification now (whatever its state) and answers it with the attempt
@@ -364,6 +388,14 @@ mod tests {
         reopen.join().unwrap();
 
         let stored = queue.get("deleted").unwrap();
+        // What the store holds again is indexed again: still pending, so still sent.
+        if stored.is_some() {
+            assert_eq!(
+                queue.pending_count(),
+                1,
+                "the notification the store holds again is not pending in the queue"
+            );
+        }
         if answer.is_ok() {
             assert!(
                 stored.is_none(),
@@ -376,6 +408,43 @@ mod tests {
                 Err(NotificationError::Store(StoreError::Unavailable { .. }))
             ),
             "a deletion a reopen may have undone answered {answer:?}"
+        );
+    }
+
+    /// Review finding: a reset whose notification clear a reopen undid answered a task
+    /// failure (500) where every other write a reopen may have dropped answers that the
+    /// store is unavailable (503).
+    #[tokio::test]
+    async fn a_reset_whose_clear_a_reopen_undid_is_a_store_failure() {
+        let (root, state, _) = crate::state::tests::state_and_a_copy_of_its_disk().await;
+        let url = "http://127.0.0.1:9/notify";
+        let stored =
+            Notification::pending_for_test("cleared", 1, url, time::OffsetDateTime::UNIX_EPOCH);
+        state.notifications().queue().insert(&stored).unwrap();
+        state.flush().await.unwrap();
+        let dir = state.store().dir().unwrap().to_owned();
+        let kept = root.path().join("with-the-notification");
+        crate::store::test_hooks::copy_folder(&dir, &kept);
+        let (versions, reopener) = (Arc::clone(&state), Arc::clone(&state));
+        let reopen = crate::store::test_hooks::reopen_during_next_take(
+            &dir,
+            move || versions.store().version(),
+            move || reopener.store().fail_write_keeping_only(&kept),
+        );
+
+        let answer = state.reset(None).await;
+        if let Some(reopen) = reopen.lock().unwrap().take() {
+            reopen.join().unwrap();
+        }
+
+        assert!(
+            matches!(
+                answer,
+                Err(crate::state::CommitError::Store(
+                    StoreError::Unavailable { .. }
+                ))
+            ),
+            "a reset a reopen may have undone answered {answer:?}"
         );
     }
 }

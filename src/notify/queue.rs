@@ -141,23 +141,23 @@ impl Queue {
         Ok(Some(n))
     }
 
-    /// Removes the notifications `select` picks; answers how many. Blocking (a scan).
+    /// Removes the notifications `select` picks; answers their ids. Blocking (a scan).
     pub fn remove_where(
         &self,
         select: impl Fn(&Notification) -> bool,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<String>, StoreError> {
         let _writes = self.lock_writes();
         // One take for the scan and the removals: a second take while this one is held
         // would wait for a reopen that waits for this one to be let go.
         let tree = self.tree.get()?;
-        let mut removed = 0;
+        let mut removed = Vec::new();
         for n in all_in(&tree)? {
             if select(&n) {
                 tree.remove(n.id.as_bytes())?;
                 let mut index = self.index();
                 index.pending.remove(&n.id);
                 index.finished.remove(&n.seq);
-                removed += 1;
+                removed.push(n.id);
             }
         }
         Ok(removed)
@@ -350,7 +350,7 @@ mod tests {
         reopen.join().unwrap();
 
         assert!(
-            matches!(removed, Ok(1)),
+            matches!(removed.as_deref(), Ok([id]) if id == "removed"),
             "a removal during a reopen answered {removed:?}"
         );
         store.writable().expect("the store reopened");
