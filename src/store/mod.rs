@@ -705,11 +705,13 @@ impl Store {
         let number = self.flushes.started.fetch_add(1, Ordering::AcqRel) + 1;
         let handles = self.handles()?;
         handles.db.flush_async().await?;
-        self.flushes
-            .succeeded_on
-            .store(handles.opening, Ordering::Release);
+        let opening = handles.opening;
+        drop(handles);
+        self.flushes.succeeded_on.store(opening, Ordering::Release);
         self.flushes.succeeded.store(number, Ordering::Release);
-        Ok(Opening(handles.opening))
+        #[cfg(test)]
+        test_hooks::after_flush(self);
+        Ok(Opening(opening))
     }
 
     /// Closes the store: drops every sled handle (which flushes and joins sled's flusher

@@ -35,6 +35,26 @@ thread_local! {
     static BEFORE_REOPEN: ReopenHook = const { std::cell::RefCell::new(None) };
 }
 
+type FlushHook = std::cell::RefCell<Option<Box<dyn FnOnce(&Store)>>>;
+
+thread_local! {
+    /// Runs once, on this thread, right after the next flush that wrote out a store's
+    /// handles has let go of them.
+    static AFTER_FLUSH: FlushHook = const { std::cell::RefCell::new(None) };
+}
+
+/// Called by a flush once it has written out the handles and let go of them.
+pub(super) fn after_flush(store: &Store) {
+    if let Some(hook) = AFTER_FLUSH.with(|hook| hook.borrow_mut().take()) {
+        hook(store);
+    }
+}
+
+/// Right after the next flush on this thread, `hook` runs with its store.
+pub(crate) fn after_next_flush(hook: impl FnOnce(&Store) + 'static) {
+    AFTER_FLUSH.with(|slot| *slot.borrow_mut() = Some(Box::new(hook)));
+}
+
 /// Called by a reopen between letting go of the folder and opening it again.
 pub(super) fn before_reopen(dir: &Path) {
     if let Some(hook) = BEFORE_REOPEN.with(|hook| hook.borrow_mut().take()) {

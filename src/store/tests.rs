@@ -186,3 +186,30 @@ fn a_reopen_that_fails_still_moves_the_version() {
     assert!(store.reopen().is_err());
     assert!(store.version() > before);
 }
+
+/// Review finding: a write whose own handles a flush had written out was refused when
+/// another writer's reopen began before the check that followed the flush: the write was
+/// on disk, but the caller was told to make it again (a notification, made twice).
+#[tokio::test]
+async fn a_write_flushed_before_a_reopen_began_is_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreLocation::Dir(dir.path().join("data"))).unwrap();
+    let mut plan = Plan::default();
+    Store::put_faults(&mut plan, "2088000000000001", &serde_json::json!({}));
+    let opening = store.apply(plan).unwrap();
+    // Another writer's failed write reopens the (healthy) store once the flush is done.
+    test_hooks::after_next_flush(|store| {
+        let injected = sled::Error::Io(std::io::Error::other("injected write failure"));
+        store.write_failed(StoreError::Sled(injected));
+    });
+
+    let answer = store.flush_opening(opening).await;
+
+    assert_ne!(store.opening(), opening, "the reopen did not happen");
+    assert!(
+        answer.is_ok(),
+        "a write already on disk answered {answer:?}"
+    );
+    let faults: Vec<(String, serde_json::Value)> = store.faults().unwrap();
+    assert!(faults.iter().any(|(scope, _)| scope == "2088000000000001"));
+}
