@@ -290,7 +290,7 @@ impl Params {
     }
 
     /// All parameters, sorted by name.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
         self.winners
             .iter()
             .map(|d| (self.name_of(d), self.value_of(d)))

@@ -25,9 +25,15 @@ struct Packed {
 
 impl Packed {
     /// Packs pairs given in name order, each cut as [`bounded`] cuts it.
-    fn new<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Packed {
+    fn new<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> Packed {
+        // One allocation of the final size (a value cut to the bound grows a little
+        // past it, by its note).
+        let length = pairs
+            .clone()
+            .map(|(name, value)| name.len().min(MAX_VALUE_BYTES) + value.len().min(MAX_VALUE_BYTES))
+            .sum();
         let mut packed = Packed {
-            text: String::new(),
+            text: String::with_capacity(length),
             ends: Vec::with_capacity(pairs.size_hint().0),
         };
         for (name, value) in pairs {
@@ -67,7 +73,7 @@ impl Kept {
     /// `entry` (whose `params` are ignored) with `params`, given in name order.
     pub(crate) fn new<'a>(
         mut entry: JournalEntry,
-        params: impl Iterator<Item = (&'a str, &'a str)>,
+        params: impl Iterator<Item = (&'a str, &'a str)> + Clone,
     ) -> Kept {
         entry.params = BTreeMap::new();
         Kept {
