@@ -359,20 +359,22 @@ mod tests {
         );
     }
 
-    /// Regression: a deletion removed the record and then flushed whatever handles the
-    /// store had. A failed write of another writer that reopened the store in between
-    /// dropped the removal, and the deletion was acknowledged though the store held the
-    /// notification again (sent again after a restart). A reset's clear did the same.
-    #[tokio::test]
-    async fn a_deletion_that_a_reopen_undid_before_its_flush_is_not_acknowledged() {
+    /// A state holding one pending notification `id`, flushed, and a failed write that
+    /// reopens the store during the next take of its handles onto a disk that kept the
+    /// notification (one that refuses writes from here on); answers where the reopen's
+    /// thread is put, to join.
+    async fn a_notification_a_reopen_brings_back(
+        id: &str,
+    ) -> (
+        tempfile::TempDir,
+        Arc<State>,
+        Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+    ) {
         let (root, state, _) = crate::state::tests::state_and_a_copy_of_its_disk().await;
-        let queue = state.notifications().queue();
         let url = "http://127.0.0.1:9/notify";
-        let stored =
-            Notification::pending_for_test("deleted", 1, url, time::OffsetDateTime::UNIX_EPOCH);
-        queue.insert(&stored).unwrap();
+        let stored = Notification::pending_for_test(id, 1, url, time::OffsetDateTime::UNIX_EPOCH);
+        state.notifications().queue().insert(&stored).unwrap();
         state.flush().await.unwrap();
-        // A disk that refuses writes from here on keeps the notification.
         let dir = state.store().dir().unwrap().to_owned();
         let kept = root.path().join("with-the-notification");
         crate::store::test_hooks::copy_folder(&dir, &kept);
@@ -382,6 +384,17 @@ mod tests {
             move || versions.store().version(),
             move || reopener.store().fail_write_keeping_only(&kept),
         );
+        (root, state, reopen)
+    }
+
+    /// Regression: a deletion removed the record and then flushed whatever handles the
+    /// store had. A failed write of another writer that reopened the store in between
+    /// dropped the removal, and the deletion was acknowledged though the store held the
+    /// notification again (sent again after a restart). A reset's clear did the same.
+    #[tokio::test]
+    async fn a_deletion_that_a_reopen_undid_before_its_flush_is_not_acknowledged() {
+        let (_root, state, reopen) = a_notification_a_reopen_brings_back("deleted").await;
+        let queue = state.notifications().queue();
 
         let answer = delete(&state, "deleted").await;
         let reopen = reopen.lock().unwrap().take().expect("the reopen started");
@@ -416,21 +429,7 @@ mod tests {
     /// store is unavailable (503).
     #[tokio::test]
     async fn a_reset_whose_clear_a_reopen_undid_is_a_store_failure() {
-        let (root, state, _) = crate::state::tests::state_and_a_copy_of_its_disk().await;
-        let url = "http://127.0.0.1:9/notify";
-        let stored =
-            Notification::pending_for_test("cleared", 1, url, time::OffsetDateTime::UNIX_EPOCH);
-        state.notifications().queue().insert(&stored).unwrap();
-        state.flush().await.unwrap();
-        let dir = state.store().dir().unwrap().to_owned();
-        let kept = root.path().join("with-the-notification");
-        crate::store::test_hooks::copy_folder(&dir, &kept);
-        let (versions, reopener) = (Arc::clone(&state), Arc::clone(&state));
-        let reopen = crate::store::test_hooks::reopen_during_next_take(
-            &dir,
-            move || versions.store().version(),
-            move || reopener.store().fail_write_keeping_only(&kept),
-        );
+        let (_root, state, reopen) = a_notification_a_reopen_brings_back("cleared").await;
 
         let answer = state.reset(None).await;
         if let Some(reopen) = reopen.lock().unwrap().take() {
