@@ -150,24 +150,35 @@ pub fn trigger(state: &State, notification: TriggeredNotification) {
 }
 
 /// Makes a notification's latest write durable; `opening` is [`Store::opening`] read
-/// before that write. When the flush fails, the store is reopened from what the disk
-/// holds ([`Store::write_failed`]); when another writer's failure reopened it since the
-/// write, the write may be gone. Either way the queue indexes the notification as the
-/// store now has it and the caller gets an error, so memory never shows, and no answer
-/// acknowledges, what was not kept.
+/// before that write. See [`flush_reindexing`].
 pub(crate) async fn flush_record(
     state: &Arc<State>,
     id: &str,
     opening: Opening,
 ) -> Result<(), NotificationError> {
+    flush_reindexing(state, opening, vec![id.to_owned()]).await
+}
+
+/// Makes writes to the notifications `ids` (made through the handles of `opening`)
+/// durable. When the flush fails, the store is reopened from what the disk holds
+/// ([`Store::write_failed`]); when another writer's failure reopened it since the
+/// writes, they may be gone (a removal undone, a new record dropped). Either way the
+/// queue indexes those notifications as the store now has them and the caller gets an
+/// error, so memory never shows, and no answer acknowledges, what was not kept.
+async fn flush_reindexing(
+    state: &Arc<State>,
+    opening: Opening,
+    ids: Vec<String>,
+) -> Result<(), NotificationError> {
     let Err(e) = state.store().flush_opening(opening).await else {
         return Ok(());
     };
-    let id = id.to_owned();
     blocking(state, move |s| {
         let e = s.store().write_failed(e);
-        if let Err(reload) = s.notifications().queue.reload(&id) {
-            tracing::error!(%id, error = %reload, "cannot re-read a notification after a failed write");
+        for id in &ids {
+            if let Err(reload) = s.notifications().queue.reload(id) {
+                tracing::error!(%id, error = %reload, "cannot re-read a notification after a failed write");
+            }
         }
         Err(NotificationError::Store(e))
     })
@@ -258,31 +269,7 @@ pub async fn delete(state: &Arc<State>, id: &str) -> Result<(), NotificationErro
     if removed.is_empty() {
         return Err(NotificationError::NotFound(id.to_owned()));
     }
-    flush_removal(state, opening, removed).await
-}
-
-/// Flushes a removal made through the handles of `opening`. When that fails, the store
-/// may hold the removed notifications again (a reopen dropped the removal): the queue
-/// indexes them anew from what it holds, so a pending one is still sent.
-async fn flush_removal(
-    state: &Arc<State>,
-    opening: Opening,
-    removed: Vec<String>,
-) -> Result<(), NotificationError> {
-    let Err(e) = state.store().flush_opening(opening).await else {
-        return Ok(());
-    };
-    let reloaded = blocking(state, move |s| {
-        for id in &removed {
-            s.notifications().queue.reload(id)?;
-        }
-        Ok(())
-    })
-    .await;
-    if let Err(reload) = reloaded {
-        tracing::warn!(error = %reload, "could not index removed notifications again");
-    }
-    Err(e.into())
+    flush_reindexing(state, opening, removed).await
 }
 
 /// Removes every notification, or one app's (resets); answers how many; flushed.
@@ -296,7 +283,7 @@ pub async fn clear(state: &Arc<State>, app_id: Option<&str>) -> Result<usize, No
     })
     .await?;
     let count = removed.len();
-    flush_removal(state, opening, removed).await?;
+    flush_reindexing(state, opening, removed).await?;
     Ok(count)
 }
 
