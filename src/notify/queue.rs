@@ -7,7 +7,7 @@
 //! Read-modify-write of a record happens under one lock, so an attempt that ends after
 //! its notification was deleted (or reset away) changes nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -30,10 +30,58 @@ struct Pending {
 struct Index {
     /// Pending notifications by id.
     pending: HashMap<String, Pending>,
+    /// The pending ones that have a due time and are not being sent, by due time: the
+    /// worker wakes at every creation and every ended attempt, and a scan and sort of
+    /// every pending notification per wake grew with the queue.
+    waiting: BTreeSet<(OffsetDateTime, String)>,
     /// Finished ones (delivered or failed) by creation order, for pruning.
     finished: BTreeMap<u64, String>,
     /// Ids of finished notifications being retried by hand.
     manual: HashMap<String, ()>,
+}
+
+impl Index {
+    /// Indexes a pending notification as waiting for its due time.
+    fn add_pending(&mut self, id: &str, due: Option<OffsetDateTime>) {
+        self.remove_pending(id);
+        if let Some(at) = due {
+            self.waiting.insert((at, id.to_owned()));
+        }
+        self.pending.insert(
+            id.to_owned(),
+            Pending {
+                due,
+                in_flight: false,
+            },
+        );
+    }
+
+    /// Forgets a pending notification.
+    fn remove_pending(&mut self, id: &str) {
+        if let Some(Pending {
+            due: Some(at),
+            in_flight: false,
+        }) = self.pending.remove(id)
+        {
+            self.waiting.remove(&(at, id.to_owned()));
+        }
+    }
+
+    /// Marks a pending notification as being sent: `false` when it is not pending or
+    /// already is.
+    fn start_sending(&mut self, id: &str) -> bool {
+        let Some(p) = self.pending.get_mut(id) else {
+            return false;
+        };
+        if p.in_flight {
+            return false;
+        }
+        p.in_flight = true;
+        if let Some(at) = p.due {
+            self.waiting.remove(&(at, id.to_owned()));
+        }
+        true
+    }
 }
 
 /// The notification records and their index.
@@ -133,7 +181,7 @@ impl Queue {
         change(&mut n);
         self.tree.get()?.insert(id.as_bytes(), encode(&n)?)?;
         let mut index = self.index();
-        index.pending.remove(id);
+        index.remove_pending(id);
         // By its creation number, which a change keeps: a scan of the finished ones
         // (up to 1,000 id comparisons) per attempt cost more than the record's write.
         index.finished.remove(&n.seq);
@@ -155,7 +203,7 @@ impl Queue {
             if select(&n) {
                 tree.remove(n.id.as_bytes())?;
                 let mut index = self.index();
-                index.pending.remove(&n.id);
+                index.remove_pending(&n.id);
                 index.finished.remove(&n.seq);
                 removed.push(n.id);
             }
@@ -186,7 +234,7 @@ impl Queue {
         let _writes = self.lock_writes();
         let stored = self.get(id)?;
         let mut index = self.index();
-        index.pending.remove(id);
+        index.remove_pending(id);
         index.finished.retain(|_, v| v != id);
         index.manual.remove(id);
         if let Some(n) = stored {
@@ -196,47 +244,33 @@ impl Queue {
     }
 
     /// Marks due pending notifications (due at or before `now`, not being sent) as
-    /// being sent and answers their ids, at most `max`.
+    /// being sent and answers their ids, earliest due first, at most `max`.
     pub fn take_due(&self, now: OffsetDateTime, max: usize) -> Vec<String> {
         let mut index = self.index();
-        let mut due: Vec<(OffsetDateTime, String)> = index
-            .pending
+        let due: Vec<String> = index
+            .waiting
             .iter()
-            .filter_map(|(id, p)| match p.due {
-                Some(at) if !p.in_flight && at <= now => Some((at, id.clone())),
-                _ => None,
-            })
+            .take_while(|(at, _)| *at <= now)
+            .take(max)
+            .map(|(_, id)| id.clone())
             .collect();
-        due.sort();
-        due.truncate(max);
-        for (_, id) in &due {
-            if let Some(p) = index.pending.get_mut(id) {
-                p.in_flight = true;
-            }
+        for id in &due {
+            index.start_sending(id);
         }
-        due.into_iter().map(|(_, id)| id).collect()
+        due
     }
 
     /// The earliest due time of a pending notification not being sent.
     pub fn earliest_due(&self) -> Option<OffsetDateTime> {
-        self.index()
-            .pending
-            .values()
-            .filter(|p| !p.in_flight)
-            .filter_map(|p| p.due)
-            .min()
+        self.index().waiting.first().map(|(at, _)| *at)
     }
 
     /// Claims a notification for a manual attempt: `false` when an attempt is already
     /// under way.
     pub fn claim(&self, id: &str) -> bool {
         let mut index = self.index();
-        if let Some(p) = index.pending.get_mut(id) {
-            if p.in_flight {
-                return false;
-            }
-            p.in_flight = true;
-            return true;
+        if index.pending.contains_key(id) {
+            return index.start_sending(id);
         }
         index.manual.insert(id.to_owned(), ()).is_none()
     }
@@ -245,7 +279,12 @@ impl Queue {
     pub fn release(&self, id: &str) {
         let mut index = self.index();
         if let Some(p) = index.pending.get_mut(id) {
-            p.in_flight = false;
+            if p.in_flight {
+                p.in_flight = false;
+                if let Some(at) = p.due {
+                    index.waiting.insert((at, id.to_owned()));
+                }
+            }
         }
         index.manual.remove(id);
     }
@@ -267,15 +306,7 @@ fn all_in(tree: &sled::Tree) -> Result<Vec<Notification>, StoreError> {
 fn index_insert(index: &mut Index, n: &Notification) {
     index.manual.remove(&n.id);
     match n.state {
-        NotificationState::Pending => {
-            index.pending.insert(
-                n.id.clone(),
-                Pending {
-                    due: n.next_attempt_at,
-                    in_flight: false,
-                },
-            );
-        }
+        NotificationState::Pending => index.add_pending(&n.id, n.next_attempt_at),
         NotificationState::Delivered | NotificationState::Failed => {
             index.finished.insert(n.seq, n.id.clone());
         }
@@ -290,6 +321,74 @@ mod tests {
     fn notification(id: &str, seq: u64) -> Notification {
         let url = "http://127.0.0.1:9/notify";
         Notification::pending_for_test(id, seq, url, OffsetDateTime::UNIX_EPOCH)
+    }
+
+    fn due_at(id: &str, seq: u64, minute: i64) -> Notification {
+        let url = "http://127.0.0.1:9/notify";
+        let due = OffsetDateTime::UNIX_EPOCH + time::Duration::minutes(minute);
+        Notification::pending_for_test(id, seq, url, due)
+    }
+
+    fn minute(m: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + time::Duration::minutes(m)
+    }
+
+    #[test]
+    fn due_notifications_are_taken_earliest_first_once_each_and_at_most_max() {
+        let store = Store::open(&StoreLocation::Ephemeral).unwrap();
+        let queue = Queue::open(&store).unwrap();
+        // Made in another order than their due times; one not due yet.
+        queue.insert(&due_at("c", 1, 3)).unwrap();
+        queue.insert(&due_at("a", 2, 1)).unwrap();
+        queue.insert(&due_at("later", 3, 60)).unwrap();
+        queue.insert(&due_at("b", 4, 2)).unwrap();
+
+        assert_eq!(queue.earliest_due(), Some(minute(1)));
+        assert_eq!(queue.take_due(minute(10), 2), ["a", "b"]);
+        // Those being sent are neither taken again nor the earliest due any more.
+        assert_eq!(queue.earliest_due(), Some(minute(3)));
+        assert_eq!(queue.take_due(minute(10), 10), ["c"]);
+        assert_eq!(queue.take_due(minute(10), 10), Vec::<String>::new());
+        assert_eq!(queue.earliest_due(), Some(minute(60)));
+        assert!(
+            !queue.claim("a"),
+            "a notification being sent was claimed again"
+        );
+
+        // An abandoned attempt makes it due again, at its old time.
+        queue.release("b");
+        assert_eq!(queue.earliest_due(), Some(minute(2)));
+        assert_eq!(queue.take_due(minute(10), 10), ["b"]);
+        assert_eq!(queue.pending_count(), 4);
+    }
+
+    #[test]
+    fn a_recorded_attempt_waits_for_its_new_due_time_and_a_finished_one_is_never_due() {
+        let store = Store::open(&StoreLocation::Ephemeral).unwrap();
+        let queue = Queue::open(&store).unwrap();
+        queue.insert(&due_at("retried", 1, 1)).unwrap();
+        queue.insert(&due_at("delivered", 2, 1)).unwrap();
+        assert_eq!(queue.take_due(minute(1), 10), ["delivered", "retried"]);
+
+        queue
+            .update("retried", |n| n.next_attempt_at = Some(minute(5)))
+            .unwrap();
+        queue
+            .update("delivered", |n| {
+                n.state = NotificationState::Delivered;
+                n.next_attempt_at = None;
+            })
+            .unwrap();
+        assert_eq!(queue.earliest_due(), Some(minute(5)));
+        assert_eq!(queue.take_due(minute(4), 10), Vec::<String>::new());
+        assert_eq!(queue.take_due(minute(5), 10), ["retried"]);
+        assert_eq!(queue.pending_count(), 1);
+
+        // A removal while waiting leaves nothing due behind.
+        queue.release("retried");
+        queue.remove_where(|n| n.id == "retried").unwrap();
+        assert_eq!(queue.earliest_due(), None);
+        assert_eq!(queue.take_due(minute(99), 10), Vec::<String>::new());
     }
 
     /// Regression (issue 22's merge): the queue kept the tree of the database it was
