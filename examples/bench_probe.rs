@@ -5,6 +5,8 @@
 //!   thread, for the active backend (`crypto::SigningKey` / `VerifyingKey`) and for the
 //!   `rsa` crate; prints `crypto FAST_SIGN FAST_VERIFY RSA_SIGN RSA_VERIFY`, per second
 //!   of wall-clock time, then the same four per second of this thread's CPU time.
+//! - `bench_probe sign-rate [SECONDS]`: the active backend's RSA2 signatures per second
+//!   of this thread's CPU time alone; prints `sign-rate N`.
 //! - `bench_probe presign OUT.lua COUNT distinct|repeated [METHOD]`: a wrk script cycling
 //!   through COUNT requests signed now with the fixture app key: the document's example
 //!   asked COUNT times (`repeated`: the same answer each time), or COUNT different
@@ -40,6 +42,7 @@ fn main() -> Result<(), Failure> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("crypto") => crypto_bound(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2.0)),
+        Some("sign-rate") => sign_rate(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1.0)),
         Some("presign") if args.len() >= 4 => presign(
             &args[1],
             args[2].parse()?,
@@ -47,7 +50,7 @@ fn main() -> Result<(), Failure> {
             args.get(4).map_or(AUTH_QUERY, String::as_str),
         ),
         Some("first-answer") if args.len() >= 4 => first_answer(&args[1], &args[2], &args[3..]),
-        _ => Err("usage: bench_probe crypto [SECONDS] | presign OUT COUNT distinct|repeated [METHOD] | first-answer OUT PORT COMMAND...".into()),
+        _ => Err("usage: bench_probe crypto [SECONDS] | sign-rate [SECONDS] | presign OUT COUNT distinct|repeated [METHOD] | first-answer OUT PORT COMMAND...".into()),
     }
 }
 
@@ -75,13 +78,28 @@ fn rate(seconds: f64, mut op: impl FnMut()) -> (f64, f64) {
     (wall, if cpu > 0.0 { done as f64 / cpu } else { wall })
 }
 
+/// The response node the crypto figures sign: one of the document's example, about the
+/// size the gateway signs.
+const NODE: &[u8] = br#"{"code":"10000","msg":"Success","authorized":true,"open_id":"074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5"}"#;
+
+/// `sign-rate`: AWS-LC RSA2 signatures per CPU second alone, for a ratio read against a
+/// rate measured right beside it (the notification section measures it before and after
+/// each run: the host's RSA speed drifts over minutes).
+fn sign_rate(seconds: f64) -> Result<(), Failure> {
+    let fast = SigningKey::new(keys::parse_private_key(PLATFORM_KEY)?);
+    let (_, per_cpu) = rate(seconds, || {
+        let _ = crypto::sign(&fast, SignType::Rsa2, NODE);
+    });
+    println!("sign-rate {per_cpu:.0}");
+    Ok(())
+}
+
 fn crypto_bound(seconds: f64) -> Result<(), Failure> {
     let reference = keys::parse_private_key(PLATFORM_KEY)?;
     let reference_public = reference.to_public_key();
     let fast = SigningKey::new(reference.clone());
     let fast_public = fast.verifying_key();
-    // A response node of the document's example, about the size the gateway signs.
-    let node = br#"{"code":"10000","msg":"Success","authorized":true,"open_id":"074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5"}"#;
+    let node = NODE;
     let signature = crypto::sign(&fast, SignType::Rsa2, node)?;
     let fast_sign = rate(seconds, || {
         let _ = crypto::sign(&fast, SignType::Rsa2, node);

@@ -29,7 +29,8 @@
 #
 # Usage: scripts/bench.sh [SECONDS_PER_RUN]   (default 15)
 #        BENCH_ONLY=notify scripts/bench.sh: only the crypto bound and the notification
-#        delivery rate (scripts/bench-notify.sh; NOTIFY_COUNT, default 3000), printed, not written.
+#        delivery rate (scripts/bench-notify.sh; NOTIFY_ROUNDS runs, default 3, of
+#        NOTIFY_COUNT, default 3000), printed, not written.
 #        BENCH_ONLY=cached scripts/bench.sh: only the crypto bound, the HTTP floor, the verify
 #        floor and the cached runs (journal on and off), printed, not written.
 set -euo pipefail
@@ -385,5 +386,7 @@ printf '%s\n' "$NOTIFY_ROW"
     echo "through \`POST /__admin/notifications\` on 8 connections and receives them on a bare hyper"
     echo "server answering \`success\`; the gateway (pinned, temporary store) signs, stores and delivers"
     echo "each. Each notification costs one RSA signature, so its rate per gateway CPU second is read"
-    echo "against the sign rate of one core (target: at least half)."
+    echo "against the sign rate of the same core (target: at least half), measured right before and"
+    echo "after each run, since the host's RSA speed drifts over minutes; the row is the median of"
+    echo "$NOTIFY_ROUNDS runs on one gateway, with the range of their ratios."
 } >>BENCHMARKS.md
