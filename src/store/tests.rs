@@ -213,3 +213,24 @@ async fn a_write_flushed_before_a_reopen_began_is_acknowledged() {
     let faults: Vec<(String, serde_json::Value)> = store.faults().unwrap();
     assert!(faults.iter().any(|(scope, _)| scope == "2088000000000001"));
 }
+
+/// A temporary store keeps nothing past the process, so a flush does not write it out:
+/// an acknowledged write is served from memory, and admin writes and notifications of a
+/// test's in-process gateway skip a hand-off to sled's threads each.
+#[tokio::test]
+async fn a_temporary_store_acknowledges_a_write_without_writing_it_out() {
+    let store = Store::open(&StoreLocation::Ephemeral).unwrap();
+    let mut plan = Plan::default();
+    Store::put_faults(&mut plan, "2088000000000001", &serde_json::json!({}));
+    let opening = store.apply(plan).unwrap();
+    let wrote_out = std::rc::Rc::new(std::cell::Cell::new(false));
+    let flag = std::rc::Rc::clone(&wrote_out);
+    test_hooks::after_next_flush(move |_| flag.set(true));
+
+    let answer = store.flush_opening(opening).await;
+
+    assert!(answer.is_ok(), "{answer:?}");
+    assert!(!wrote_out.get(), "the temporary store was written out");
+    let faults: Vec<(String, serde_json::Value)> = store.faults().unwrap();
+    assert!(faults.iter().any(|(scope, _)| scope == "2088000000000001"));
+}
