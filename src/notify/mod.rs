@@ -411,6 +411,38 @@ mod tests {
         );
     }
 
+    /// Regression: `Queue::update` read the record through one take of the store's
+    /// handles and wrote it through a second. A reopen in between (another writer's
+    /// failed write, onto a disk that never received this notification) let it read the
+    /// record from the old handles and write it into the reopened store: a write the
+    /// reopen had dropped came back through the next attempt's record.
+    #[tokio::test]
+    async fn an_update_during_a_reopen_does_not_bring_back_a_dropped_record() {
+        let (_root, state, never_written) =
+            crate::state::tests::state_and_a_copy_of_its_disk().await;
+        let queue = state.notifications().queue();
+        let url = "http://127.0.0.1:9/notify";
+        let n = Notification::pending_for_test("dropped", 1, url, time::OffsetDateTime::UNIX_EPOCH);
+        queue.insert(&n).unwrap();
+        let dir = state.store().dir().unwrap().to_owned();
+        let (versions, reopener) = (Arc::clone(&state), Arc::clone(&state));
+        let reopen = crate::store::test_hooks::reopen_during_next_take(
+            &dir,
+            move || versions.store().version(),
+            move || reopener.store().fail_write_keeping_only(&never_written),
+        );
+
+        let updated = queue.update("dropped", |n| n.next_attempt_at = None);
+        let reopen = reopen.lock().unwrap().take().expect("the reopen started");
+        reopen.join().unwrap();
+
+        assert!(updated.is_ok(), "{updated:?}");
+        assert!(
+            queue.get("dropped").unwrap().is_none(),
+            "the reopened store holds a record whose write it had dropped"
+        );
+    }
+
     /// Review finding: a reset whose notification clear a reopen undid answered a task
     /// failure (500) where every other write a reopen may have dropped answers that the
     /// store is unavailable (503).

@@ -175,11 +175,17 @@ impl Queue {
         change: impl FnOnce(&mut Notification),
     ) -> Result<Option<Notification>, StoreError> {
         let _writes = self.lock_writes();
-        let Some(mut n) = self.get(id)? else {
+        // One take for the read and the write: through two, a reopen in between let the
+        // record read from the old handles be written into the reopened store, bringing
+        // back a write the reopen had dropped. Written through old handles instead, the
+        // change goes with them, and the caller's flush (of their opening) says so.
+        let tree = self.tree.get()?;
+        let Some(bytes) = tree.get(id.as_bytes())? else {
             return Ok(None);
         };
+        let mut n = decode(id.as_bytes(), &bytes)?;
         change(&mut n);
-        self.tree.get()?.insert(id.as_bytes(), encode(&n)?)?;
+        tree.insert(id.as_bytes(), encode(&n)?)?;
         let mut index = self.index();
         index.remove_pending(id);
         // By its creation number, which a change keeps: a scan of the finished ones
