@@ -432,15 +432,57 @@ mod tests {
             move || reopener.store().fail_write_keeping_only(&never_written),
         );
 
+        // As an attempt's record is made: the opening read first, the flush after.
+        let opening = state.store().opening();
         let updated = queue.update("dropped", |n| n.next_attempt_at = None);
         let reopen = reopen.lock().unwrap().take().expect("the reopen started");
         reopen.join().unwrap();
+        let flushed = flush_record(&state, "dropped", opening).await;
 
         assert!(updated.is_ok(), "{updated:?}");
         assert!(
             queue.get("dropped").unwrap().is_none(),
             "the reopened store holds a record whose write it had dropped"
         );
+        assert!(
+            matches!(
+                flushed,
+                Err(NotificationError::Store(StoreError::Unavailable { .. }))
+            ),
+            "a record written into the handles a reopen dropped answered {flushed:?}"
+        );
+        assert_eq!(
+            queue.pending_count(),
+            0,
+            "the queue still indexes what the store no longer holds"
+        );
+    }
+
+    /// Review finding: a notification whose attempt was under way, deleted, and brought
+    /// back by a reopen that undid the deletion, was indexed again as due and not being
+    /// sent: the worker took it a second time while the first attempt still ran (two
+    /// POSTs to the app, two recorded attempts).
+    #[tokio::test]
+    async fn a_notification_being_sent_that_a_reopen_brings_back_is_not_taken_again() {
+        let (_root, state, reopen) = a_notification_a_reopen_brings_back("sending").await;
+        let queue = state.notifications().queue();
+        let later = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(1);
+        assert_eq!(queue.take_due(later, 10), ["sending"]);
+
+        let answer = delete(&state, "sending").await;
+        let reopen = reopen.lock().unwrap().take().expect("the reopen started");
+        reopen.join().unwrap();
+        assert!(answer.is_err(), "the undone deletion answered {answer:?}");
+        assert_eq!(queue.pending_count(), 1, "the store holds it again");
+
+        assert_eq!(
+            queue.take_due(later, 10),
+            Vec::<String>::new(),
+            "a notification whose attempt is under way was taken again"
+        );
+        // Once the attempt ends without a record, it is due again.
+        queue.release("sending");
+        assert_eq!(queue.take_due(later, 10), ["sending"]);
     }
 
     /// Review finding: a reset whose notification clear a reopen undid answered a task

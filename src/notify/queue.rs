@@ -4,10 +4,12 @@
 //! The disk is the truth: a notification is written and flushed before its creation is
 //! acknowledged, and each attempt is written and flushed once it ends, so after a crash
 //! the index is rebuilt from the tree and an attempt that was under way is made again.
+//! (A temporary store has no restart to survive and is not flushed: see
+//! `Store::flush`.)
 //! Read-modify-write of a record happens under one lock, so an attempt that ends after
 //! its notification was deleted (or reset away) changes nothing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -19,68 +21,58 @@ use crate::store::{OwnTree, Store, StoreError};
 /// The sled tree's name.
 const TREE: &str = "notifications";
 
-/// What the index knows of a pending notification.
-#[derive(Debug, Clone, Copy)]
-struct Pending {
-    due: Option<OffsetDateTime>,
-    in_flight: bool,
-}
-
 #[derive(Debug, Default)]
 struct Index {
-    /// Pending notifications by id.
-    pending: HashMap<String, Pending>,
+    /// Pending notifications by id, with their due time.
+    pending: HashMap<String, Option<OffsetDateTime>>,
+    /// Ids with an attempt under way: pending ones the worker took, and any claimed for
+    /// a manual attempt. Apart from `pending`, so that a removal a reopen undid (and the
+    /// reload after it) cannot make a notification due again while its attempt still
+    /// runs; only the attempt's end (its record, or a release) lets go of it.
+    sending: HashSet<String>,
     /// The pending ones that have a due time and are not being sent, by due time: the
     /// worker wakes at every creation and every ended attempt, and a scan and sort of
     /// every pending notification per wake grew with the queue.
     waiting: BTreeSet<(OffsetDateTime, String)>,
     /// Finished ones (delivered or failed) by creation order, for pruning.
     finished: BTreeMap<u64, String>,
-    /// Ids of finished notifications being retried by hand.
-    manual: HashMap<String, ()>,
 }
 
 impl Index {
-    /// Indexes a pending notification as waiting for its due time.
+    /// Indexes a pending notification: waiting for its due time unless being sent.
     fn add_pending(&mut self, id: &str, due: Option<OffsetDateTime>) {
         self.remove_pending(id);
-        if let Some(at) = due {
+        if let Some(at) = due.filter(|_| !self.sending.contains(id)) {
             self.waiting.insert((at, id.to_owned()));
         }
-        self.pending.insert(
-            id.to_owned(),
-            Pending {
-                due,
-                in_flight: false,
-            },
-        );
+        self.pending.insert(id.to_owned(), due);
     }
 
-    /// Forgets a pending notification.
+    /// Forgets a pending notification (an attempt under way stays under way).
     fn remove_pending(&mut self, id: &str) {
-        if let Some(Pending {
-            due: Some(at),
-            in_flight: false,
-        }) = self.pending.remove(id)
-        {
+        if let Some(Some(at)) = self.pending.remove(id) {
             self.waiting.remove(&(at, id.to_owned()));
         }
     }
 
-    /// Marks a pending notification as being sent: `false` when it is not pending or
-    /// already is.
+    /// Marks a notification as being sent: `false` when it already is.
     fn start_sending(&mut self, id: &str) -> bool {
-        let Some(p) = self.pending.get_mut(id) else {
-            return false;
-        };
-        if p.in_flight {
+        if !self.sending.insert(id.to_owned()) {
             return false;
         }
-        p.in_flight = true;
-        if let Some(at) = p.due {
-            self.waiting.remove(&(at, id.to_owned()));
+        if let Some(Some(at)) = self.pending.get(id) {
+            self.waiting.remove(&(*at, id.to_owned()));
         }
         true
+    }
+
+    /// An attempt ended: a pending notification waits for its due time again.
+    fn stop_sending(&mut self, id: &str) {
+        if self.sending.remove(id) {
+            if let Some(Some(at)) = self.pending.get(id) {
+                self.waiting.insert((*at, id.to_owned()));
+            }
+        }
     }
 }
 
@@ -167,8 +159,12 @@ impl Queue {
         all_in(&tree)
     }
 
-    /// Changes a stored notification; `None` when it no longer exists. The caller
-    /// flushes.
+    /// Changes a stored notification (the end of an attempt: it is no longer being
+    /// sent); `None` when it no longer exists. The caller reads [`Store::opening`]
+    /// before and flushes that opening after ([`super::flush_record`]): the read and the
+    /// write go through one take of the store's handles, so a reopen either comes
+    /// before both or drops the write with the handles it went into, which that flush
+    /// then reports.
     pub fn update(
         &self,
         id: &str,
@@ -187,6 +183,8 @@ impl Queue {
         change(&mut n);
         tree.insert(id.as_bytes(), encode(&n)?)?;
         let mut index = self.index();
+        // The record is the attempt's end.
+        index.sending.remove(id);
         index.remove_pending(id);
         // By its creation number, which a change keeps: a scan of the finished ones
         // (up to 1,000 id comparisons) per attempt cost more than the record's write.
@@ -242,7 +240,6 @@ impl Queue {
         let mut index = self.index();
         index.remove_pending(id);
         index.finished.retain(|_, v| v != id);
-        index.manual.remove(id);
         if let Some(n) = stored {
             index_insert(&mut index, &n);
         }
@@ -274,25 +271,12 @@ impl Queue {
     /// Claims a notification for a manual attempt: `false` when an attempt is already
     /// under way.
     pub fn claim(&self, id: &str) -> bool {
-        let mut index = self.index();
-        if index.pending.contains_key(id) {
-            return index.start_sending(id);
-        }
-        index.manual.insert(id.to_owned(), ()).is_none()
+        self.index().start_sending(id)
     }
 
     /// Ends a claim without recording (the attempt was abandoned).
     pub fn release(&self, id: &str) {
-        let mut index = self.index();
-        if let Some(p) = index.pending.get_mut(id) {
-            if p.in_flight {
-                p.in_flight = false;
-                if let Some(at) = p.due {
-                    index.waiting.insert((at, id.to_owned()));
-                }
-            }
-        }
-        index.manual.remove(id);
+        self.index().stop_sending(id);
     }
 }
 
@@ -310,7 +294,6 @@ fn all_in(tree: &sled::Tree) -> Result<Vec<Notification>, StoreError> {
 }
 
 fn index_insert(index: &mut Index, n: &Notification) {
-    index.manual.remove(&n.id);
     match n.state {
         NotificationState::Pending => index.add_pending(&n.id, n.next_attempt_at),
         NotificationState::Delivered | NotificationState::Failed => {

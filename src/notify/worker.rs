@@ -139,9 +139,9 @@ async fn send_due(state: &Arc<State>, id: &str) {
         // forgotten, or the worker would take it again and again.
         Ok(None) => {
             if let Err(e) = queue.reload(id) {
-                queue.release(id);
                 tracing::error!(%id, error = %e, "cannot read a notification");
             }
+            queue.release(id);
             return;
         }
         Err(e) => {
