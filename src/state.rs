@@ -5,7 +5,8 @@
 //! Reads go straight to the parts ([`State::store`], [`State::keyring`], …). Changes go
 //! through [`State::commit`]: a [`Plan`] computed under the write lock is applied to sled in
 //! one transaction and flushed, and only then is memory updated, so memory never shows
-//! what the disk does not hold and a crash never loses an acknowledged change. The
+//! what the disk does not hold and a crash never loses an acknowledged change. (A
+//! temporary store is not flushed: it is gone with the process, and never reopened.) The
 //! gateway itself only reads, and counts scenarios.
 
 use std::sync::Arc;

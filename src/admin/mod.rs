@@ -5,8 +5,8 @@
 //! JSON in and out. [`Admin::handle`] takes plain values ([`AdminRequest`]) and answers a
 //! [`Reply`]; the server is the only part that knows HTTP. Bad input answers 400/404/409
 //! with `{"error": "…"}` and changes nothing. Every change goes through
-//! [`State::commit`]: one store transaction, flushed before it is acknowledged, memory
-//! updated after. With a token configured, every call needs
+//! [`State::commit`]: one store transaction, flushed before it is acknowledged (a
+//! temporary store excepted: it is not flushed), memory updated after. With a token configured, every call needs
 //! `Authorization: Bearer <token>`.
 //!
 //! One private module per URL family: `apps`, `identities`, `authorizations`, `scenarios`,
