@@ -33,7 +33,8 @@ impl Store {
         }
     }
 
-    /// Seeds an empty store from fixtures in one transaction and flushes it. A store
+    /// Seeds an empty store from fixtures in one transaction and flushes it (a store with
+    /// a folder). A store
     /// that was seeded before is left alone, so a restart never overwrites what it holds.
     /// Returns whether it seeded.
     pub fn seed_if_empty(&self, fixtures: &Fixtures) -> Result<bool, StoreError> {
@@ -43,8 +44,12 @@ impl Store {
         let mut plan = Plan::default();
         Self::seed_plan(&mut plan, fixtures);
         self.apply(plan)?;
-        self.handles()?.db.flush()?;
-        self.record_flushed();
+        // A temporary store is not flushed (see `Store::flush`): it starts seeded in
+        // memory, without a synchronous write of the fixtures first.
+        if self.dir().is_some() {
+            self.handles()?.db.flush()?;
+            self.record_flushed();
+        }
         Ok(true)
     }
 
