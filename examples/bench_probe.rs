@@ -5,8 +5,9 @@
 //!   thread, for the active backend (`crypto::SigningKey` / `VerifyingKey`) and for the
 //!   `rsa` crate; prints `crypto FAST_SIGN FAST_VERIFY RSA_SIGN RSA_VERIFY`, per second
 //!   of wall-clock time, then the same four per second of this thread's CPU time.
-//! - `bench_probe sign-rate [SECONDS]`: the active backend's RSA2 signatures per second
-//!   of this thread's CPU time alone; prints `sign-rate N`.
+//! - `bench_probe sign-rate [SECONDS]`: the active backend's RSA2 signatures, then
+//!   verifications, per second of this thread's CPU time, each for SECONDS; prints
+//!   `sign-rate SIGN VERIFY`.
 //! - `bench_probe presign OUT.lua COUNT distinct|repeated [METHOD]`: a wrk script cycling
 //!   through COUNT requests signed now with the fixture app key: the document's example
 //!   asked COUNT times (`repeated`: the same answer each time), or COUNT different
@@ -82,15 +83,20 @@ fn rate(seconds: f64, mut op: impl FnMut()) -> (f64, f64) {
 /// size the gateway signs.
 const NODE: &[u8] = br#"{"code":"10000","msg":"Success","authorized":true,"open_id":"074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5"}"#;
 
-/// `sign-rate`: AWS-LC RSA2 signatures per CPU second alone, for a ratio read against a
-/// rate measured right beside it (the notification section measures it before and after
-/// each run: the host's RSA speed drifts over minutes).
+/// `sign-rate`: AWS-LC RSA2 signatures and verifications per CPU second, for a ratio
+/// read against rates measured right beside it (the uncached run and the notification
+/// runs measure them before and after: the host's RSA speed drifts within a minute).
 fn sign_rate(seconds: f64) -> Result<(), Failure> {
     let fast = SigningKey::new(keys::parse_private_key(PLATFORM_KEY)?);
-    let (_, per_cpu) = rate(seconds, || {
+    let public = fast.verifying_key();
+    let signature = crypto::sign(&fast, SignType::Rsa2, NODE)?;
+    let (_, sign) = rate(seconds, || {
         let _ = crypto::sign(&fast, SignType::Rsa2, NODE);
     });
-    println!("sign-rate {per_cpu:.0}");
+    let (_, verify) = rate(seconds, || {
+        crypto::verify(&public, SignType::Rsa2, NODE, &signature);
+    });
+    println!("sign-rate {sign:.0} {verify:.0}");
     Ok(())
 }
 

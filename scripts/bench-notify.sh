@@ -36,14 +36,14 @@ notify_rounds() {
     start_probed_command "$@"
     "${PIN_LOAD[@]}" "$rate" "$PORT" "$NOTIFY_WARMUP" >/dev/null ||
         die "the notification warm-up failed ($label)"
-    read -r _ sign_before < <("${PIN_GATEWAY[@]}" "$PROBE" sign-rate 1) && [ -n "$sign_before" ] ||
+    read -r _ sign_before _ < <("${PIN_GATEWAY[@]}" "$PROBE" sign-rate 1) && [ -n "$sign_before" ] ||
         die "the sign rate probe failed"
     for round in $(seq "$NOTIFY_ROUNDS"); do
         cpu0=$(cpu_ns)
         read -r _ count seconds got < <("${PIN_LOAD[@]}" "$rate" "$PORT" "$NOTIFY_COUNT") &&
             [ -n "$got" ] || die "notification run $round failed ($label)"
         cpu=$(awk -v a="$cpu0" -v b="$(cpu_ns)" 'BEGIN { print (b - a) / 1e9 }')
-        read -r _ sign_after < <("${PIN_GATEWAY[@]}" "$PROBE" sign-rate 1) && [ -n "$sign_after" ] ||
+        read -r _ sign_after _ < <("${PIN_GATEWAY[@]}" "$PROBE" sign-rate 1) && [ -n "$sign_after" ] ||
             die "the sign rate probe failed"
         sign=$(awk -v a="$sign_before" -v b="$sign_after" 'BEGIN { printf "%.0f", (a + b) / 2 }')
         per_cpu=$(awk -v n="$count" -v c="$cpu" 'BEGIN { printf "%.0f", n / c }')
