@@ -290,11 +290,13 @@ pub async fn clear(state: &Arc<State>, app_id: Option<&str>) -> Result<usize, No
 /// Sends one notification now (whatever its state) and answers it with the attempt
 /// recorded. A pending one keeps its schedule unless this attempt delivers it.
 pub async fn retry(state: &Arc<State>, id: &str) -> Result<Notification, NotificationError> {
-    let notification = get(state, id).await?;
+    // Claimed before it is read: a deletion after the read cannot be sent by this retry.
     if !state.notifications().queue.claim(id) {
         return Err(NotificationError::Busy(id.to_owned()));
     }
-    let recorded = worker::send(state, notification, true).await;
+    let claim = worker::Claim::held(state, id);
+    let notification = get(state, id).await?;
+    let recorded = worker::send(state, notification, true, claim).await;
     match recorded {
         Ok(Some(n)) => Ok(n),
         Ok(None) => Err(NotificationError::NotFound(id.to_owned())),
@@ -483,6 +485,39 @@ mod tests {
         // Once the attempt ends without a record, it is due again.
         queue.release("sending");
         assert_eq!(queue.take_due(later, 10), ["sending"]);
+    }
+
+    /// Review finding: a retry whose caller gave up on it (an embedder's timeout drops
+    /// the future) left its notification marked as being sent: a pending one was never
+    /// sent again, and every later retry answered that an attempt was under way.
+    #[tokio::test]
+    async fn a_retry_whose_caller_gave_up_leaves_the_notification_to_be_sent() {
+        let (_root, state, _) = crate::state::tests::state_and_a_copy_of_its_disk().await;
+        let queue = state.notifications().queue();
+        // A handler that takes the connection and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/notify", listener.local_addr().unwrap());
+        let handler = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        let n = Notification::pending_for_test("hung", 1, &url, time::OffsetDateTime::UNIX_EPOCH);
+        queue.insert(&n).unwrap();
+
+        let gave_up =
+            tokio::time::timeout(std::time::Duration::from_millis(300), retry(&state, "hung"))
+                .await;
+
+        assert!(gave_up.is_err(), "the attempt ended by itself: {gave_up:?}");
+        let later = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(1);
+        assert_eq!(
+            queue.take_due(later, 10),
+            ["hung"],
+            "the notification stays marked as being sent after its retry was given up"
+        );
+        handler.abort();
     }
 
     /// Review finding: a reset whose notification clear a reopen undid answered a task

@@ -28,7 +28,7 @@ struct Index {
     /// Ids with an attempt under way: pending ones the worker took, and any claimed for
     /// a manual attempt. Apart from `pending`, so that a removal a reopen undid (and the
     /// reload after it) cannot make a notification due again while its attempt still
-    /// runs; only the attempt's end (its record, or a release) lets go of it.
+    /// runs; only the release that ends the attempt (`worker::Claim`) lets go of it.
     sending: HashSet<String>,
     /// The pending ones that have a due time and are not being sent, by due time: the
     /// worker wakes at every creation and every ended attempt, and a scan and sort of
@@ -159,8 +159,8 @@ impl Queue {
         all_in(&tree)
     }
 
-    /// Changes a stored notification (the end of an attempt: it is no longer being
-    /// sent); `None` when it no longer exists. The caller reads [`Store::opening`]
+    /// Changes a stored notification (an attempt's record: the attempt's claim ends when
+    /// it is released); `None` when it no longer exists. The caller reads [`Store::opening`]
     /// before and flushes that opening after ([`super::flush_record`]): the read and the
     /// write go through one take of the store's handles, so a reopen either comes
     /// before both or drops the write with the handles it went into, which that flush
@@ -183,8 +183,6 @@ impl Queue {
         change(&mut n);
         tree.insert(id.as_bytes(), encode(&n)?)?;
         let mut index = self.index();
-        // The record is the attempt's end.
-        index.sending.remove(id);
         index.remove_pending(id);
         // By its creation number, which a change keeps: a scan of the finished ones
         // (up to 1,000 id comparisons) per attempt cost more than the record's write.
@@ -216,20 +214,30 @@ impl Queue {
     }
 
     /// Removes the oldest finished notifications beyond `keep`. The caller flushes.
+    /// One being retried by hand is kept (its attempt's record must find it), and all go
+    /// through one take of the store's handles.
     pub fn prune_finished(&self, keep: usize) -> Result<(), StoreError> {
         let _writes = self.lock_writes();
-        loop {
-            let oldest = {
-                let mut index = self.index();
-                if index.finished.len() <= keep {
-                    return Ok(());
-                }
-                index.finished.pop_first()
-            };
-            if let Some((_, id)) = oldest {
-                self.tree.get()?.remove(id.as_bytes())?;
-            }
+        let oldest: Vec<(u64, String)> = {
+            let index = self.index();
+            let excess = index.finished.len().saturating_sub(keep);
+            index
+                .finished
+                .iter()
+                .filter(|(_, id)| !index.sending.contains(*id))
+                .take(excess)
+                .map(|(seq, id)| (*seq, id.clone()))
+                .collect()
+        };
+        if oldest.is_empty() {
+            return Ok(());
         }
+        let tree = self.tree.get()?;
+        for (seq, id) in oldest {
+            tree.remove(id.as_bytes())?;
+            self.index().finished.remove(&seq);
+        }
+        Ok(())
     }
 
     /// Indexes one notification again from what the tree holds now (after a write that
@@ -368,6 +376,10 @@ mod tests {
                 n.next_attempt_at = None;
             })
             .unwrap();
+        // Recorded, but still being sent until the attempts' claims end.
+        assert_eq!(queue.earliest_due(), None);
+        queue.release("retried");
+        queue.release("delivered");
         assert_eq!(queue.earliest_due(), Some(minute(5)));
         assert_eq!(queue.take_due(minute(4), 10), Vec::<String>::new());
         assert_eq!(queue.take_due(minute(5), 10), ["retried"]);
@@ -378,6 +390,30 @@ mod tests {
         queue.remove_where(|n| n.id == "retried").unwrap();
         assert_eq!(queue.earliest_due(), None);
         assert_eq!(queue.take_due(minute(99), 10), Vec::<String>::new());
+    }
+
+    /// Review finding: pruning removed the oldest finished notification even while it
+    /// was being retried by hand, so the retry's attempt found no record to add to.
+    #[test]
+    fn pruning_keeps_a_finished_notification_being_retried() {
+        let store = Store::open(&StoreLocation::Ephemeral).unwrap();
+        let queue = Queue::open(&store).unwrap();
+        for (id, seq) in [("oldest", 1), ("older", 2), ("newest", 3)] {
+            let mut n = due_at(id, seq, 1);
+            n.state = NotificationState::Delivered;
+            n.next_attempt_at = None;
+            queue.insert(&n).unwrap();
+        }
+        assert!(queue.claim("oldest"));
+
+        queue.prune_finished(2).unwrap();
+
+        let kept: Vec<String> = queue.all().unwrap().into_iter().map(|n| n.id).collect();
+        assert_eq!(kept, ["oldest", "newest"]);
+        queue.release("oldest");
+        queue.prune_finished(1).unwrap();
+        let kept: Vec<String> = queue.all().unwrap().into_iter().map(|n| n.id).collect();
+        assert_eq!(kept, ["newest"]);
     }
 
     /// Regression (issue 22's merge): the queue kept the tree of the database it was

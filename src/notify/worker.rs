@@ -126,41 +126,64 @@ fn next_sleep(earliest: Option<OffsetDateTime>, now: OffsetDateTime) -> Duration
         .unwrap_or(MAX_SLEEP)
 }
 
+/// An attempt's hold on its notification, taken with [`super::queue::Queue::take_due`] or
+/// [`super::queue::Queue::claim`]: released when dropped, whatever ends the attempt (its
+/// record, a failure, or a caller that gave up on the future), so no notification stays
+/// marked as being sent, never to be sent again.
+pub(super) struct Claim {
+    state: Arc<State>,
+    id: String,
+}
+
+impl Claim {
+    /// The hold on `id`, which the caller has just taken.
+    pub(super) fn held(state: &Arc<State>, id: &str) -> Claim {
+        Claim {
+            state: Arc::clone(state),
+            id: id.to_owned(),
+        }
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.state.notifications().queue().release(&self.id);
+    }
+}
+
 /// Makes the scheduled attempt of a notification the worker took.
 async fn send_due(state: &Arc<State>, id: &str) {
+    let claim = Claim::held(state, id);
     let queue = state.notifications().queue();
     let notification = match queue.get(id) {
         Ok(Some(n)) if n.state == NotificationState::Pending => n,
-        Ok(Some(_)) => {
-            queue.release(id);
-            return;
-        }
-        // Gone from the store (a write that never reached the disk, then a reopen):
-        // forgotten, or the worker would take it again and again.
-        Ok(None) => {
+        // Finished, or gone from the store (a write that never reached the disk, then a
+        // reopen): indexed as the store has it, or the worker would take it again and
+        // again.
+        Ok(_) => {
             if let Err(e) = queue.reload(id) {
                 tracing::error!(%id, error = %e, "cannot read a notification");
             }
-            queue.release(id);
             return;
         }
         Err(e) => {
-            queue.release(id);
             tracing::error!(%id, error = %e, "cannot read a notification");
             return;
         }
     };
-    if let Err(e) = send(state, notification, false).await {
+    if let Err(e) = send(state, notification, false, claim).await {
         tracing::error!(%id, error = %e, "cannot record a notification attempt");
     }
 }
 
 /// Makes one attempt on a claimed notification and records it (flushed); answers the
-/// notification as recorded, or `None` if it was deleted meanwhile.
+/// notification as recorded, or `None` if it was deleted meanwhile. The claim ends
+/// with it.
 pub(super) async fn send(
     state: &Arc<State>,
     notification: Notification,
     manual: bool,
+    _claim: Claim,
 ) -> Result<Option<Notification>, NotificationError> {
     let id = notification.id.clone();
     let at = state.clock().now().to_offset(time::UtcOffset::UTC);
@@ -173,23 +196,17 @@ pub(super) async fn send(
         let notifications = recorder.notifications();
         let queue = notifications.queue();
         let opening = recorder.store().opening();
-        let recorded = queue.update(&record_id, |n| record(n, at, manual, outcome));
-        if recorded.is_err() {
-            queue.release(&record_id);
+        let recorded = queue.update(&record_id, |n| record(n, at, manual, outcome))?;
+        // Pruning is housekeeping: a failure leaves old finished records for the next
+        // attempt to prune, and must not keep this attempt's record from its flush.
+        if let Err(e) = queue.prune_finished(notifications.config().max_finished) {
+            tracing::warn!(error = %e, "cannot prune finished notifications");
         }
-        let recorded = recorded?;
-        queue.prune_finished(notifications.config().max_finished)?;
         Ok::<_, NotificationError>((recorded, opening))
     })
     .await
-    .map_err(|e| {
-        state.notifications().queue().release(&id);
-        NotificationError::Task(e.to_string())
-    })??;
+    .map_err(|e| NotificationError::Task(e.to_string()))??;
     let (recorded, opening) = recorded;
-    if recorded.is_none() {
-        state.notifications().queue().release(&id);
-    }
     super::flush_record(state, &id, opening).await?;
     state.metrics().notification_attempt(verdict);
     if let Some(n) = &recorded {
