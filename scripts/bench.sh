@@ -245,14 +245,15 @@ define_method() {
         --data "$METHOD_DEFINITION" "http://127.0.0.1:$PORT/__admin/methods/$METHOD_NAME") || return 1
     [ "$status" = 200 ] || [ "$status" = 201 ]
 }
+# Against the RSA bound beside it, as the authquery uncached run (measured the same way,
+# before its gateway starts): the two runs are minutes apart, and each is compared as a
+# fraction of the bound of its own moment.
+read -r _ DU_SIGN0 DU_VERIFY0 < <("${PIN_GATEWAY[@]}" "$PROBE" sign-rate 1) && [ -n "$DU_VERIFY0" ] ||
+    die "the sign rate probe failed"
 start_probed --sign-cache-entries 0
 if define_method; then
     log "defined method, uncached: distinct out_trade_no, cache off, ${SECONDS_PER_RUN}s"
     "$PROBE" presign "$WORK/method-distinct.lua" 512 distinct "$METHOD_NAME"
-    # Against the RSA bound beside it, as the authquery uncached run: the two runs are
-    # minutes apart, and each is compared as a fraction of the bound of its own moment.
-    read -r _ DU_SIGN0 DU_VERIFY0 < <("${PIN_GATEWAY[@]}" "$PROBE" sign-rate 1) && [ -n "$DU_VERIFY0" ] ||
-        die "the sign rate probe failed"
     read -r DU_REQ DU_SEC DU_P50 DU_P99 DU_ERR DU_CPU < <(measure "$WORK/method-distinct.lua" "$CONNECTIONS")
     stop_probed
     read -r _ DU_SIGN1 DU_VERIFY1 < <("${PIN_GATEWAY[@]}" "$PROBE" sign-rate 1) && [ -n "$DU_VERIFY1" ] ||
@@ -311,7 +312,6 @@ R_VERIFY_FLOOR=$(calc %.2f "$V_RPS_CPU / $CACHED_BOUND_CPU")
 R_CACHED_VERIFY_FLOOR=$(calc %.2f "$C_RPS_CPU / $V_RPS_CPU")
 verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
 R_BOUND=$(calc %.2f "$U_RPS_CPU / $U_BOUND_CPU")
-R_BOUND_WALL=$(calc %.2f "$U_RPS / $U_BOUND_CPU")
 R_CACHED=$(calc %.2f "$C_RPS_CPU / $U_RPS_CPU")
 R_CACHED_WALL=$(calc %.2f "$C_RPS / $U_RPS")
 R_P99=$(calc %.2f "$U_P99 / $U_P50")
@@ -337,7 +337,7 @@ TABLE=$(cat <<EOF
 | crypto, AWS-LC (active): sign/s, verify/s, bound/s, per CPU second | $FAST_SIGN_CPU, $FAST_VERIFY_CPU, $FAST_BOUND_CPU | | | |
 | crypto, rsa crate: sign/s, verify/s, bound/s, per CPU second | $RSA_SIGN_CPU, $RSA_VERIFY_CPU, $RSA_BOUND_CPU | | AWS-LC / rsa bound = $(calc %.1f "$FAST_BOUND_CPU / $RSA_BOUND_CPU") | |
 | crypto, same per wall-clock second (AWS-LC; rsa crate) | $FAST_SIGN, $FAST_VERIFY, $FAST_BOUND; $RSA_SIGN, $RSA_VERIFY, $RSA_BOUND | | | |
-| uncached signed round trips/s (distinct identities, cache off, $CONNECTIONS conns): per gateway CPU second; wall-clock (CPU share) | $U_RPS_CPU; $U_RPS ($U_SHARE) | >= 0.85 x bound beside the run ($U_BOUND_CPU) | $R_BOUND of bound (wall: $R_BOUND_WALL) | $(verdict "$R_BOUND >= 0.85") |
+| uncached signed round trips/s (distinct identities, cache off, $CONNECTIONS conns): per gateway CPU second; wall-clock (CPU share) | $U_RPS_CPU; $U_RPS ($U_SHARE) | >= 0.85 x bound beside the run ($U_BOUND_CPU) | $R_BOUND of bound | $(verdict "$R_BOUND >= 0.85") |
 | HTTP floor (bare hyper, current-thread, $(wc -c <"$WORK/answer.body")-byte answer, $CONNECTIONS conns): per CPU second; wall-clock (CPU share) | $F_RPS_CPU; $F_RPS ($F_SHARE) | | | |
 | cached bound 1/(1/verify + 1/floor): per CPU second; wall-clock | $CACHED_BOUND_CPU; $CACHED_BOUND | | | |
 | verify floor (the bare server on the gateway's runtime layout, one RSA2 check per request on the CPU pool, $CONNECTIONS conns): per CPU second; wall-clock (CPU share) | $V_RPS_CPU; $V_RPS ($V_SHARE) | | $R_VERIFY_FLOOR of cached bound | |
@@ -370,7 +370,10 @@ printf '\n%s\n\n%s\n' "$HEADER" "$TABLE"
     echo "so one core answers at most 1 / (1/sign + 1/verify) per CPU second. The host's RSA speed"
     echo "drifts by a fifth within a minute on this machine, so the bound the uncached run is held"
     echo "against is measured on the gateway's core right before and right after that run (their"
-    echo "mean); the crypto rows are the rates measured at the start."
+    echo "mean); the crypto rows are the rates measured at the start. The defined method's uncached"
+    echo "run is measured the same way, and compared with authquery's as fractions of their own bounds."
+    echo "The cached bound still uses the verify rate measured at the start (the verify floor beside it"
+    echo "is measured in the same minute)."
     echo
     echo "**The cached bound.** A cached answer costs no RSA signature, but every request still costs"
     echo "one RSA verification of its own signature and one HTTP exchange. The HTTP floor is the"
