@@ -1,6 +1,6 @@
 # Sourced by scripts/bench.sh (not run on its own): the notification delivery section
 # (issue 21, item 4). Defines notify_bench, which uses bench.sh's helpers
-# (start_probed_command, stop_probed, cpu_ns, die, log), its pinning and its probe, and
+# (start_probed_command, stop_probed, cpu_ns, rsa_rates, die, log), its pinning and its probe, and
 # sets NOTIFY_ROWS: two rows of bench.sh's table.
 #
 # What it measures: a gateway pinned to the gateway core makes, signs, stores and
@@ -31,20 +31,18 @@ NOTIFY_WARMUP=1100
 notify_rounds() {
     local label=$1 rate=$PWD/target/release/examples/notify_rate
     shift
-    local cpu0 cpu sign sign_before sign_after per_cpu round count seconds got median range
+    local cpu0 cpu sign sign_before sign_after verified per_cpu round count seconds got median range
     local ratios=() rates=() signs=() received=()
     start_probed_command "$@"
     "${PIN_LOAD[@]}" "$rate" "$PORT" "$NOTIFY_WARMUP" >/dev/null ||
         die "the notification warm-up failed ($label)"
-    read -r _ sign_before _ < <("${PIN_GATEWAY[@]}" "$PROBE" sign-rate 1) && [ -n "$sign_before" ] ||
-        die "the sign rate probe failed"
+    rsa_rates sign_before verified
     for round in $(seq "$NOTIFY_ROUNDS"); do
         cpu0=$(cpu_ns)
         read -r _ count seconds got < <("${PIN_LOAD[@]}" "$rate" "$PORT" "$NOTIFY_COUNT") &&
             [ -n "$got" ] || die "notification run $round failed ($label)"
         cpu=$(awk -v a="$cpu0" -v b="$(cpu_ns)" 'BEGIN { print (b - a) / 1e9 }')
-        read -r _ sign_after _ < <("${PIN_GATEWAY[@]}" "$PROBE" sign-rate 1) && [ -n "$sign_after" ] ||
-            die "the sign rate probe failed"
+        rsa_rates sign_after verified
         sign=$(awk -v a="$sign_before" -v b="$sign_after" 'BEGIN { printf "%.0f", (a + b) / 2 }')
         per_cpu=$(awk -v n="$count" -v c="$cpu" 'BEGIN { printf "%.0f", n / c }')
         rates+=("$per_cpu")

@@ -98,6 +98,20 @@ log "crypto bound on one core"
 read -r _ FAST_SIGN FAST_VERIFY RSA_SIGN RSA_VERIFY \
     FAST_SIGN_CPU FAST_VERIFY_CPU RSA_SIGN_CPU RSA_VERIFY_CPU < <("${PIN_GATEWAY[@]}" "$PROBE" crypto 2)
 bound() { awk -v s="$1" -v v="$2" 'BEGIN { printf "%.0f", 1 / (1 / s + 1 / v) }'; }
+# rsa_rates SIGN_VAR VERIFY_VAR: the AWS-LC sign and verify rates per CPU second on the
+# gateway's core now (bench_probe sign-rate, a second each), into the two variables, for a
+# ratio held against the RSA speed beside its run.
+rsa_rates() {
+    local probed
+    probed=$("${PIN_GATEWAY[@]}" "$PROBE" sign-rate 1) || die "the sign rate probe failed"
+    read -r _ "$1" "$2" <<<"$probed"
+    [ -n "${!2}" ] || die "the sign rate probe printed '$probed'"
+}
+# mean_bound SIGN0 VERIFY0 SIGN1 VERIFY1: the RSA bound of two readings' mean rates.
+mean_bound() {
+    bound "$(awk -v a="$1" -v b="$3" 'BEGIN { print (a + b) / 2 }')" \
+        "$(awk -v a="$2" -v b="$4" 'BEGIN { print (a + b) / 2 }')"
+}
 FAST_BOUND=$(bound "$FAST_SIGN" "$FAST_VERIFY")
 RSA_BOUND=$(bound "$RSA_SIGN" "$RSA_VERIFY")
 FAST_BOUND_CPU=$(bound "$FAST_SIGN_CPU" "$FAST_VERIFY_CPU")
@@ -197,15 +211,12 @@ log "uncached: distinct identities, cache off, $CONNECTIONS connections, ${SECON
 # The RSA bound this run is held against is measured right beside it, before and after
 # on the same core (their mean): the host's RSA speed drifts by a fifth within a minute,
 # which alone moved this ratio between 0.78 and 1.05 in runs a minute apart.
-read -r _ U_SIGN0 U_VERIFY0 < <("${PIN_GATEWAY[@]}" "$PROBE" sign-rate 1) && [ -n "$U_VERIFY0" ] ||
-    die "the sign rate probe failed"
+rsa_rates U_SIGN0 U_VERIFY0
 start_probed --sign-cache-entries 0
 read -r U_REQ U_SEC U_P50 U_P99 U_ERR U_CPU < <(measure "$WORK/distinct.lua" "$CONNECTIONS")
 stop_probed
-read -r _ U_SIGN1 U_VERIFY1 < <("${PIN_GATEWAY[@]}" "$PROBE" sign-rate 1) && [ -n "$U_VERIFY1" ] ||
-    die "the sign rate probe failed"
-U_BOUND_CPU=$(bound "$(awk -v a="$U_SIGN0" -v b="$U_SIGN1" 'BEGIN { print (a + b) / 2 }')" \
-    "$(awk -v a="$U_VERIFY0" -v b="$U_VERIFY1" 'BEGIN { print (a + b) / 2 }')")
+rsa_rates U_SIGN1 U_VERIFY1
+U_BOUND_CPU=$(mean_bound "$U_SIGN0" "$U_VERIFY0" "$U_SIGN1" "$U_VERIFY1")
 
 # The floor and the cached runs back to back, with the same requests: their ratio is the
 # figure that matters, so they share the machine's conditions as far as possible.
@@ -248,18 +259,15 @@ define_method() {
 # Against the RSA bound beside it, as the authquery uncached run (measured the same way,
 # before its gateway starts): the two runs are minutes apart, and each is compared as a
 # fraction of the bound of its own moment.
-read -r _ DU_SIGN0 DU_VERIFY0 < <("${PIN_GATEWAY[@]}" "$PROBE" sign-rate 1) && [ -n "$DU_VERIFY0" ] ||
-    die "the sign rate probe failed"
+rsa_rates DU_SIGN0 DU_VERIFY0
 start_probed --sign-cache-entries 0
 if define_method; then
     log "defined method, uncached: distinct out_trade_no, cache off, ${SECONDS_PER_RUN}s"
     "$PROBE" presign "$WORK/method-distinct.lua" 512 distinct "$METHOD_NAME"
     read -r DU_REQ DU_SEC DU_P50 DU_P99 DU_ERR DU_CPU < <(measure "$WORK/method-distinct.lua" "$CONNECTIONS")
     stop_probed
-    read -r _ DU_SIGN1 DU_VERIFY1 < <("${PIN_GATEWAY[@]}" "$PROBE" sign-rate 1) && [ -n "$DU_VERIFY1" ] ||
-        die "the sign rate probe failed"
-    DU_BOUND_CPU=$(bound "$(awk -v a="$DU_SIGN0" -v b="$DU_SIGN1" 'BEGIN { print (a + b) / 2 }')" \
-        "$(awk -v a="$DU_VERIFY0" -v b="$DU_VERIFY1" 'BEGIN { print (a + b) / 2 }')")
+    rsa_rates DU_SIGN1 DU_VERIFY1
+    DU_BOUND_CPU=$(mean_bound "$DU_SIGN0" "$DU_VERIFY0" "$DU_SIGN1" "$DU_VERIFY1")
     log "defined method, cached: the same out_trade_no again, ${SECONDS_PER_RUN}s"
     "$PROBE" presign "$WORK/method-repeated.lua" 64 repeated "$METHOD_NAME"
     start_probed
